@@ -1,0 +1,94 @@
+"""wavenet-cli end to end on a tiny model, and its answers to bad input."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from wavenet_gui.cli import main
+
+TINY = ["--n_dilations", "4", "--n_blocks", "1", "--n_hidden", "8", "--n_skip", "16", "--n_end", "16",
+        "--n_channels", "64", "--batch_size", "2", "--target_length", "128"]
+
+
+@pytest.fixture
+def tone(tmp_path):
+    path = tmp_path / "tone 1.wav"
+    t = np.arange(16000) / 16000
+    sf.write(path, 0.5 * np.sin(2 * np.pi * 220 * t), 16000, subtype="PCM_16")
+    return path
+
+
+def test_train_then_generate_writes_pred_wav_at_the_right_rate_and_length(tmp_path, tone, capsys):
+    out = tmp_path / "out"
+    rc = main(["--wav", str(tone), "--sample_rate", "8000", "--train_iterations", "5", "--length", "0.25",
+               "--output_dir", str(out), "--save_weights", "--plot", "--seed", "1", *TINY])
+    assert rc == 0
+    preds = sorted(out.glob("pred_*.wav"))
+    assert len(preds) == 1
+    info = sf.info(preds[0])
+    assert info.samplerate == 8000 and info.frames == 2000 and info.channels == 1
+    assert (out / "model.safetensors").exists()
+    png = preds[0].with_suffix(".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    printed = capsys.readouterr().out
+    assert "wrote" in printed and str(preds[0]) in printed
+
+    # --model DIR skips training and generates from the saved weights; same seed, same audio.
+    rc = main(["--model", str(out), "--wav", str(tone), "--length", "0.1", "--output_dir", str(out),
+               "--seed", "5", "--temperature", "0.7"])
+    rc2 = main(["--model", str(out), "--wav", str(tone), "--length", "0.1", "--output_dir", str(out),
+                "--seed", "5", "--temperature", "0.7"])
+    assert rc == rc2 == 0
+    new = sorted(set(out.glob("pred_*.wav")) - set(preds))
+    assert len(new) == 2
+    a, b = (sf.read(p)[0] for p in new)
+    assert len(a) == 800 and np.array_equal(a, b)
+    assert "training" not in capsys.readouterr().out
+
+
+def test_variations_write_one_file_each(tmp_path, tone):
+    out = tmp_path / "out"
+    rc = main(["--wav", str(tone), "--train_iterations", "2", "--length", "0.05", "--variations", "3",
+               "--output_dir", str(out), *TINY])
+    assert rc == 0
+    assert len(list(out.glob("pred_*_v*.wav"))) == 3
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--learning_rate", "0"], "learning_rate"),
+    (["--n_channels", "1"], "n_channels"),
+    (["--sample_rate", "50"], "sample_rate"),
+    (["--n_blocks", "0"], "n_blocks"),
+    (["--length", "0"], "length"),
+    (["--model", "/nonexistent/dir"], "does not exist"),
+    (["--device", "tpu"], "device"),
+])
+def test_bad_settings_exit_2_with_one_line(args, words, capsys):
+    assert main(args + ["--output_dir", "/tmp/wavenet-cli-test-unused"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("wavenet-cli: error:") and words in err[-1]
+    assert not any("Traceback" in line for line in err)
+
+
+def test_bad_audio_and_too_short_audio(tmp_path, capsys):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"this is not audio at all")
+    assert main(["--wav", str(bad), "--output_dir", str(tmp_path)]) == 2
+    assert "broken.wav" in capsys.readouterr().err
+    short = tmp_path / "short.wav"
+    sf.write(short, np.random.default_rng(0).uniform(-0.5, 0.5, 100), 8000)
+    assert main(["--wav", str(short), "--output_dir", str(tmp_path)]) == 2  # default receptive field is longer
+    err = capsys.readouterr().err
+    assert "short.wav" in err and "Traceback" not in err
+
+
+def test_real_console_script_exit_status_and_no_traceback(tmp_path):
+    bad = tmp_path / "empty.wav"
+    bad.write_bytes(b"")
+    proc = subprocess.run([sys.executable, "-m", "wavenet_gui.cli", "--wav", str(bad), "--output_dir",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "empty.wav" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,142 @@
+"""Training: it learns, each way it ends leaves a usable model, checkpoints round trip and resume."""
+
+import math
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from wavenet_gui.core.errors import ConfigError
+from wavenet_gui.core.generation import generate
+from wavenet_gui.core.model import WaveNet, WaveNetConfig
+from wavenet_gui.core.modelfile import load_model
+from wavenet_gui.core.session import make_sampler
+from wavenet_gui.core.training import Trainer, TrainingConfig
+
+SMALL = dict(n_dilations=5, n_blocks=1, n_hidden=16, n_skip=32, n_end=32, n_channels=64)
+
+
+def _tone(cfg, seconds=1.0, freq=440.0):
+    t = np.arange(int(cfg.sample_rate * seconds)) / cfg.sample_rate
+    return cfg.quantizer.encode(0.6 * np.sin(2 * np.pi * freq * t)).astype(np.uint8)
+
+
+def _trainer(tmp_path=None, seed=0, **overrides):
+    torch.manual_seed(seed)
+    model = WaveNet(WaveNetConfig(**SMALL))
+    opts = dict(train_iterations=30, batch_size=2, target_length=256, learning_rate=3e-3, seed=seed)
+    if tmp_path is not None:
+        opts.update(output_dir=str(tmp_path))
+    opts.update(overrides)
+    cfg = TrainingConfig(**opts)
+    sampler = make_sampler([_tone(model.config)], receptive_field=model.receptive_field,
+                           target_length=cfg.target_length, holdout=cfg.holdout)
+    return Trainer(model, sampler, cfg)
+
+
+def test_learns_a_tone_well_below_chance():
+    trainer = _trainer(train_iterations=250)
+    result = trainer.run()
+    chance = math.log(64)
+    assert result.reason == "iterations" and result.iterations == 250
+    assert np.mean(trainer.losses[:5]) > 0.8 * chance
+    assert result.final_loss < 0.4 * chance, result.final_loss
+
+
+def test_ends_at_target_loss_judged_on_the_mean_of_recent_iterations():
+    trainer = _trainer(train_iterations=2000, target_loss=2.5, loss_window=10)
+    result = trainer.run()
+    assert result.reason == "target_loss"
+    assert result.iterations < 2000
+    assert np.mean(trainer.losses[-10:]) <= 2.5
+    assert "target loss" in result.message
+
+
+def test_cancel_stops_at_the_next_step_and_the_model_stays_usable():
+    cancel = threading.Event()
+    seen = []
+
+    def callback(p):
+        seen.append(p)
+        if p.iteration == 7:
+            cancel.set()
+
+    trainer = _trainer(train_iterations=1000)
+    result = trainer.run(callback=callback, cancel=cancel)
+    assert result.reason == "cancelled" and result.iterations == 7
+    assert [p.iteration for p in seen] == list(range(1, 8))
+    assert all(p.samples_per_s > 0 and p.total_iterations == 1000 for p in seen)
+    out = generate(trainer.model, n_samples=50, seed=0)
+    assert out.audio.shape == (1, 50) and np.isfinite(out.audio).all()
+
+
+def test_nan_loss_stops_with_an_explanation_and_keeps_last_good_weights():
+    trainer = _trainer(train_iterations=50)
+    calls = {"n": 0}
+    real_loss = trainer._loss
+
+    def poisoned(x):
+        calls["n"] += 1
+        loss = real_loss(x)
+        return loss * float("nan") if calls["n"] == 6 else loss
+
+    trainer._loss = poisoned
+    before = {}
+
+    def callback(p):
+        before.update({k: v.clone() for k, v in trainer.model.state_dict().items()})
+
+    result = trainer.run(callback=callback)
+    assert result.reason == "diverged"
+    assert "learning rate" in result.message
+    assert result.iterations == 5
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(v, before[k]) and torch.isfinite(v).all()
+
+
+def test_checkpoints_while_training_and_round_trip_generates_identically(tmp_path):
+    trainer = _trainer(tmp_path, train_iterations=25, save_weights=True, checkpoint_every=10)
+    seen = []
+    result = trainer.run(callback=lambda p: seen.append(p.checkpoint))
+    assert [c is not None for c in seen].count(True) == 2  # iterations 10 and 20
+    assert result.checkpoint == tmp_path / "model.safetensors" and result.checkpoint.exists()
+    loaded = load_model(tmp_path)
+    assert loaded.training["iteration"] == 25
+    a = generate(trainer.model, n_samples=400, seed=3, temperature=1.0)
+    b = generate(loaded.model, n_samples=400, seed=3, temperature=1.0)
+    assert np.array_equal(a.classes, b.classes)
+
+
+def test_resume_continues_exactly_where_training_stopped(tmp_path):
+    straight = _trainer(train_iterations=20, seed=1)
+    straight.run()
+
+    first = _trainer(tmp_path, train_iterations=10, seed=1, save_weights=True)
+    first.run()
+    cfg = TrainingConfig(train_iterations=10, batch_size=2, target_length=256, learning_rate=3e-3, seed=1)
+    resumed = Trainer.from_checkpoint(tmp_path, first.sampler, cfg)
+    assert resumed.iteration == 10 and len(resumed.losses) == 10
+    assert resumed.optimizer.state  # Adam's moments came back
+    resumed.run()
+    assert resumed.iteration == 20
+    # The loss history came back with the checkpoint, and training went on improving from there.
+    np.testing.assert_allclose(resumed.losses[:10], straight.losses[:10], rtol=1e-5)
+    assert np.mean(resumed.losses[-5:]) < np.mean(resumed.losses[:5])
+
+
+def test_validation_loss_from_the_held_out_tail():
+    trainer = _trainer(train_iterations=20, holdout=0.3, validate_every=10)
+    vals = []
+    trainer.run(callback=lambda p: vals.append(p.val_loss))
+    assert vals[8] is None and vals[9] is not None and vals[19] is not None
+    assert vals[19] > 0
+
+
+@pytest.mark.parametrize("field,value", [("learning_rate", 0), ("learning_rate", -1e-3),
+                                         ("train_iterations", 0), ("batch_size", 0), ("holdout", 0.95),
+                                         ("target_loss", -1.0)])
+def test_bad_training_settings_name_the_field(field, value):
+    with pytest.raises(ConfigError) as err:
+        TrainingConfig(**{field: value}).validate()
+    assert str(err.value).startswith(field)

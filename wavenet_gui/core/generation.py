@@ -1,0 +1,297 @@
+"""Cached autoregressive generation (fast-wavenet, arXiv 1611.09482).
+
+Each layer keeps a queue of its past inputs, so producing one sample costs one
+step through the layers (O(layers)) instead of a forward pass over the whole
+receptive field.  Two engines share one interface:
+
+* ``"fast"``: :class:`wavenet_gui.core.fastgen.FastGenerator`, a numba kernel
+  that runs a whole chunk of samples per call (the default);
+* ``"torch"``: :class:`TorchQueueGenerator`, the readable reference written
+  with torch ops per layer per sample.
+
+Both produce exactly what :meth:`WaveNet.forward` defines: with greedy
+decoding, ``generated[i] == argmax(forward(concat(prime, generated[:i])))`` at
+position ``len(prime) - 1 + i``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from .errors import ConfigError
+from .model import WaveNet
+
+#: Engines accepted by ``backend=``.
+BACKENDS = ("auto", "fast", "torch")
+
+
+def sample_classes(logits: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
+    """Draw one class per row of ``logits`` ([K, C]) with the given uniforms ([K]).
+
+    Temperature 0 is greedy (the first maximum); otherwise the class is the first
+    ``i`` with ``cumsum(p)[i] > u * sum(p)`` for ``p = softmax(logits / T)``.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if temperature == 0:
+        return logits.argmax(axis=1)
+    z = logits / temperature
+    p = np.exp(z - z.max(axis=1, keepdims=True))  # [K, C]
+    c = np.cumsum(p, axis=1)  # [K, C]
+    idx = (c > (uniforms * c[:, -1])[:, None]).argmax(axis=1)
+    return idx
+
+
+class TorchQueueGenerator:
+    """Reference cached generator: torch ops for each layer, for each sample.
+
+    The queue of layer ``l`` (dilation ``d``) is a ring of ``d`` slots; at step
+    ``t`` slot ``t % d`` holds the layer's input from ``t - d`` (zeros before the
+    start, matching the model's causal zero padding).
+    """
+
+    def __init__(self, model: WaveNet, *, n_streams: int = 1) -> None:
+        self.model = model
+        self.cfg = model.config
+        self.n_streams = n_streams
+        self.device = model.device
+        D = self.cfg.dilation_channels
+
+        def bias(conv: torch.nn.Conv1d, n: int) -> torch.Tensor:
+            return conv.bias.detach() if conv.bias is not None else torch.zeros(n, device=self.device)
+
+        with torch.no_grad():
+            self.embed = model.embed.weight.detach()  # [C, R]
+            self.layers = []
+            for layer in model.layers:
+                w = layer.dilated.weight.detach()  # [2D, R, 2]
+                self.layers.append((
+                    layer.dilation,
+                    w[:, :, 0].T.contiguous(),  # [R, 2D] multiplies x[t - d]
+                    w[:, :, 1].T.contiguous(),  # [R, 2D] multiplies x[t]
+                    bias(layer.dilated, 2 * D),
+                    layer.skip.weight.detach()[:, :, 0].T.contiguous(),  # [D, S]
+                    bias(layer.skip, self.cfg.n_skip),
+                    layer.residual.weight.detach()[:, :, 0].T.contiguous(),  # [D, R]
+                    bias(layer.residual, self.cfg.n_hidden),
+                ))
+            self.end1 = (model.end1.weight.detach()[:, :, 0].T.contiguous(), bias(model.end1, self.cfg.n_end))
+            self.end2 = (model.end2.weight.detach()[:, :, 0].T.contiguous(), bias(model.end2, self.cfg.n_channels))
+        self.reset()
+
+    def reset(self) -> None:
+        R = self.cfg.n_hidden
+        self.queues = [torch.zeros(d, self.n_streams, R, device=self.device) for d, *_ in self.layers]
+        self.t = 0
+
+    @torch.no_grad()
+    def _step(self, x: np.ndarray) -> torch.Tensor:
+        D = self.cfg.dilation_channels
+        h = self.embed[torch.as_tensor(x, device=self.device, dtype=torch.long)]  # [K, R]
+        skip = None
+        for (d, w_past, w_now, b, w_skip, b_skip, w_res, b_res), q in zip(self.layers, self.queues):
+            slot = self.t % d
+            past = q[slot]  # [K, R], the input from t - d
+            f_g = torch.addmm(b, past, w_past) + h @ w_now  # [K, 2D]
+            q[slot] = h
+            z = torch.tanh(f_g[:, :D]) * torch.sigmoid(f_g[:, D:])  # [K, D]
+            s = torch.addmm(b_skip, z, w_skip)  # [K, S]
+            skip = s if skip is None else skip + s
+            h = h + torch.addmm(b_res, z, w_res)  # [K, R]
+        self.t += 1
+        e = torch.relu(torch.addmm(self.end1[1], torch.relu(skip), self.end1[0]))  # [K, E]
+        return torch.addmm(self.end2[1], e, self.end2[0])  # [K, C]
+
+    def feed(self, classes: np.ndarray) -> None:
+        classes = np.asarray(classes)
+        for i in range(classes.shape[1]):
+            self._step(classes[:, i])
+
+    def step_logits(self, x: np.ndarray) -> np.ndarray:
+        return self._step(np.asarray(x)).float().cpu().numpy()
+
+    def run(self, n: int, *, first_input: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
+        out = np.empty((self.n_streams, n), dtype=np.int64)
+        x = np.asarray(first_input, dtype=np.int64)
+        for i in range(n):
+            logits = self.step_logits(x)
+            x = sample_classes(logits, uniforms[:, i], temperature)
+            out[:, i] = x
+        return out
+
+
+def make_generator(model: WaveNet, *, n_streams: int = 1, backend: str = "auto",
+                   weight_format: str = "float32"):
+    """Build the cached generator engine named by ``backend`` (see :data:`BACKENDS`)."""
+    if backend not in BACKENDS:
+        raise ConfigError("backend", f"{backend!r} is not one of {', '.join(BACKENDS)}")
+    if backend in ("auto", "fast"):
+        try:
+            from .fastgen import FastGenerator
+        except ImportError:
+            if backend == "fast":
+                raise ConfigError("backend", "the fast (numba) generator is not available here")
+        else:
+            return FastGenerator(model, n_streams=n_streams, weight_format=weight_format)
+    return TorchQueueGenerator(model, n_streams=n_streams)
+
+
+def warm_up() -> None:
+    """Compile (or load from the on-disk cache) the fast generator's kernels."""
+    try:
+        from . import fastgen
+    except ImportError:
+        return
+    fastgen.warm_up()
+
+
+@dataclass(frozen=True)
+class GenerationProgress:
+    done: int
+    """Samples generated so far (per stream)."""
+    total: int
+    samples_per_s: float
+    """Samples per second per stream."""
+    elapsed: float
+    realtime_factor: float
+    """Generated audio seconds per wall-clock second (per stream)."""
+
+
+@dataclass
+class GenerationResult:
+    classes: np.ndarray
+    """Generated classes, int64 [n_streams, n] (n < n_samples when cancelled)."""
+    audio: np.ndarray
+    """Decoded audio, float32 [n_streams, n] in [-1, 1]."""
+    cancelled: bool
+    samples_per_s: float
+    sample_rate: int
+    seed: int
+    """The seed used (drawn at random when none was given), to reproduce the result."""
+
+
+def _prime_array(model: WaveNet, prime, n_streams: int) -> np.ndarray:
+    C = model.config.n_channels
+    if prime is None:
+        prime = np.array([model.config.quantizer.centre])
+    prime = np.asarray(prime)
+    if prime.ndim == 1:
+        prime = np.broadcast_to(prime, (n_streams, prime.shape[0]))
+    if prime.ndim != 2 or prime.shape[0] != n_streams or prime.shape[1] < 1:
+        raise ConfigError("prime", f"must hold at least one sample per stream, got shape {prime.shape}")
+    if not np.issubdtype(prime.dtype, np.integer):
+        raise ConfigError("prime", "must be quantized classes (integers), not audio samples")
+    if prime.min() < 0 or prime.max() >= C:
+        raise ConfigError("prime", f"classes must lie in [0, {C}), got {prime.min()}..{prime.max()}")
+    return prime.astype(np.int64)
+
+
+def _validate(n_samples: int, temperature: float, n_streams: int) -> None:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ConfigError("length", f"must be at least one sample, got {n_samples!r}")
+    if not np.isfinite(temperature) or temperature < 0:
+        raise ConfigError("temperature", f"must be 0 (greedy) or positive, got {temperature!r}")
+    if not 1 <= n_streams <= 64:
+        raise ConfigError("variations", f"must be between 1 and 64, got {n_streams!r}")
+
+
+def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: int | None = None,
+                  prime=None, n_streams: int = 1, chunk_size: int | None = None,
+                  cancel: threading.Event | None = None, backend: str = "auto",
+                  weight_format: str = "float32") -> Iterator[np.ndarray]:
+    """Generate classes chunk by chunk.
+
+    Yields ``np.ndarray[int64, (n_streams, k)]`` chunks until ``n_samples`` are
+    made or ``cancel`` is set (checked between chunks; chunks are sized to take
+    about 50 ms, so cancelling takes effect within a fraction of a second).
+
+    Each stream ``k`` draws its randomness from ``np.random.default_rng([seed, k])``,
+    so the output depends on the seed only: not on the chunking, nor on how many
+    other streams run beside it.
+
+    Examples
+    --------
+    >>> from wavenet_gui.core.model import WaveNet, WaveNetConfig
+    >>> model = WaveNet(WaveNetConfig(n_dilations=3, n_blocks=1, n_hidden=8, n_skip=8, n_end=8))
+    >>> chunks = list(iter_generate(model, n_samples=100, seed=1))
+    >>> sum(c.shape[1] for c in chunks)
+    100
+    """
+    _validate(n_samples, temperature, n_streams)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**31)
+    prime = _prime_array(model, prime, n_streams)
+    engine = make_generator(model, n_streams=n_streams, backend=backend, weight_format=weight_format)
+    rngs = [np.random.default_rng([seed, k]) for k in range(n_streams)]
+    if prime.shape[1] > 1:
+        engine.feed(prime[:, :-1])
+    x = prime[:, -1]
+    done = 0
+    chunk = chunk_size or 64
+    while done < n_samples:
+        if cancel is not None and cancel.is_set():
+            return
+        n = min(chunk, n_samples - done)
+        uniforms = np.stack([r.random(n) for r in rngs])  # [K, n]
+        t0 = time.perf_counter()
+        out = engine.run(n, first_input=x, uniforms=uniforms, temperature=temperature)  # [K, n]
+        dt = time.perf_counter() - t0
+        x = out[:, -1]
+        done += n
+        yield out
+        if chunk_size is None:  # aim at ~50 ms per chunk
+            chunk = int(np.clip(n / max(dt, 1e-6) * 0.05, 16, 16384))
+
+
+def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: int | None = None,
+             prime=None, n_streams: int = 1,
+             callback: Callable[[GenerationProgress, np.ndarray], None] | None = None,
+             cancel: threading.Event | None = None, backend: str = "auto",
+             weight_format: str = "float32", chunk_size: int | None = None) -> GenerationResult:
+    """Generate ``n_samples`` per stream and decode them to audio.
+
+    ``callback(progress, audio_chunk)`` is called after every chunk with the new
+    decoded audio ([n_streams, k] float32, a copy).  When ``cancel`` is set the
+    samples made so far are returned with ``cancelled=True``.
+
+    Examples
+    --------
+    >>> from wavenet_gui.core.model import WaveNet, WaveNetConfig
+    >>> model = WaveNet(WaveNetConfig(n_dilations=3, n_blocks=1, n_hidden=8, n_skip=8, n_end=8))
+    >>> result = generate(model, n_samples=800, seed=0, temperature=1.0)
+    >>> result.audio.shape
+    (1, 800)
+    """
+    _validate(n_samples, temperature, n_streams)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**31)
+    quantizer = model.config.quantizer
+    sr = model.config.sample_rate
+    chunks: list[np.ndarray] = []
+    done = 0
+    t0 = time.perf_counter()
+    for out in iter_generate(model, n_samples=n_samples, temperature=temperature, seed=seed, prime=prime,
+                             n_streams=n_streams, cancel=cancel, backend=backend,
+                             weight_format=weight_format, chunk_size=chunk_size):
+        chunks.append(out)
+        done += out.shape[1]
+        if callback is not None:
+            elapsed = time.perf_counter() - t0
+            rate = done / max(elapsed, 1e-9)
+            callback(GenerationProgress(done, n_samples, rate, elapsed, rate / sr),
+                     quantizer.decode(out).astype(np.float32))
+    elapsed = time.perf_counter() - t0
+    classes = np.concatenate(chunks, axis=1) if chunks else np.zeros((n_streams, 0), dtype=np.int64)
+    return GenerationResult(
+        classes=classes,
+        audio=quantizer.decode(classes).astype(np.float32).reshape(classes.shape),
+        cancelled=done < n_samples,
+        samples_per_s=done / max(elapsed, 1e-9),
+        sample_rate=sr,
+        seed=seed,
+    )

@@ -1,0 +1,232 @@
+"""The WaveNet: a stack of gated, dilated, causal convolutions over quantized audio.
+
+One file, in the spirit of nanoGPT's ``model.py``: a :class:`WaveNetConfig`
+whose fields explain themselves, small modules building up to :class:`WaveNet`,
+and shape comments on the tensor lines.
+
+Shapes use ``B`` (batch), ``T`` (time), ``C`` (``n_channels`` classes),
+``R`` (``n_hidden`` residual channels), ``D`` (dilation/gate channels),
+``S`` (skip channels) and ``E`` (end channels).
+
+Causality: ``forward(x)[..., t]`` depends only on ``x[..., :t+1]`` and is the
+distribution of ``x[t+1]``.  Every dilated convolution is padded with zeros on
+the left, which is exactly what the cached generator's zero-filled queues see
+before the first sample, so the two agree from the first step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import ConfigError
+from .quantization import Quantizer
+
+#: Limits accepted by :meth:`WaveNetConfig.validate`.
+MIN_SAMPLE_RATE = 1_000
+MAX_SAMPLE_RATE = 192_000
+
+
+@dataclass
+class WaveNetConfig:
+    """Hyperparameters of a :class:`WaveNet` and of the audio it models.
+
+    Names follow the original program's flags where it had one.
+
+    Examples
+    --------
+    >>> cfg = WaveNetConfig(n_dilations=10, n_blocks=2, n_hidden=32)
+    >>> cfg.receptive_field
+    2047
+    """
+
+    n_channels: int = 256
+    """Quantization classes: the size of the input embedding and of the output logits."""
+    n_dilations: int = 10
+    """Layers per block; their dilations are 1, 2, 4, ..., 2**(n_dilations - 1)."""
+    n_blocks: int = 2
+    """How many times the dilation pattern repeats."""
+    n_hidden: int = 32
+    """Residual channels (R), the width of the signal passed from layer to layer."""
+    n_dilation_channels: int = 0
+    """Channels of the gated activation (D); 0 means the same as ``n_hidden``."""
+    n_skip: int = 128
+    """Skip channels (S): each layer adds its output here; their sum feeds the output stack."""
+    n_end: int = 128
+    """Channels (E) of the hidden 1x1 layer between the skip sum and the logits."""
+    bias: bool = True
+    """Whether convolutions carry biases."""
+    sample_rate: int = 8000
+    """Sample rate (Hz) of the audio the model is trained on and generates."""
+    quantization: str = "mu_law"
+    """How audio maps to classes: ``"mu_law"`` or ``"linear"``."""
+
+    kernel_size = 2  # fixed: every dilated convolution looks at x[t - d] and x[t]
+
+    # ------------------------------------------------------------------
+    @property
+    def dilation_channels(self) -> int:
+        return self.n_dilation_channels or self.n_hidden
+
+    @property
+    def dilations(self) -> list[int]:
+        """Dilation of every layer, in order."""
+        return [2**i for i in range(self.n_dilations)] * self.n_blocks
+
+    @property
+    def n_layers(self) -> int:
+        return self.n_dilations * self.n_blocks
+
+    @property
+    def receptive_field(self) -> int:
+        """How many input samples one output sees (the current one included)."""
+        return sum(self.dilations) * (self.kernel_size - 1) + 1
+
+    @property
+    def receptive_field_seconds(self) -> float:
+        return self.receptive_field / self.sample_rate
+
+    @property
+    def quantizer(self) -> Quantizer:
+        return Quantizer(n_channels=self.n_channels, kind=self.quantization)
+
+    def validate(self) -> "WaveNetConfig":
+        """Raise :class:`ConfigError` naming the first invalid field; return self."""
+        checks = [
+            ("n_channels", 2 <= self.n_channels <= 65536, "needs at least 2 classes (and at most 65536)"),
+            ("n_dilations", 1 <= self.n_dilations <= 20, "must be between 1 and 20 layers per block"),
+            ("n_blocks", 1 <= self.n_blocks <= 64, "must be between 1 and 64 blocks"),
+            ("n_hidden", 1 <= self.n_hidden <= 4096, "must be between 1 and 4096 channels"),
+            ("n_dilation_channels", 0 <= self.n_dilation_channels <= 4096,
+             "must be between 1 and 4096 channels (0 means the same as n_hidden)"),
+            ("n_skip", 1 <= self.n_skip <= 4096, "must be between 1 and 4096 channels"),
+            ("n_end", 1 <= self.n_end <= 4096, "must be between 1 and 4096 channels"),
+            ("sample_rate", MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE,
+             f"must be between {MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz"),
+            ("quantization", self.quantization in ("mu_law", "linear"), "must be 'mu_law' or 'linear'"),
+        ]
+        for name, ok, reason in checks:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not ok:
+                raise ConfigError(name, f"{value!r} is invalid: {reason}")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "WaveNetConfig":
+        """Build from a dict, refusing unknown keys and wrong types (raises ConfigError)."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise ConfigError(unknown[0], "is not a WaveNet setting (file from a newer version?)")
+        kwargs = {}
+        for name, value in data.items():
+            expected = type(getattr(cls(), name))
+            if expected is int and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                raise ConfigError(name, f"{value!r} should be of type {expected.__name__}")
+            kwargs[name] = value
+        return cls(**kwargs).validate()
+
+
+# ----------------------------------------------------------------------
+class ResidualLayer(nn.Module):
+    """One gated dilated layer: ``z = tanh(W_f * x) * sigmoid(W_g * x)``.
+
+    Filter and gate share one convolution with ``2 * D`` outputs (first half filter,
+    second half gate).  ``z`` goes through a 1x1 to the skip sum and through another
+    1x1 back onto the residual path.
+    """
+
+    def __init__(self, cfg: WaveNetConfig, dilation: int) -> None:
+        super().__init__()
+        R, D, S = cfg.n_hidden, cfg.dilation_channels, cfg.n_skip
+        self.dilation = dilation
+        self.dilated = nn.Conv1d(R, 2 * D, kernel_size=2, dilation=dilation, bias=cfg.bias)
+        self.skip = nn.Conv1d(D, S, kernel_size=1, bias=cfg.bias)
+        self.residual = nn.Conv1d(D, R, kernel_size=1, bias=cfg.bias)
+
+    def forward(self, x: torch.Tensor, n_skip: int, pad: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        # x: [B, R, T]
+        d = self.dilation
+        h = self.dilated(F.pad(x, (d, 0)) if pad else x)  # [B, 2D, T] (padded) or [B, 2D, T - d]
+        f, g = h.chunk(2, dim=1)  # [B, D, T'] each
+        z = torch.tanh(f) * torch.sigmoid(g)  # [B, D, T']
+        skip = self.skip(z[:, :, -n_skip:])  # [B, S, n_skip]
+        out = x[:, :, -z.shape[2]:] + self.residual(z)  # [B, R, T']
+        return out, skip
+
+
+class WaveNet(nn.Module):
+    """Unconditioned WaveNet over ``n_channels`` quantized classes.
+
+    Examples
+    --------
+    >>> model = WaveNet(WaveNetConfig(n_dilations=4, n_blocks=1, n_hidden=8, n_skip=16, n_end=16))
+    >>> x = torch.randint(0, 256, (2, 100))
+    >>> model(x).shape
+    torch.Size([2, 256, 100])
+    """
+
+    def __init__(self, config: WaveNetConfig) -> None:
+        super().__init__()
+        self.config = config.validate()
+        cfg = config
+        self.embed = nn.Embedding(cfg.n_channels, cfg.n_hidden)  # one-hot input x 1x1 conv
+        self.layers = nn.ModuleList(ResidualLayer(cfg, d) for d in cfg.dilations)
+        self.end1 = nn.Conv1d(cfg.n_skip, cfg.n_end, kernel_size=1, bias=cfg.bias)
+        self.end2 = nn.Conv1d(cfg.n_end, cfg.n_channels, kernel_size=1, bias=cfg.bias)
+
+    @property
+    def receptive_field(self) -> int:
+        return self.config.receptive_field
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def device(self) -> torch.device:
+        return self.embed.weight.device
+
+    def forward(self, x: torch.Tensor, n_outputs: int | None = None) -> torch.Tensor:
+        """Logits for the next sample at every position.
+
+        Parameters
+        ----------
+        x : LongTensor [B, T]
+            Classes in ``[0, n_channels)``.
+        n_outputs : int, optional
+            Compute only the last ``n_outputs`` positions, and without any padding:
+            they must each see a full receptive field (``T >= n_outputs +
+            receptive_field - 1``).  Equal to ``forward(x)[..., -n_outputs:]`` and much
+            cheaper; training uses it.
+
+        Returns
+        -------
+        Tensor [B, n_channels, T] (or [B, n_channels, n_outputs])
+            ``logits[..., t]`` is the distribution of ``x[t + 1]``.
+        """
+        if x.dim() != 2:
+            raise ValueError(f"x must be [B, T], got shape {tuple(x.shape)}")
+        pad = n_outputs is None
+        if pad:
+            n_outputs = x.shape[1]
+        else:
+            need = n_outputs + self.receptive_field - 1
+            if x.shape[1] < need:
+                raise ValueError(f"n_outputs={n_outputs} needs at least {need} input samples, got {x.shape[1]}")
+            x = x[:, -need:]  # only what the last n_outputs positions see
+        h = self.embed(x).transpose(1, 2)  # [B, R, T]
+        skip_sum = None
+        for layer in self.layers:
+            h, skip = layer(h, n_outputs, pad)  # h: [B, R, T'], skip: [B, S, n_outputs]
+            skip_sum = skip if skip_sum is None else skip_sum + skip
+        out = self.end1(F.relu(skip_sum))  # [B, E, n_outputs]
+        return self.end2(F.relu(out))  # [B, C, n_outputs]

@@ -1,0 +1,299 @@
+"""Training: Adam on random windows, stoppable at any moment.
+
+Training ends in one of four ways, each leaving a usable model:
+
+* ``"target_loss"``: the mean training loss of the last ``loss_window``
+  iterations fell to ``target_loss`` or below;
+* ``"iterations"``: ``train_iterations`` iterations ran (in this run; a resumed
+  run adds that many to the checkpoint's count);
+* ``"cancelled"``: the ``cancel`` event was set (the window's Stop, the CLI's
+  Ctrl+C); checked between iterations, so the current step finishes first;
+* ``"diverged"``: the loss (or a gradient) became NaN/Inf or exploded.  The
+  step that produced it is not applied, so the weights stay those of the last
+  good step.
+
+Progress goes to a plain callback with no Qt in it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import MAX_HOLDOUT, WindowSampler
+from .errors import ConfigError
+from .model import WaveNet
+from .modelfile import MODEL_FILE_NAME, load_model, save_model
+
+
+@dataclass
+class TrainingConfig:
+    """How to train.  Names follow the original program's flags where it had one."""
+
+    learning_rate: float = 1e-3
+    """Adam's step size."""
+    target_loss: float | None = None
+    """Stop when the mean loss of the last ``loss_window`` iterations is at or below this (nats)."""
+    train_iterations: int = 1000
+    """Iterations to run (in this run)."""
+    batch_size: int = 4
+    """Windows per iteration."""
+    target_length: int = 2048
+    """Samples scored per window (each window is receptive_field + target_length long)."""
+    holdout: float = 0.0
+    """Fraction at the end of each file kept out of training for a validation loss (0 = none)."""
+    loss_window: int = 20
+    """Iterations averaged for the target-loss test and the reported mean loss."""
+    validate_every: int = 50
+    """Iterations between validation losses (when there is a hold-out)."""
+    save_weights: bool = False
+    """Write checkpoints to ``output_dir`` while training (the original's --save_weights)."""
+    checkpoint_every: int = 100
+    """Iterations between checkpoints when ``save_weights`` is on (and one at the end)."""
+    output_dir: str | None = None
+    """Folder for checkpoints (``model.safetensors``)."""
+    seed: int = 0
+    """Seeds window sampling and weight initialisation."""
+    device: str = "cpu"
+
+    def validate(self) -> "TrainingConfig":
+        lr = self.learning_rate
+        if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+            raise ConfigError("learning_rate", f"must be a positive number, got {lr!r}")
+        if lr > 1.0:
+            raise ConfigError("learning_rate", f"{lr!r} is far too large for Adam (try 0.001)")
+        if self.target_loss is not None and (not math.isfinite(self.target_loss) or self.target_loss < 0):
+            raise ConfigError("target_loss", f"must be a non-negative number, got {self.target_loss!r}")
+        for name, low in (("train_iterations", 1), ("batch_size", 1), ("target_length", 1),
+                          ("loss_window", 1), ("validate_every", 1), ("checkpoint_every", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ConfigError(name, f"must be a whole number of at least {low}, got {v!r}")
+        if not 0.0 <= self.holdout <= MAX_HOLDOUT:
+            raise ConfigError("holdout", f"must be between 0 and {MAX_HOLDOUT}, got {self.holdout!r}")
+        if self.save_weights and not self.output_dir:
+            raise ConfigError("output_dir", "is needed to save weights while training")
+        return self
+
+
+@dataclass(frozen=True)
+class TrainingProgress:
+    iteration: int
+    total_iterations: int
+    loss: float
+    mean_loss: float
+    val_loss: float | None
+    samples_per_s: float
+    """Scored (target) samples per second over the recent iterations."""
+    elapsed: float
+    eta: float | None
+    checkpoint: Path | None
+    """Set on the iteration that wrote a checkpoint."""
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    reason: str
+    """``"target_loss"``, ``"iterations"``, ``"cancelled"`` or ``"diverged"``."""
+    message: str
+    iterations: int
+    final_loss: float | None
+    checkpoint: Path | None
+    elapsed: float
+
+
+class Trainer:
+    """Trains a :class:`WaveNet` on windows drawn by a :class:`WindowSampler`.
+
+    Examples
+    --------
+    >>> import numpy as np, threading
+    >>> from wavenet_gui.core.model import WaveNet, WaveNetConfig
+    >>> from wavenet_gui.core.data import WindowSampler
+    >>> model = WaveNet(WaveNetConfig(n_dilations=4, n_blocks=1, n_hidden=8, n_skip=16, n_end=16))
+    >>> tone = model.config.quantizer.encode(0.5 * np.sin(np.arange(8000) * 0.1))
+    >>> cfg = TrainingConfig(train_iterations=5, target_length=256)
+    >>> sampler = WindowSampler([tone], window=model.receptive_field + cfg.target_length)
+    >>> Trainer(model, sampler, cfg).run().reason
+    'iterations'
+    """
+
+    def __init__(self, model: WaveNet, sampler: WindowSampler, config: TrainingConfig, *,
+                 optimizer_state: dict | None = None, iteration: int = 0,
+                 losses: list[float] | None = None) -> None:
+        self.config = config.validate()
+        want = model.receptive_field + config.target_length
+        if sampler.window != want:
+            raise ConfigError("window", f"sampler windows are {sampler.window} samples, the model needs {want} "
+                                        f"(receptive field {model.receptive_field} + target length {config.target_length})")
+        self.device = torch.device(config.device)
+        self.model = model.to(self.device)
+        self.sampler = sampler
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
+        self.iteration = iteration
+        self.losses: list[float] = list(losses or [])
+        self.val_losses: list[tuple[int, float]] = []
+        if optimizer_state:
+            self._load_optimizer_state(optimizer_state)
+        # Window sampling continues deterministically after a resume.
+        self.rng = np.random.default_rng([config.seed, iteration])
+        self._validation = sampler.validation_batches(config.batch_size) if config.holdout > 0 else []
+
+    # ------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, sampler: WindowSampler, config: TrainingConfig) -> "Trainer":
+        """Resume from a checkpoint: weights, Adam's state, iteration count and loss history."""
+        loaded = load_model(path, device=config.device)
+        return cls(loaded.model, sampler, config, optimizer_state=loaded.optimizer_state,
+                   iteration=int(loaded.training.get("iteration", 0)), losses=loaded.losses)
+
+    def _load_optimizer_state(self, state: dict) -> None:
+        params = dict(self.model.named_parameters())
+        for name, (exp_avg, exp_avg_sq) in state["moments"].items():
+            p = params.get(name)
+            if p is None:
+                continue
+            self.optimizer.state[p] = {
+                "step": torch.tensor(float(state["step"])),
+                "exp_avg": exp_avg.to(self.device).clone(),
+                "exp_avg_sq": exp_avg_sq.to(self.device).clone(),
+            }
+
+    def save_checkpoint(self, path: str | Path | None = None) -> Path:
+        """Write weights, Adam's state and the loss history atomically; return the path."""
+        if path is None:
+            if not self.config.output_dir:
+                raise ConfigError("output_dir", "is needed to save a checkpoint")
+            path = Path(self.config.output_dir) / MODEL_FILE_NAME
+        training = {"iteration": self.iteration, "learning_rate": self.config.learning_rate,
+                    "batch_size": self.config.batch_size, "target_length": self.config.target_length,
+                    "loss": self.losses[-1] if self.losses else None,
+                    "mean_loss": self.mean_loss()}
+        return save_model(path, self.model, training=training, optimizer=self.optimizer, losses=self.losses)
+
+    # ------------------------------------------------------------------
+    def mean_loss(self) -> float | None:
+        if not self.losses:
+            return None
+        return float(np.mean(self.losses[-self.config.loss_window:]))
+
+    def _batch(self, windows: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(windows, dtype=np.int64)).to(self.device)
+
+    def _loss(self, x: torch.Tensor) -> torch.Tensor:
+        T = self.config.target_length
+        logits = self.model(x[:, :-1], n_outputs=T)  # [B, C, T]
+        return F.cross_entropy(logits, x[:, -T:])  # targets: the last T samples of each window
+
+    def step(self) -> float:
+        """One Adam step; returns the loss.  Does not apply a step whose loss or gradients are not finite."""
+        self.model.train()
+        x = self._batch(self.sampler.sample(self.config.batch_size, self.rng))  # [B, window]
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self._loss(x)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            return value
+        loss.backward()
+        grads_ok = all(p.grad is None or torch.isfinite(p.grad).all() for p in self.model.parameters())
+        if not grads_ok:
+            self.optimizer.zero_grad(set_to_none=True)
+            return math.nan
+        self.optimizer.step()
+        return value
+
+    @torch.no_grad()
+    def validation_loss(self) -> float | None:
+        if not self._validation:
+            return None
+        self.model.eval()
+        vals = [float(self._loss(self._batch(b)).item()) for b in self._validation]
+        return float(np.mean(vals))
+
+    def _diverged(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return True
+        # Exploded: far above the loss of a uniform guess, after the first iterations.
+        chance = math.log(self.model.config.n_channels)
+        return len(self.losses) > 20 and value > 3 * chance + 5
+
+    def steps(self, *, cancel: threading.Event | None = None) -> Iterator[TrainingProgress]:
+        """Train, yielding progress after every iteration; the generator's return value is the result.
+
+        Use :meth:`run` unless you want to drive the loop yourself.
+        """
+        cfg = self.config
+        start_iteration = self.iteration
+        total = start_iteration + cfg.train_iterations
+        t_start = time.perf_counter()
+        recent: list[tuple[float, int]] = []  # (time, iteration) to measure speed
+        checkpoint: Path | None = None
+        reason, message = "iterations", f"reached the iteration limit ({total})"
+        val_loss = None
+        while self.iteration < total:
+            if cancel is not None and cancel.is_set():
+                reason, message = "cancelled", f"stopped at iteration {self.iteration}"
+                break
+            value = self.step()
+            if self._diverged(value):
+                reason = "diverged"
+                message = (f"training stopped at iteration {self.iteration}: the loss became "
+                           f"{'NaN' if math.isnan(value) else 'unstable'} ({value:.3g}); the model keeps its last "
+                           f"good weights; lower the learning rate (now {cfg.learning_rate:g}) and train again")
+                break
+            self.iteration += 1
+            self.losses.append(value)
+            now = time.perf_counter()
+            recent.append((now, self.iteration))
+            recent = recent[-20:]
+            if len(recent) > 1:
+                rate = (recent[-1][1] - recent[0][1]) / max(recent[-1][0] - recent[0][0], 1e-9)
+            else:
+                rate = 1.0 / max(now - t_start, 1e-9)
+            checkpoint = None
+            if cfg.holdout > 0 and (self.iteration % cfg.validate_every == 0 or self.iteration == total):
+                val_loss = self.validation_loss()
+                if val_loss is not None:
+                    self.val_losses.append((self.iteration, val_loss))
+            if cfg.save_weights and self.iteration % cfg.checkpoint_every == 0:
+                checkpoint = self.save_checkpoint()
+            mean = self.mean_loss()
+            yield TrainingProgress(
+                iteration=self.iteration, total_iterations=total, loss=value, mean_loss=mean,
+                val_loss=val_loss, samples_per_s=rate * cfg.batch_size * cfg.target_length,
+                elapsed=now - t_start, eta=(total - self.iteration) / rate if rate > 0 else None,
+                checkpoint=checkpoint)
+            done = self.iteration - start_iteration
+            if cfg.target_loss is not None and done >= min(cfg.loss_window, cfg.train_iterations) \
+                    and mean <= cfg.target_loss:
+                reason = "target_loss"
+                message = (f"reached the target loss: mean of the last {cfg.loss_window} iterations "
+                           f"{mean:.4f} <= {cfg.target_loss:g}")
+                break
+        final_checkpoint = None
+        if cfg.save_weights and self.iteration > start_iteration:
+            final_checkpoint = checkpoint or self.save_checkpoint()
+        self.model.eval()
+        return TrainingResult(reason=reason, message=message, iterations=self.iteration,
+                              final_loss=self.mean_loss(), checkpoint=final_checkpoint,
+                              elapsed=time.perf_counter() - t_start)
+
+    def run(self, *, callback: Callable[[TrainingProgress], None] | None = None,
+            cancel: threading.Event | None = None) -> TrainingResult:
+        """Train until a stop condition; call ``callback`` after every iteration."""
+        gen = self.steps(cancel=cancel)
+        while True:
+            try:
+                progress = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            if callback is not None:
+                callback(progress)
