@@ -92,3 +92,31 @@ def test_real_console_script_exit_status_and_no_traceback(tmp_path):
                            str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "empty.wav" in proc.stderr and "Traceback" not in proc.stderr
+
+
+from tests.hostile import HOSTILE_LABELS, HOSTILE_SAMPLE_RATE  # noqa: E402
+
+
+@pytest.mark.parametrize("label", HOSTILE_LABELS)
+def test_hostile_corpus_through_the_cli(label, hostile_corpus, tmp_path, capsys):
+    """Every hostile input is either trained on (exit 0, a pred file) or refused (exit 2, one line naming it)."""
+    case = next(c for c in hostile_corpus if c.label == label)
+    out = tmp_path / "out"
+    # The default model: a receptive field of 2047 samples at 8 kHz, as the corpus assumes.
+    rc = main(["--wav", str(case.path), "--sample_rate", str(HOSTILE_SAMPLE_RATE), "--train_iterations", "1",
+               "--batch_size", "1", "--target_length", "16", "--length", "0.01", "--output_dir", str(out)])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    if case.expect == "accept":
+        assert rc == 0, captured.err
+        assert len(list(out.glob("pred_*.wav"))) == 1
+        if case.note_contains:
+            assert case.note_contains in captured.err
+    else:
+        assert rc == 2
+        last = captured.err.strip().splitlines()[-1]
+        assert last.startswith("wavenet-cli: error:")
+        if case.path.name:
+            assert case.path.name in last
+        if case.reason_contains:
+            assert case.reason_contains in last

@@ -25,7 +25,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from .errors import ConfigError, ModelFileError
-from .fileio import atomic_write
+from .fileio import atomic_write, check_writable_dir
 from .model import WaveNet, WaveNetConfig
 
 FORMAT = "wavenet-gui-model"
@@ -119,7 +119,7 @@ def save_model(path: str | Path, model: WaveNet, *, training: dict | None = None
     if losses:
         tensors["training/losses"] = torch.tensor(list(losses), dtype=torch.float32)
     data = st_save(tensors, metadata={METADATA_KEY: json.dumps(header)})
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(path.parent)
     with atomic_write(path) as f:
         f.write(data)
     return path

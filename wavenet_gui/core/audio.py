@@ -1,0 +1,730 @@
+"""Audio in and out: read any file libsndfile reads, refuse bad ones plainly, write atomically.
+
+Reading (:func:`load_audio`) gives mono ``float32`` samples in [-1, 1] at the
+chosen sample rate, or raises :class:`~wavenet_gui.core.errors.AudioFileError`
+whose ``str()`` is one line naming the file and the reason.  What was changed
+on the way in is listed, in plain words, in :attr:`LoadedAudio.notes`.
+
+Accept-or-refuse rules
+----------------------
+========================================  ==========================================================
+input                                     answer
+========================================  ==========================================================
+missing file / folder / not a file        refused: "does not exist" / "is a folder, ..."
+empty file (0 bytes)                      refused: "file is empty (0 bytes)"
+not audio (also with an audio extension)  refused: "is not an audio file ..."
+truncated or damaged header               refused: "the header is truncated or damaged (...)"
+truncated data                            accepted with the note "truncated: read N of M frames"
+                                          when a prefix is readable, else refused "is truncated"
+zero frames                               refused: "has no audio frames"
+too short for the model                   refused: "too short: N samples (...); the model needs ..."
+digital silence                           refused: "is digital silence; nothing to learn"
+a constant level (pure DC, no sound)      refused: "is a constant level (DC) with no sound ..."
+NaN / Inf samples                         more than 1 % refused; else replaced by 0, with a note
+float data outside [-1, 1]                rescaled to peak 1, with a note
+DC offset (``|mean| > 0.01 * scale``)     removed (scale: 1, or the peak if above 1), with a note
+2 or more channels                        averaged to mono, with a note
+8/16/24/32-bit int, 32/64-bit float       accepted (libsndfile scales integers to [-1, 1))
+any source rate                           resampled (soxr, high quality), with a note; a very low
+                                          source rate (< 1000 Hz) is accepted and said so
+quiet audio (peak < 0.01)                 kept as is (never normalised up), with a note
+========================================  ==========================================================
+
+Amplitude is otherwise never changed: audio inside [-1, 1] keeps its level.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from numpy.typing import ArrayLike
+
+from wavenet_gui.core.errors import AudioFileError, ConfigError, OutputError
+from wavenet_gui.core.fileio import atomic_write
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
+    "WRITE_EXTENSIONS",
+    "AudioInfo",
+    "LoadedAudio",
+    "audio_info",
+    "find_audio_files",
+    "load_audio",
+    "save_audio",
+    "validate_sample_rate",
+]
+
+#: File name extensions (lower case, with the dot) treated as audio when folders are read.
+AUDIO_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".wav", ".wave", ".bwf", ".rf64", ".w64",
+        ".flac", ".ogg", ".oga", ".opus", ".mp3",
+        ".aif", ".aiff", ".aifc", ".au", ".snd", ".caf",
+        ".voc", ".sph", ".nist", ".svx", ".8svx", ".htk", ".paf", ".mat", ".ircam",
+    }
+)  # fmt: skip
+
+#: Extensions :func:`save_audio` writes: container, default subtype, allowed subtypes.
+WRITE_EXTENSIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    ".wav": ("WAV", "PCM_16", ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")),
+    ".flac": ("FLAC", "PCM_16", ("PCM_S8", "PCM_16", "PCM_24")),
+    ".ogg": ("OGG", "VORBIS", ("VORBIS",)),
+}
+
+MIN_SAMPLE_RATE = 1000
+MAX_SAMPLE_RATE = 192000
+
+#: More than this fraction of NaN/Inf samples and a file is refused rather than repaired.
+MAX_NONFINITE_FRACTION = 0.01
+#: A mean above this (in absolute value) is removed as a DC offset.
+DC_OFFSET_THRESHOLD = 0.01
+#: Peaks below this get a "very quiet" note (the audio is not changed).
+QUIET_PEAK = 0.01
+#: Source rates below this are accepted with a warning in the resampling note.
+LOW_SOURCE_RATE = 1000
+
+_BLOCK_FRAMES = 1 << 16
+_MAX_LISTED_SKIPS = 5
+
+# Magic numbers of containers libsndfile reads: a file starting with one of
+# these that libsndfile cannot open is damaged, not "not audio".
+_MAGIC: tuple[tuple[bytes, int, bytes | None], ...] = (
+    (b"RIFF", 8, b"WAVE"),
+    (b"RIFX", 8, b"WAVE"),
+    (b"RF64", 8, b"WAVE"),
+    (b"BW64", 8, b"WAVE"),
+    (b"FORM", 8, None),  # AIFF/AIFC/8SVX
+    (b"fLaC", 0, None),
+    (b"OggS", 0, None),
+    (b".snd", 0, None),
+    (b"caff", 0, None),
+    (b"riff", 0, None),  # Sony Wave64
+)
+
+
+# --------------------------------------------------------------------------- data classes
+@dataclass(frozen=True)
+class AudioInfo:
+    """What the header of an audio file says (see :func:`audio_info`).
+
+    Attributes
+    ----------
+    path : Path
+    duration : float
+        Seconds.
+    sample_rate : int
+        Hz.
+    channels : int
+    frames : int
+        Samples per channel that can be read.
+    format : str
+        Container, e.g. ``"WAV"``, ``"FLAC"``.
+    subtype : str
+        Encoding, e.g. ``"PCM_16"``, ``"FLOAT"``, ``"VORBIS"``.
+    """
+
+    path: Path
+    duration: float
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+
+@dataclass(eq=False)
+class LoadedAudio:
+    """Audio ready for training (see :func:`load_audio`).
+
+    Attributes
+    ----------
+    path : Path
+        The file it came from.
+    samples : np.ndarray
+        Mono ``float32`` samples in [-1, 1].
+    sample_rate : int
+        Hz (the rate asked for, not the file's).
+    notes : list of str
+        What was changed on the way in, one plain phrase each, without the file
+        name (show them as ``f"{loaded.path.name}: {note}"``).
+    """
+
+    path: Path
+    samples: np.ndarray
+    sample_rate: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+
+# --------------------------------------------------------------------------- validation
+def validate_sample_rate(sample_rate: object, *, field_name: str = "sample_rate") -> int:
+    """Check a sample rate asked for by the user and return it as ``int``.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz, from 1000 to 192000.
+    field_name : str, keyword-only
+        Field named in the error.
+
+    Raises
+    ------
+    ConfigError
+        Not a whole number, or outside [1000, 192000].
+
+    Examples
+    --------
+    >>> validate_sample_rate(16000)
+    16000
+    """
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
+        if isinstance(sample_rate, (float, np.floating)) and float(sample_rate).is_integer():
+            sample_rate = int(sample_rate)
+        else:
+            raise ConfigError(field_name, f"must be a whole number of Hz, got {sample_rate!r}")
+    rate = int(sample_rate)
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise ConfigError(
+            field_name, f"must be between {MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz, got {rate}"
+        )
+    return rate
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _libsndfile_message(err: Exception) -> str:
+    """libsndfile's own words, without the "Error opening '<path>': " prefix."""
+    text = _one_line(getattr(err, "error_string", None) or err)
+    text = re.sub(r"^Error opening .*?: ", "", text)
+    return text.rstrip(".")
+
+
+def _check_path(path: str | os.PathLike[str]) -> Path:
+    p = Path(os.fspath(path)).expanduser()
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        if p.is_symlink():
+            raise AudioFileError(p, "is a broken link (its target does not exist)") from None
+        raise AudioFileError(p, "does not exist") from None
+    except PermissionError:
+        raise AudioFileError(p, "cannot be read: permission denied") from None
+    except OSError as err:
+        raise AudioFileError(p, f"cannot be read: {_one_line(err.strerror or err)}") from None
+    if p.is_dir():
+        raise AudioFileError(p, "is a folder, not an audio file")
+    if not p.is_file():
+        raise AudioFileError(p, "is not a regular file")
+    if st.st_size == 0:
+        raise AudioFileError(p, "file is empty (0 bytes)")
+    return p
+
+
+def _looks_like_audio_container(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    for magic, offset, kind in _MAGIC:
+        if head.startswith(magic):
+            if kind is None or len(head) < offset + len(kind):
+                return True
+            return head[offset : offset + len(kind)] == kind
+    return False
+
+
+def _open(path: Path) -> sf.SoundFile:
+    """Open for reading, turning every failure into an AudioFileError."""
+    try:
+        return sf.SoundFile(path)
+    except PermissionError:
+        raise AudioFileError(path, "cannot be read: permission denied") from None
+    except sf.LibsndfileError as err:
+        message = _libsndfile_message(err)
+        if _looks_like_audio_container(path):
+            raise AudioFileError(
+                path, f"the header is truncated or damaged (libsndfile: {message})"
+            ) from None
+        if "not recognised" in message.lower() or "unknown format" in message.lower():
+            raise AudioFileError(
+                path, "is not an audio file (or not in a format libsndfile can read)"
+            ) from None
+        raise AudioFileError(path, f"cannot be read as audio (libsndfile: {message})") from None
+    except (sf.SoundFileError, RuntimeError, ValueError, TypeError) as err:
+        raise AudioFileError(path, f"cannot be read as audio ({_one_line(err)})") from None
+    except OSError as err:
+        raise AudioFileError(path, f"cannot be read: {_one_line(err.strerror or err)}") from None
+
+
+def _promised_frames(f: sf.SoundFile) -> int:
+    """Frames the header promises (libsndfile reports only what is there for WAV/AIFF)."""
+    frames = int(f.frames)
+    try:
+        log = f.extra_info
+    except Exception:  # pragma: no cover - defensive, extra_info is a plain C call
+        return frames
+    m = re.search(r"Frame count read from '\w+' chunk \((\d+)\)", log)
+    if m:
+        frames = max(frames, int(m.group(1)))
+    m = re.search(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", log, re.MULTILINE)
+    align = re.search(r"Block Align\s*:\s*(\d+)", log)
+    if m and align and int(align.group(1)) > 0:
+        declared = int(m.group(1))
+        # 0 and 0xFFFFFFFF are "unknown length" markers of streamed WAV files.
+        if 0 < declared < 0xFFFFFFFF:
+            frames = max(frames, declared // int(align.group(1)))
+    return frames
+
+
+def _info_from(f: sf.SoundFile, path: Path) -> AudioInfo:
+    rate = int(f.samplerate)
+    if rate <= 0:
+        raise AudioFileError(path, f"the header is damaged (sample rate {rate} Hz)")
+    return AudioInfo(
+        path=path,
+        duration=int(f.frames) / rate,
+        sample_rate=rate,
+        channels=int(f.channels),
+        frames=int(f.frames),
+        format=str(f.format),
+        subtype=str(f.subtype),
+    )
+
+
+def _no_frames(f: sf.SoundFile, path: Path, promised: int) -> AudioFileError:
+    """The error for a file with no readable frames: empty by design, or cut short."""
+    if promised > 0:
+        return AudioFileError(
+            path, f"is truncated: the header promises {promised:,} frames but holds no audio"
+        )
+    try:
+        log = f.extra_info.lower()
+    except Exception:  # pragma: no cover - defensive
+        log = ""
+    if "unexpectedly" in log or "truncat" in log:
+        return AudioFileError(
+            path, "is truncated or damaged: no complete audio frames could be found"
+        )
+    return AudioFileError(path, "has no audio frames (0 samples)")
+
+
+def _seconds(n: int, rate: int) -> str:
+    return f"{n / rate:.3f} s"
+
+
+def _too_short(path: Path, n: int, rate: int, min_samples: int) -> AudioFileError:
+    return AudioFileError(
+        path,
+        f"too short: {n:,} samples ({_seconds(n, rate)} at {rate} Hz); the model needs at least "
+        f"{min_samples:,} samples ({_seconds(min_samples, rate)})",
+    )
+
+
+# --------------------------------------------------------------------------- reading
+def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
+    """Read only the header of an audio file (fast; no samples are decoded).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    AudioInfo
+
+    Raises
+    ------
+    AudioFileError
+        Missing, a folder, empty, not audio, a damaged header or no frames.
+        Problems inside the samples (silence, NaN, truncated compressed data)
+        are only found by :func:`load_audio`.
+
+    Examples
+    --------
+    >>> info = audio_info("speech.wav")  # doctest: +SKIP
+    >>> info.duration, info.sample_rate, info.channels  # doctest: +SKIP
+    (2.5, 44100, 2)
+    """
+    p = _check_path(path)
+    with _open(p) as f:
+        info = _info_from(f, p)
+        if info.frames == 0:
+            raise _no_frames(f, p, _promised_frames(f))
+    return info
+
+
+def _read_mono(path: Path, f: sf.SoundFile, frames: int) -> tuple[np.ndarray, int, int, bool]:
+    """Read up to ``frames`` frames, block by block, mixing to mono as it goes.
+
+    NaN/Inf samples are set to 0 and counted.  A decoding error stops the read
+    and keeps what came before (after retrying the failing block in smaller
+    pieces from a fresh handle).  Returns (mono, frames read, non-finite count,
+    whether a read error happened).
+    """
+    channels = int(f.channels)
+    # Blocks are collected rather than written into one preallocated array: a
+    # damaged header may promise far more frames than the file holds.
+    parts: list[np.ndarray] = []
+    pos = 0
+    nonfinite = 0
+    failed = False
+    block = _BLOCK_FRAMES
+    handle = f
+    try:
+        while pos < frames:
+            try:
+                data = handle.read(min(block, frames - pos), dtype="float32", always_2d=True)
+            except (sf.SoundFileError, RuntimeError):
+                failed = True
+                if block <= 256:
+                    break
+                block //= 16
+                if handle is not f:
+                    handle.close()
+                try:
+                    handle = sf.SoundFile(path)
+                    handle.seek(pos)
+                except Exception:
+                    break
+                continue
+            n = len(data)
+            if n == 0:
+                break
+            bad = ~np.isfinite(data)
+            count = int(bad.sum())
+            if count:
+                nonfinite += count
+                data[bad] = 0.0
+            if channels == 1:
+                parts.append(np.ascontiguousarray(data[:, 0]))
+            else:
+                parts.append(data.mean(axis=1, dtype=np.float64).astype(np.float32))
+            pos += n
+    finally:
+        if handle is not f:
+            handle.close()
+    mono = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    return mono, pos, nonfinite, failed
+
+
+def _resample(x: np.ndarray, source_rate: int, rate: int) -> np.ndarray:
+    try:
+        import soxr
+
+        y = soxr.resample(x, source_rate, rate, quality="HQ")
+    except ImportError:  # pragma: no cover - soxr comes with librosa
+        import librosa
+
+        y = librosa.resample(x, orig_sr=source_rate, target_sr=rate, res_type="soxr_hq")
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def load_audio(
+    path: str | os.PathLike[str], *, sample_rate: int, min_samples: int = 1
+) -> LoadedAudio:
+    """Read an audio file as mono float32 in [-1, 1] at ``sample_rate``.
+
+    See the module docstring for what is accepted (and noted) and what is
+    refused.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file libsndfile reads (WAV, FLAC, OGG, AIFF, ...).
+    sample_rate : int, keyword-only
+        Target rate in Hz, 1000 to 192000; the file is resampled to it.
+    min_samples : int, keyword-only
+        Refuse files with fewer samples than this after resampling (e.g. the
+        model's training window).  Default 1.
+
+    Returns
+    -------
+    LoadedAudio
+        Samples plus :attr:`LoadedAudio.notes` saying what was changed.
+
+    Raises
+    ------
+    ConfigError
+        ``sample_rate`` or ``min_samples`` is invalid.
+    AudioFileError
+        The file is refused; ``str(err)`` is one line naming the file.
+
+    Examples
+    --------
+    >>> audio = load_audio("speech.wav", sample_rate=16000)  # doctest: +SKIP
+    >>> audio.samples.dtype, audio.notes  # doctest: +SKIP
+    (dtype('float32'), ['mixed 2 channels to mono', 'resampled from 44100 Hz to 16000 Hz'])
+    """
+    rate = validate_sample_rate(sample_rate)
+    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)):
+        raise ConfigError("min_samples", f"must be a whole number, got {min_samples!r}")
+    if min_samples < 1:
+        raise ConfigError("min_samples", f"must be at least 1, got {min_samples}")
+    min_samples = int(min_samples)
+    p = _check_path(path)
+    notes: list[str] = []
+
+    with _open(p) as f:
+        info = _info_from(f, p)
+        promised = _promised_frames(f)
+        if info.frames == 0:
+            raise _no_frames(f, p, promised)
+        expected = math.floor(info.frames * rate / info.sample_rate)
+        if expected < min_samples:
+            raise _too_short(p, expected, rate, min_samples)
+        x, read, nonfinite, _failed = _read_mono(p, f, info.frames)
+
+    if read == 0:
+        raise AudioFileError(
+            p, f"is truncated or damaged: none of its {promised:,} frames could be decoded"
+        )
+    if read < promised:
+        notes.append(f"truncated: read {read:,} of {promised:,} frames")
+    total = read * info.channels
+    if nonfinite:
+        fraction = nonfinite / total
+        if fraction > MAX_NONFINITE_FRACTION:
+            raise AudioFileError(
+                p,
+                f"has {nonfinite:,} NaN/Inf samples ({fraction:.1%} of the file); "
+                "too many to repair",
+            )
+        notes.append(f"replaced {nonfinite:,} NaN/Inf samples with 0")
+    if info.channels > 1:
+        notes.append(f"mixed {info.channels} channels to mono")
+
+    lo, hi = float(x.min()), float(x.max())
+    if lo == hi:
+        if lo == 0.0:
+            raise AudioFileError(p, "is digital silence; nothing to learn")
+        raise AudioFileError(
+            p, f"is a constant level ({lo:+.3g}, DC) with no sound; nothing to learn"
+        )
+    # The DC threshold is relative to full scale, i.e. to the peak when the
+    # data are rescaled below (loud float files).
+    mean = float(x.mean(dtype=np.float64))
+    scale = max(1.0, abs(lo), abs(hi))
+    if abs(mean) > DC_OFFSET_THRESHOLD * scale:
+        x -= np.float32(mean)
+        notes.append(f"removed a DC offset of {mean:+.3g}")
+    peak = float(np.max(np.abs(x)))
+    if peak > 1.0:
+        x /= np.float32(peak)
+        notes.append(f"rescaled to peak 1 (the peak was {peak:.3g}, outside [-1, 1])")
+    elif peak < QUIET_PEAK:
+        notes.append(f"very quiet (peak {peak:.4f}); kept as is")
+
+    if info.sample_rate != rate:
+        x = _resample(x, info.sample_rate, rate)
+        note = f"resampled from {info.sample_rate} Hz to {rate} Hz"
+        if info.sample_rate < LOW_SOURCE_RATE:
+            note += f" (a very low source rate: nothing above {info.sample_rate // 2} Hz)"
+        notes.append(note)
+    np.clip(x, -1.0, 1.0, out=x)
+
+    if len(x) < min_samples:
+        raise _too_short(p, len(x), rate, min_samples)
+    return LoadedAudio(path=p, samples=np.ascontiguousarray(x), sample_rate=rate, notes=notes)
+
+
+# --------------------------------------------------------------------------- folders
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def find_audio_files(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> tuple[list[Path], list[str]]:
+    """Expand files and folders (recursively) into a list of audio files.
+
+    Folders are walked recursively in sorted order; their files are kept when
+    the extension is in :data:`AUDIO_EXTENSIONS` (case-insensitive).  Hidden
+    files and folders (names starting with ``.``, e.g. macOS ``._x.wav``) are
+    skipped.  Files named directly are kept when their extension is audio.
+    Whether a kept file really is usable audio is decided by :func:`load_audio`.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        Files and folders, as dropped on the window or given to ``--wav``.
+
+    Returns
+    -------
+    files : list of Path
+        Audio files, in the order given (folders sorted), without duplicates.
+    skipped : list of str
+        One line per thing skipped, e.g. ``"notes.txt: skipped, not an audio
+        file"``; when a folder holds many, one line with their count.
+
+    Raises
+    ------
+    AudioFileError
+        A path given directly does not exist.
+
+    Examples
+    --------
+    >>> files, skipped = find_audio_files(["recordings/"])  # doctest: +SKIP
+    >>> skipped  # doctest: +SKIP
+    ['cover.jpg: skipped, not an audio file']
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files: list[Path] = []
+    skipped: list[str] = []
+    seen: set[Path] = set()
+
+    def keep(p: Path) -> None:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(p)
+
+    for item in paths:
+        p = Path(os.fspath(item)).expanduser()
+        if not p.exists():
+            if p.is_symlink():
+                raise AudioFileError(p, "is a broken link (its target does not exist)")
+            raise AudioFileError(p, "does not exist")
+        if p.is_dir():
+            found, not_audio, hidden = _walk(p)
+            for f in found:
+                keep(f)
+            if len(not_audio) <= _MAX_LISTED_SKIPS:
+                skipped.extend(f"{q.relative_to(p)}: skipped, not an audio file" for q in not_audio)
+            else:
+                exts = sorted({q.suffix.lower() or "(no extension)" for q in not_audio})
+                shown = ", ".join(exts[:6]) + (", ..." if len(exts) > 6 else "")
+                skipped.append(
+                    f"{p.name}: skipped {len(not_audio)} files that are not audio ({shown})"
+                )
+            if hidden:
+                skipped.append(f"{p.name}: skipped {hidden} hidden files or folders")
+            if not found:
+                skipped.append(f"{p.name}: the folder holds no audio files")
+        elif p.suffix.lower() in AUDIO_EXTENSIONS:
+            keep(p)
+        else:
+            skipped.append(f"{p.name}: skipped, not an audio file")
+    return files, skipped
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[Path], int]:
+    """Audio files, non-audio files (both sorted by path) and the hidden count under ``folder``."""
+    audio: list[Path] = []
+    other: list[Path] = []
+    hidden = 0
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        kept_dirs = sorted(d for d in dirs if not _is_hidden(d))
+        hidden += len(dirs) - len(kept_dirs)
+        dirs[:] = kept_dirs
+        for name in sorted(names):
+            if _is_hidden(name):
+                hidden += 1
+                continue
+            q = Path(root) / name
+            if not q.is_file():
+                continue
+            (audio if q.suffix.lower() in AUDIO_EXTENSIONS else other).append(q)
+
+    def order(q: Path) -> tuple[str, ...]:
+        return q.relative_to(folder).parts
+
+    return sorted(audio, key=order), sorted(other, key=order), hidden
+
+
+# --------------------------------------------------------------------------- writing
+def save_audio(
+    path: str | os.PathLike[str],
+    samples: ArrayLike,
+    *,
+    sample_rate: int,
+    subtype: str | None = None,
+) -> Path:
+    """Write mono audio atomically; the format follows the extension.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.wav`` (PCM_16 by default; PCM_U8, PCM_24, PCM_32, FLOAT, DOUBLE),
+        ``.flac`` (PCM_16 by default; PCM_S8, PCM_24) or ``.ogg`` (Vorbis).
+        The folder must exist (see :func:`~wavenet_gui.core.fileio.check_writable_dir`).
+    samples : array_like of float
+        1-D samples; clipped to [-1, 1], NaN written as 0.
+    sample_rate : int, keyword-only
+        Hz, 1000 to 192000.
+    subtype : str, optional, keyword-only
+        libsndfile subtype for the container, e.g. ``"FLOAT"`` for 32-bit float WAV.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        Unknown extension, or the file cannot be written (full disk, no
+        permission, ...); nothing is left half-written.
+    ConfigError
+        Bad ``samples`` (field ``"samples"``), ``sample_rate`` or ``subtype``.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "tone.wav"
+    >>> t = np.arange(8000) / 8000
+    >>> save_audio(out, 0.5 * np.sin(2 * np.pi * 440 * t), sample_rate=8000) == out
+    True
+    """
+    p = Path(os.fspath(path)).expanduser()
+    ext = p.suffix.lower()
+    if ext not in WRITE_EXTENSIONS:
+        raise OutputError(
+            p, f"unknown audio extension {ext or '(none)'!r}; use .wav, .flac or .ogg"
+        )
+    container, default_subtype, allowed = WRITE_EXTENSIONS[ext]
+    chosen = default_subtype if subtype is None else str(subtype).upper()
+    if chosen not in allowed:
+        raise ConfigError("subtype", f"{ext} files can be {', '.join(allowed)}; got {subtype!r}")
+    rate = validate_sample_rate(sample_rate)
+    try:
+        data = np.asarray(samples, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError("samples", "must be numbers") from None
+    if data.ndim == 2 and 1 in data.shape:
+        data = data.reshape(-1)
+    if data.ndim != 1:
+        raise ConfigError("samples", f"must be one mono channel (1-D), got shape {data.shape}")
+    data = np.clip(np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    data = data.astype(np.float64 if chosen == "DOUBLE" else np.float32)
+    # Encode in memory first: libsndfile calls back into Python to write, and
+    # an OSError raised inside that callback (a full disk) would be lost.  A
+    # plain write of the bytes lets atomic_write report it.
+    buffer = io.BytesIO()
+    try:
+        sf.write(buffer, data, rate, subtype=chosen, format=container)
+    except (sf.SoundFileError, RuntimeError) as err:
+        raise OutputError(
+            p, f"could not encode {container}/{chosen} ({_libsndfile_message(err)})"
+        ) from None
+    with atomic_write(p) as f:
+        f.write(buffer.getbuffer())
+    return p

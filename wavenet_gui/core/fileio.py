@@ -1,0 +1,233 @@
+"""Safe file output: atomic writes and output-folder checks.
+
+A file written through :func:`atomic_write` either appears complete under its
+final name or not at all: the data go to a hidden temporary file in the same
+folder (``.name.tmp-XXXX``), are flushed and fsync'ed, and only then renamed
+over the final name with :func:`os.replace`.  A crash, a kill or an exception
+at any moment leaves the previous file (if any) untouched.
+
+Every ``OSError`` raised while writing becomes an
+:class:`~wavenet_gui.core.errors.OutputError` whose reason is a short human
+phrase ("disk is full", "permission denied", "folder is read-only", ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from wavenet_gui.core.errors import OutputError
+
+__all__ = ["atomic_write", "check_writable_dir", "os_error_reason"]
+
+_REASONS: dict[int, str] = {
+    errno.ENOSPC: "disk is full",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "folder is read-only",
+    errno.ENOENT: "folder does not exist",
+    errno.ENOTDIR: "not a folder",
+    errno.EISDIR: "is a folder",
+    errno.ENAMETOOLONG: "file name is too long",
+    errno.EFBIG: "file is too large for this disk",
+    errno.EIO: "input/output error (is the disk still connected?)",
+}
+if hasattr(errno, "EDQUOT"):
+    _REASONS[errno.EDQUOT] = "disk quota exceeded"
+
+_MODES = ("wb", "w")
+
+
+def os_error_reason(error: OSError) -> str:
+    """Return a short human reason for an ``OSError``.
+
+    Parameters
+    ----------
+    error : OSError
+        The error raised by the operating system.
+
+    Returns
+    -------
+    str
+        One line such as ``"disk is full"`` or ``"permission denied"``.
+
+    Examples
+    --------
+    >>> import errno
+    >>> os_error_reason(OSError(errno.ENOSPC, "No space left on device"))
+    'disk is full'
+    """
+    if error.errno in _REASONS:
+        return _REASONS[error.errno]
+    text = error.strerror or str(error) or type(error).__name__
+    return f"could not write ({' '.join(str(text).split())})"
+
+
+def _umask_mode() -> int:
+    """Permission bits a normally created file would get (0o666 minus the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], *, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Write a file atomically: all of it under its final name, or nothing.
+
+    Yields an open file object on a temporary file ``.name.tmp-XXXX`` in the
+    same folder as ``path``.  When the ``with`` block ends normally the file is
+    flushed, fsync'ed and renamed over ``path`` (``os.replace``).  When the block
+    raises, the temporary file is removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Final file name.  Its folder must exist (see :func:`check_writable_dir`).
+    mode : {"wb", "w"}, keyword-only
+        Binary (default) or text (UTF-8) mode.
+
+    Yields
+    ------
+    file object
+        Write to it inside the ``with`` block; do not close it.
+
+    Raises
+    ------
+    OutputError
+        Any ``OSError`` while creating, writing, syncing or renaming (including
+        ones raised inside the ``with`` block) with a human reason, e.g.
+        ``OutputError(path, "disk is full")``.
+    ValueError
+        ``mode`` is not ``"wb"`` or ``"w"`` (a programming error).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.bin"
+    >>> with atomic_write(target) as f:
+    ...     _ = f.write(b"hello")
+    >>> target.read_bytes()
+    b'hello'
+    """
+    if mode not in _MODES:
+        raise ValueError(f"atomic_write mode must be one of {_MODES}, got {mode!r}")
+    final = Path(os.fspath(path)).expanduser()
+    folder = final.parent
+    if final.is_dir():
+        raise OutputError(final, "is a folder")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=folder)
+    except OSError as err:
+        raise OutputError(final, os_error_reason(err)) from err
+    tmp = Path(tmp_name)
+    try:
+        try:
+            # Keep the permissions of the file we replace, else the usual ones
+            # (mkstemp makes 0600 files).
+            try:
+                perms = final.stat().st_mode & 0o777
+            except OSError:
+                perms = _umask_mode()
+            with contextlib.suppress(OSError):
+                os.chmod(fd, perms)
+            if mode == "wb":
+                handle: IO[Any] = os.fdopen(fd, "wb")
+            else:
+                handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        except BaseException:
+            os.close(fd)
+            raise
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    except OSError as err:
+        _remove_quietly(tmp)
+        raise OutputError(final, os_error_reason(err)) from err
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    _fsync_folder(folder)
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable where the platform allows it (not on Windows)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def check_writable_dir(path: str | os.PathLike[str]) -> Path:
+    """Make sure ``path`` is a folder we can write into, creating it if missing.
+
+    The check is real: a small temporary file is created and removed, so a
+    read-only disk, missing permission or a full disk are found before any
+    long job starts.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output folder.  ``~`` is expanded.  Missing folders (and their
+        parents) are created.
+
+    Returns
+    -------
+    Path
+        The folder, as an absolute path.
+
+    Raises
+    ------
+    OutputError
+        With a human reason: ``"is not a folder"``, ``"permission denied"``,
+        ``"folder is read-only"``, ``"disk is full"``, ...
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = check_writable_dir(pathlib.Path(tempfile.mkdtemp()) / "runs" / "1")
+    >>> out.is_dir()
+    True
+    """
+    folder = Path(os.fspath(path)).expanduser().absolute()
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(folder, "is not a folder")
+    if not folder.exists():
+        for parent in folder.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise OutputError(folder, f"cannot create the folder: {parent} is not a folder")
+                break
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(folder, f"cannot create the folder: {os_error_reason(err)}") from err
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test.tmp-", dir=folder)
+    except OSError as err:
+        raise OutputError(folder, os_error_reason(err)) from err
+    try:
+        try:
+            os.write(fd, b"\0")
+        finally:
+            os.close(fd)
+    except OSError as err:
+        raise OutputError(folder, os_error_reason(err)) from err
+    finally:
+        _remove_quietly(Path(probe))
+    return folder
