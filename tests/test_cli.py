@@ -1,7 +1,9 @@
 """wavenet-cli end to end on a tiny model, and its answers to bad input."""
 
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -120,3 +122,53 @@ def test_hostile_corpus_through_the_cli(label, hostile_corpus, tmp_path, capsys)
             assert case.path.name in last
         if case.reason_contains:
             assert case.reason_contains in last
+
+
+def _start_cli(args, tmp_path):
+    return subprocess.Popen([sys.executable, "-u", "-m", "wavenet_gui.cli", *args], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(proc, text, timeout=120):
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if text in line:
+            return lines
+    raise AssertionError(f"never saw {text!r}: {''.join(lines)}")
+
+
+def test_ctrl_c_during_training_goes_on_to_generation(tmp_path, tone):
+    proc = _start_cli(["--wav", str(tone), "--train_iterations", "100000", "--length", "0.05",
+                       "--output_dir", "out", *TINY], tmp_path)
+    try:
+        _wait_for(proc, "train [")  # training is running
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, rest
+    assert "training: stopped at iteration" in rest
+    assert len(list((tmp_path / "out").glob("pred_*.wav"))) == 1
+
+
+def test_ctrl_c_during_generation_saves_what_was_generated(tmp_path, tone):
+    proc = _start_cli(["--wav", str(tone), "--train_iterations", "1", "--length", "3000",
+                       "--output_dir", "out", "--backend", "torch", *TINY], tmp_path)
+    try:
+        _wait_for(proc, "generate [")  # generation is running
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, rest
+    assert "cancelled, kept" in rest
+    (pred,) = (tmp_path / "out").glob("pred_*.wav")
+    frames = sf.info(pred).frames
+    assert 0 < frames < 3000 * 8000
