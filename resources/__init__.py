@@ -1,0 +1,1 @@
+"""Bundled resources: the application icon and the example clip (see README.md here)."""
