@@ -1,0 +1,184 @@
+"""Fixtures for the window tests (tests/test_qt_*.py import them with ``from tests.qt_fixtures import *``).
+
+Importing this module first points ALSA at a null output device (so playback
+really runs, silently) and Qt at the offscreen platform.  That has to happen
+before sounddevice is imported anywhere in the process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+_CONFIG = Path(tempfile.mkdtemp(prefix="wavenet-qt-tests-"))
+(_CONFIG / "alsa").mkdir(parents=True, exist_ok=True)
+(_CONFIG / "alsa" / "asoundrc").write_text("pcm.!default { type null }\nctl.!default { type hw card 0 }\n")
+os.environ["XDG_CONFIG_HOME"] = str(_CONFIG)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("WAVENET_GUI_LOG_DIR", str(_CONFIG / "log"))
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+
+#: A model small enough to train and generate in a blink on 2 cores.
+TINY = {
+    "sample_rate": 8000,
+    "quantization": "mu_law",
+    "n_channels": 64,
+    "n_dilations": 4,
+    "n_blocks": 2,
+    "n_hidden": 8,
+    "n_skip": 8,
+    "learning_rate": "0.003",
+    "target_loss": "",
+    "train_iterations": 100000,
+    "target_length": 128,
+    "batch_size": 2,
+    "holdout": 0,
+    "seed": 0,
+    "save_weights": False,
+}
+
+
+def write_tone(path: Path, *, seconds: float = 1.0, rate: int = 8000, channels: int = 1, freq: float = 220.0) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.5 * np.sin(2 * np.pi * freq * t).astype(np.float32)
+    if channels > 1:
+        x = np.stack([x] * channels, axis=1)
+    sf.write(str(path), x, rate, subtype="PCM_16")
+    return path
+
+
+class Recorder:
+    """Stands in for message boxes: records what would have been shown."""
+
+    def __init__(self, answer: bool = True) -> None:
+        self.messages: list[tuple[str, str, str]] = []
+        self.questions: list[str] = []
+        self.answer = answer
+
+    def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
+        self.messages.append((kind, title, text))
+
+    def ask(self, title: str, text: str) -> bool:
+        self.questions.append(text)
+        return self.answer
+
+
+@pytest.fixture
+def qt_settings(tmp_path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def tone_file(tmp_path) -> Path:
+    return write_tone(tmp_path / "tone.wav")
+
+
+@pytest.fixture
+def make_window(qtbot, qt_settings, tmp_path):
+    """``make_window(files=[...], tiny=True)`` -> a shown MainWindow with the core loaded."""
+    from wavenet_gui.qt.window import MainWindow
+
+    made = []
+
+    def make(files=(), *, tiny: bool = True, restore_files: bool = False, settings: QSettings | None = None):
+        w = MainWindow(settings if settings is not None else qt_settings, restore_files=restore_files)
+        rec = Recorder()
+        w.show_message = rec.show_message
+        w.ask = rec.ask
+        w.recorder = rec
+        qtbot.addWidget(w)
+        w.show()
+        made.append(w)
+        qtbot.waitUntil(lambda: w.core is not None or bool(w.core_error), timeout=30000)
+        assert w.core is not None, w.core_error
+        if tiny:
+            w.training_form.set_values({**TINY, "output_dir": str(tmp_path / "out")})
+            w.generation_form.set_values({"length_s": 0.5, "temperature": 1.0, "seed": 1, "n_streams": 1,
+                                          "start_from": "silence"})
+        if files:
+            n = len(w.files)
+            w.add_paths(list(files))
+            qtbot.waitUntil(lambda: len(w.files) > n or bool(w.last_error), timeout=10000)
+        return w
+
+    yield make
+    for w in made:  # stop everything so no thread outlives its test
+        w.shutdown()
+
+
+class UiProbe:
+    """A QTimer on the UI thread; records the longest gap between its ticks.
+
+    A watchdog thread samples the UI thread's stack whenever a tick is late, so a
+    failure says what the UI thread was doing (:meth:`report`).
+    """
+
+    def __init__(self, interval_ms: int = 10, late_ms: int = 60) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.interval = interval_ms / 1000
+        self.late = late_ms / 1000
+        self.last = None
+        self.max_gap = 0.0
+        self.ticks = 0
+        self.stacks: list[str] = []
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self._ui_thread = threading.get_ident()
+        self._watching = False
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self.last is not None:
+            self.max_gap = max(self.max_gap, now - self.last)
+        self.last = now
+        self.ticks += 1
+
+    def _watch(self) -> None:
+        while self._watching:
+            time.sleep(0.01)
+            last = self.last
+            if last is not None and time.perf_counter() - last > self.late:
+                frame = sys._current_frames().get(self._ui_thread)
+                stack = "".join(traceback.format_stack(frame)[-8:]) if frame is not None else "?"
+                if stack not in self.stacks:
+                    self.stacks.append(stack)
+
+    def start(self) -> None:
+        self.last = None
+        self._watching = True
+        threading.Thread(target=self._watch, daemon=True).start()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self._watching = False
+
+    @property
+    def max_wait(self) -> float:
+        """The longest time a due tick waited (gap between ticks less the timer interval)."""
+        return max(0.0, self.max_gap - self.interval)
+
+    def report(self, what: str) -> str:
+        return (f"UI thread blocked {self.max_wait * 1000:.0f} ms while {what}; it was in:\n"
+                + "\n---\n".join(self.stacks[-3:]))
+
+
+def train_model(qtbot, w, *, points: int = 5):
+    """Train the window's model until the loss curve has ``points`` points, then stop."""
+    w.train_button.click()
+    qtbot.waitUntil(lambda: w.loss_plot.n_points >= points or bool(w.recorder.messages), timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
+    assert w.model is not None

@@ -1,0 +1,333 @@
+"""The window (issue 3; window parts of issue 5), driven through its widgets, offscreen."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.qt_fixtures import TINY, UiProbe, make_window, qt_settings, tone_file, train_model, write_tone  # noqa: F401
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+def drop(widget, paths) -> bool:
+    """Drag file URLs onto ``widget`` and drop them there (real QDragEnterEvent + QDropEvent).
+
+    Returns whether the drop was accepted.
+    """
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+    return bool(event.isAccepted())
+
+
+# ------------------------------------------------------------------ launch and files
+def test_object_names_and_first_launch_example(make_window):
+    w = make_window(restore_files=True, tiny=False)
+    for name in ("fileList", "trainButton", "stopButton", "generateButton", "cancelButton", "playButton",
+                 "exportButton", "lossPlot", "waveformPlot", "progressBar", "loadModelButton", "saveModelButton"):
+        assert w.findChild(object, name) is not None, name
+    from wavenet_gui.qt.window import example_clip
+
+    if example_clip() is None:
+        pytest.skip("no example clip")
+    import pytestqt.qtbot  # noqa: F401
+
+    deadline = time.monotonic() + 10
+    while not w.files and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
+    assert [Path(i.path).name for i in w.files] == [example_clip().name]
+    assert w.file_list.topLevelItem(0).text(0) == example_clip().name
+    # ready to train at once
+    assert w.train_button.isEnabled(), w.train_button.toolTip()
+    assert not w.generate_button.isEnabled() and "model" in w.generate_button.toolTip().lower()
+
+
+def test_drop_adds_good_files_and_refuses_bad_ones(qtbot, make_window, tmp_path):
+    w = make_window()
+    good = write_tone(tmp_path / "good tone é.wav", seconds=1.5, rate=16000, channels=2)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    write_tone(folder / "inner.flac", seconds=0.5)
+    (folder / "readme.txt").write_text("not audio")
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"this is not a wav file at all" * 10)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    assert drop(w, [good, folder, bad, empty])
+    qtbot.waitUntil(lambda: len(w.files) == 2, timeout=10000)
+    qtbot.waitUntil(lambda: "Refused" in w.last_message, timeout=5000)
+    names = [w.file_list.topLevelItem(i).text(0) for i in range(w.file_list.topLevelItemCount())]
+    assert names == ["good tone é.wav", "inner.flac"]
+    row = w.file_list.topLevelItem(0)
+    assert row.text(1) == "1.5 s" and row.text(2) == "16000 Hz" and row.text(3) == "2"
+    # the refusal names the file, in one line, and nothing else changed
+    assert "broken.wav" in w.last_error and "empty.wav" in w.last_error
+    assert "\n" not in w.last_message
+    assert not w.recorder.messages
+    # dropping the same file again adds nothing; removing works
+    drop(w, [good])
+    qtbot.waitUntil(lambda: "already in the list" in w.last_message, timeout=5000)
+    assert len(w.files) == 2
+    w.file_list.setCurrentItem(w.file_list.topLevelItem(1))
+    w.remove_button.click()
+    assert [Path(i.path).name for i in w.files] == ["good tone é.wav"]
+    # the selected file's waveform is plotted
+    w.file_list.setCurrentItem(w.file_list.topLevelItem(0))
+    qtbot.waitUntil(lambda: w.waveform_plot.n_samples("input") == 24000, timeout=5000)
+
+
+def test_hostile_corpus_through_the_drop_handler(qtbot, make_window, hostile_corpus):
+    """Every hostile file is listed or refused with one line naming it; the window stays usable."""
+    w = make_window()
+    cases = [c for c in hostile_corpus if c.path.exists() and not c.path.is_dir()]
+    drop(w, [c.path for c in cases])
+    qtbot.waitUntil(lambda: w.last_message and not w.last_message.startswith("Reading"), timeout=60000)
+    listed = {Path(i.path).name for i in w.files}
+    refused = w.last_error
+    for c in cases:
+        if c.path.name in listed:
+            continue
+        assert c.path.name in refused, f"{c.label}: neither listed nor refused by name"
+    for c in cases:
+        if c.expect == "refuse" and c.reason_contains and "short" not in c.reason_contains:
+            assert c.path.name not in listed or c.label.startswith("short"), c.label
+    assert w.isVisible() and w.add_button.isEnabled()
+
+
+# ------------------------------------------------------------------ form
+def test_form_validation_inline_and_receptive_field(make_window):
+    w = make_window()
+    f = w.training_form
+    f.set_values({"n_dilations": 4, "n_blocks": 2, "sample_rate": 8000})
+    assert f.is_valid
+    assert f.receptive_label.text().startswith("31 samples")
+    assert f.params_label.text().replace(",", "").isdigit()
+    f.set_values({"n_channels": 1})
+    assert not f.is_valid
+    assert f.errors["n_channels"].isVisibleTo(f) and "2 classes" in f.errors["n_channels"].text()
+    assert not w.train_button.isEnabled() and "invalid" in w.train_button.toolTip()
+    f.set_values({"n_channels": 256, "learning_rate": "-1"})
+    assert "positive" in f.errors["learning_rate"].text()
+    f.set_values({"learning_rate": "0.001", "n_blocks": 0})
+    assert f.errors["n_blocks"].text() and not f.errors["learning_rate"].text()
+    f.set_values({"n_blocks": 2, "sample_rate": 100})
+    assert "between" in f.errors["sample_rate"].text()
+    f.set_values({"sample_rate": 8000})
+    assert f.is_valid and w.train_button.isEnabled() is False  # no files yet
+    assert "files" in w.train_button.toolTip().lower()
+
+
+def test_receptive_field_longer_than_data_is_explained(qtbot, make_window, tmp_path):
+    w = make_window([write_tone(tmp_path / "short.wav", seconds=0.05)])
+    f = w.training_form
+    f.set_values({"n_dilations": 10, "n_blocks": 2, "target_length": 2048})
+    assert not f.is_valid and f.data_error.isVisibleTo(f)
+    assert "longer than the longest file" in f.data_error.text() and "dilations" in f.data_error.text()
+    assert not w.train_button.isEnabled()
+
+
+def test_settings_persist_and_reset(make_window, qt_settings):
+    w = make_window(tiny=False)
+    w.training_form.set_values({"n_hidden": 48, "learning_rate": "0.0005"})
+    w.generation_form.set_values({"temperature": 0.7, "n_streams": 3})
+    w.shutdown()
+    w2 = make_window(tiny=False, settings=qt_settings)
+    assert w2.training_form.raw_values()["n_hidden"] == 48
+    assert w2.training_form.raw_values()["learning_rate"] == "0.0005"
+    assert w2.generation_form.raw_values()["n_streams"] == 3
+    w2.training_form.reset_defaults()
+    assert w2.training_form.raw_values()["n_hidden"] == 32
+
+
+# ------------------------------------------------------------------ training and generation
+def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_path):
+    w = make_window([tone_file])
+    assert w.train_button.isEnabled(), w.train_button.toolTip()
+    assert not w.stop_button.isEnabled()
+
+    probe = UiProbe()
+    probe.start()
+    w.train_button.click()
+    assert not w.train_button.isEnabled() and w.stop_button.isEnabled()
+    assert not w.generate_button.isEnabled()
+    qtbot.waitUntil(lambda: w.loss_plot.n_points >= 20, timeout=30000)
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
+    probe.stop()
+    assert probe.ticks > 20
+    assert probe.max_wait < 0.100, probe.report("training")
+    assert not w.recorder.messages, w.recorder.messages
+    assert w.model is not None
+    assert w.train_button.isEnabled() and not w.stop_button.isEnabled() and w.generate_button.isEnabled()
+    assert "stopped" in w.last_message
+    assert w.loss_plot.raw_curve.getData()[0] is not None and len(w.loss_plot.raw_curve.getData()[0]) >= 20
+
+    # generation: progress, a growing waveform, then Cancel keeps the partial audio
+    w.generation_form.set_values({"length_s": 600.0, "seed": 3})
+    probe.start()
+    w.generate_button.click()
+    assert w.cancel_button.isEnabled() and not w.generate_button.isEnabled()
+    qtbot.waitUntil(lambda: w.progress_bar.value() > 4000, timeout=30000)
+    assert "real time" in w.speed_label.text()
+    t0 = time.perf_counter()
+    w.cancel_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=5000)
+    latency = time.perf_counter() - t0
+    probe.stop()
+    assert latency < 0.5, f"cancel took {latency:.2f} s"
+    assert probe.max_wait < 0.100, probe.report("generating")
+    buf = w.current_generated()
+    assert buf is not None and 4000 < buf.length < 600 * 8000 and buf.complete
+    assert np.isfinite(buf.view()).all()
+    assert "cancelled" in w.last_message.lower()
+    assert w.waveform_plot.n_samples("generated") == buf.length
+    saved = w.last_prediction
+    assert saved and saved[0].name.startswith("pred_") and saved[0].parent == tmp_path / "out"
+    assert sf.info(str(saved[0])).frames == buf.length
+    assert w.export_button.isEnabled() and w.play_button.isEnabled() == w.player.availability()[0]
+
+    # export: readable files, and overwrite asks first
+    for name, subtype, kind in (("a.wav", "PCM_16", "PCM_16"), ("b.wav", "FLOAT", "FLOAT"),
+                                ("c.flac", None, "PCM_16"), ("d.ogg", None, "VORBIS")):
+        task = w.export_to(tmp_path / name, subtype=subtype)
+        qtbot.waitUntil(lambda t=task: not t.running, timeout=10000)
+        info = sf.info(str(tmp_path / name))
+        assert info.samplerate == 8000 and info.subtype == kind
+        if name != "d.ogg":
+            assert abs(info.frames - buf.length) == 0
+    w.recorder.answer = False
+    assert w.export_to(tmp_path / "a.wav") is None
+    assert w.recorder.questions and "a.wav" in w.recorder.questions[-1]
+
+    # plots to PNG
+    written = w.export_plots(tmp_path / "plots.png")
+    assert all(p.exists() and p.stat().st_size > 1000 for p in written)
+
+
+def test_generate_full_length_saves_prediction(qtbot, make_window, tone_file, tmp_path):
+    w = make_window([tone_file])
+    train_model(qtbot, w)
+    w.generation_form.set_values({"length_s": 0.25, "n_streams": 2, "start_from": "input"})
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    assert len(w.generated) == 2 and all(b.length == 2000 for b in w.generated)
+    assert len(w.last_prediction) == 2 and all(p.exists() for p in w.last_prediction)
+    assert w.variation_spin.maximum() == 2
+
+
+def test_target_and_iteration_limit_end_training(qtbot, make_window, tone_file):
+    w = make_window([tone_file])
+    w.training_form.set_values({"train_iterations": 7})
+    w.train_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert w.loss_plot.n_points == 7 and "iteration limit" in w.last_message
+    w.training_form.set_values({"n_hidden": 16, "target_loss": "100", "train_iterations": 1000})
+    w.train_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert "target loss" in w.last_message and w.loss_plot.n_points < 1000
+
+
+def test_save_and_load_model(qtbot, make_window, tone_file, tmp_path):
+    w = make_window([tone_file])
+    train_model(qtbot, w)
+    path = tmp_path / "m.safetensors"
+    task = w.save_model(path)
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    assert path.exists(), w.recorder.messages
+    w2 = make_window()  # no files, no training: load and generate
+    task = w2.load_model(path)
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    assert w2.model is not None and w2.model.config == w.model.config
+    assert w2.generate_button.isEnabled()
+    assert w2.loss_plot.n_points == w.loss_plot.n_points
+    # a bad model file is refused with a dialog and the window stays usable
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x80\x04garbage")
+    task = w2.load_model(bad)
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    assert w2.recorder.messages and "bad.safetensors" in w2.recorder.messages[-1][2]
+    assert w2.model is not None and w2.generate_button.isEnabled()
+
+
+def test_worker_exception_becomes_dialog(qtbot, make_window, tone_file, monkeypatch):
+    from wavenet_gui.qt import jobs
+
+    w = make_window([tone_file])
+
+    def boom(*args, progress, cancel, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(jobs, "train", boom)
+    w.train_button.click()
+    qtbot.waitUntil(lambda: bool(w.recorder.messages), timeout=5000)
+    kind, title, text = w.recorder.messages[-1]
+    assert kind == "error" and "kaboom" in text and "\n" not in text
+    assert w.train_button.isEnabled() and not w.busy()
+
+
+def test_training_error_from_core_is_one_line(qtbot, make_window, tmp_path):
+    # a file shorter than a training window: the core refuses it, naming it
+    w = make_window([write_tone(tmp_path / "tiny.wav", seconds=1.0), write_tone(tmp_path / "blip.wav", seconds=0.01)])
+    qtbot.waitUntil(lambda: len(w.files) == 2, timeout=5000)
+    w.train_button.click()
+    qtbot.waitUntil(lambda: bool(w.recorder.messages), timeout=10000)
+    text = w.recorder.messages[-1][2]
+    assert "blip.wav" in text and "\n" not in text
+    assert w.train_button.isEnabled()
+
+
+def test_close_during_training_asks_and_stops_threads(qtbot, make_window, tone_file):
+    w = make_window([tone_file])
+    w.train_button.click()
+    qtbot.waitUntil(lambda: w.loss_plot.n_points >= 2, timeout=30000)
+    w.recorder.answer = False
+    w.close()
+    assert w.isVisible() and w.busy() == "training" and w.recorder.questions
+    thread = w.train_task.thread
+    w.recorder.answer = True
+    w.close()
+    assert not w.isVisible()
+    assert w.train_task.thread is None or thread.isFinished()
+    assert not w.busy()
+
+
+def test_close_during_generation(qtbot, make_window, tone_file):
+    w = make_window([tone_file])
+    train_model(qtbot, w)
+    w.generation_form.set_values({"length_s": 600.0})
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: w.progress_bar.value() > 100, timeout=30000)
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < 2.0
+    assert not w.isVisible() and not w.busy()
+
+
+def test_about_and_shortcuts(make_window):
+    w = make_window()
+    text = w.about_text()
+    assert "torch" in text and "PySide6" in text and "Settings" in text
+    shortcuts = {a.shortcut().toString() for a in w.actions()}
+    for key in ("Ctrl+O", "Ctrl+T", "Esc", "Ctrl+G", "Space", "Ctrl+E", "Ctrl+Q"):
+        assert key in shortcuts, key

@@ -1,0 +1,240 @@
+"""Audio playback through sounddevice, with a buffer that may still be growing.
+
+The :class:`Player` is a small state machine (``stopped`` -> ``playing`` ->
+``stopping`` -> ``stopped``).  The PortAudio callback only copies samples out of
+an :class:`AudioBuffer`; it never stops the stream, never allocates much and
+never touches Qt.  A QTimer in the UI thread reads the position (for the
+playhead), notices the end of the data or a failed device, and stops the stream
+from there.
+
+Play while generating: the generator appends to an :class:`AudioBuffer`; the
+callback plays what is there and outputs silence while it waits for more, so
+when generation is faster than real time there are no gaps.
+
+sounddevice is imported lazily: without PortAudio (``OSError`` at import) or
+without an output device the player reports itself unavailable with a reason,
+and everything else in the window keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+STOPPED, PLAYING, STOPPING = "stopped", "playing", "stopping"
+
+
+class AudioBuffer:
+    """Mono float32 samples that one thread appends to while another reads.
+
+    Writers call :meth:`append` then :meth:`finish`; readers use :attr:`length`
+    and :attr:`data` (read ``length`` first: ``data`` always holds at least
+    ``length`` valid samples, even across a reallocation).
+
+    >>> b = AudioBuffer(8000, capacity=4)
+    >>> b.append(np.ones(6, np.float32)); b.finish()
+    >>> b.length, b.complete, float(b.view().sum())
+    (6, True, 6.0)
+    """
+
+    def __init__(self, sample_rate: int, *, capacity: int = 0) -> None:
+        self.sample_rate = int(sample_rate)
+        self.data = np.zeros(max(int(capacity), 1), np.float32)
+        self.length = 0
+        self.complete = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_array(cls, samples: np.ndarray, sample_rate: int) -> "AudioBuffer":
+        samples = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        buf = cls(sample_rate, capacity=len(samples))
+        buf.append(samples)
+        buf.finish()
+        return buf
+
+    def append(self, chunk: np.ndarray) -> None:
+        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        with self._lock:
+            end = self.length + len(chunk)
+            if end > len(self.data):
+                grown = np.zeros(max(end, 2 * len(self.data)), np.float32)
+                grown[: self.length] = self.data[: self.length]
+                self.data = grown  # new array holds the old samples before length grows
+            self.data[self.length:end] = chunk
+            self.length = end
+
+    def finish(self) -> None:
+        self.complete = True
+
+    def view(self) -> np.ndarray:
+        """The valid samples (a view; copy it if you keep it)."""
+        n = self.length
+        return self.data[:n]
+
+    @property
+    def duration(self) -> float:
+        return self.length / self.sample_rate
+
+
+def playback_availability() -> tuple[bool, str]:
+    """``(True, "")`` when sounddevice can open an output, else ``(False, reason)``."""
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # PortAudio library missing
+        return False, f"Playback is off: the PortAudio library was not found ({exc}). Install libportaudio2."
+    except Exception as exc:  # noqa: BLE001 - PortAudio failed to initialise
+        return False, f"Playback is off: PortAudio could not start ({exc})."
+    try:
+        sd.query_devices(kind="output")
+    except Exception as exc:  # noqa: BLE001
+        return False, f"Playback is off: no audio output device ({exc})."
+    return True, ""
+
+
+class Player(QObject):
+    """Plays one :class:`AudioBuffer` at a time.
+
+    Signals: ``stateChanged(str)``, ``positionChanged(float seconds)``,
+    ``failed(str)`` (a one-line reason; the player is stopped by then).
+    """
+
+    stateChanged = Signal(str)
+    positionChanged = Signal(float)
+    failed = Signal(str)
+
+    POLL_MS = 33
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = STOPPED
+        self.tag = ""  # what is playing ("input" or "generated"), for the window
+        self._stream = None
+        self._buffer: AudioBuffer | None = None
+        self._pos = 0
+        self._drained = False
+        self._status_error = ""
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.POLL_MS)
+        self._timer.timeout.connect(self._poll)
+        self._available: tuple[bool, str] | None = None
+
+    # -- availability -------------------------------------------------
+    def availability(self) -> tuple[bool, str]:
+        if self._available is None:
+            self._available = playback_availability()
+        return self._available
+
+    # -- the PortAudio callback (audio thread: copies only) --------------
+    def _callback(self, outdata, frames, time_info, status) -> None:  # noqa: ARG002
+        buf = self._buffer
+        pos = self._pos
+        if buf is None:
+            outdata.fill(0)
+            return
+        length = buf.length  # read length before data (see AudioBuffer)
+        data = buf.data
+        n = min(frames, max(length - pos, 0))
+        if n:
+            outdata[:n, 0] = data[pos:pos + n]
+        if n < frames:
+            outdata[n:].fill(0)
+            if buf.complete and pos + n >= buf.length:
+                self._drained = True
+        self._pos = pos + n
+
+    # -- control (UI thread) --------------------------------------------
+    def play(self, buffer: AudioBuffer, *, tag: str = "", start_s: float = 0.0) -> bool:
+        """Start playing ``buffer``; returns False (and emits ``failed``) on error."""
+        if self.state != STOPPED:
+            self.stop()
+        ok, reason = self.availability()
+        if not ok:
+            self.failed.emit(reason)
+            return False
+        import sounddevice as sd
+
+        self._buffer = buffer
+        self._pos = max(0, min(int(start_s * buffer.sample_rate), buffer.length))
+        self._drained = False
+        self.tag = tag
+        try:
+            self._stream = sd.OutputStream(samplerate=buffer.sample_rate, channels=1, dtype="float32",
+                                           callback=self._callback)
+            self._stream.start()
+        except Exception as exc:  # noqa: BLE001 - device refused the format, vanished, ...
+            self._close_stream(abort=True)
+            self._buffer = None
+            self.failed.emit(f"Could not play: {exc}")
+            return False
+        self._set_state(PLAYING)
+        self._timer.start()
+        return True
+
+    @Slot()
+    def stop(self) -> None:
+        """Stop now (from the UI thread)."""
+        if self.state == STOPPED:
+            return
+        self._set_state(STOPPING)
+        self._timer.stop()
+        self._close_stream(abort=True)
+        self._buffer = None
+        self._set_state(STOPPED)
+
+    @property
+    def position(self) -> float:
+        """Seconds heard so far: samples handed to the device less its output latency."""
+        buf = self._buffer
+        if buf is None:
+            return 0.0
+        latency = 0.0
+        if not self._drained and self._stream is not None:
+            try:
+                latency = float(self._stream.latency)
+            except Exception:  # noqa: BLE001
+                latency = 0.0
+        return max(0.0, self._pos / buf.sample_rate - latency)
+
+    # -- internals -------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.stateChanged.emit(state)
+
+    def _close_stream(self, *, abort: bool) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            if abort:
+                stream.abort()
+            else:
+                stream.stop()
+        except Exception:  # noqa: BLE001
+            log.debug("stopping the stream failed", exc_info=True)
+        try:
+            stream.close()
+        except Exception:  # noqa: BLE001
+            log.debug("closing the stream failed", exc_info=True)
+
+    @Slot()
+    def _poll(self) -> None:
+        if self.state != PLAYING:
+            return
+        self.positionChanged.emit(self.position)
+        stream = self._stream
+        if self._drained:
+            self._set_state(STOPPING)
+            self._timer.stop()
+            self._close_stream(abort=False)
+            self._buffer = None
+            self._set_state(STOPPED)
+            return
+        if stream is not None and not stream.active:
+            self.stop()
+            self.failed.emit("Playback stopped: the audio device stopped responding.")
