@@ -1,0 +1,225 @@
+"""Benchmark suite of issue 4: generation and training speed, peak training memory.
+
+    python bench/run_bench.py            # full run (a few minutes), writes bench/results.json
+    python bench/run_bench.py --quick    # short run (fewer samples and repeats)
+
+Every number is the median of several repeats, measured in this one run, with 1 thread and
+with all threads (``torch.set_num_threads`` / ``numba.set_num_threads`` / our ``threads=``).
+Generation: samples/s of one stream (K=8 rows: total over the 8 streams), temperature 1.
+Training: target samples/s of one step (forward, cross-entropy, backward, Adam).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import numba  # noqa: E402
+
+from baselines import BaselineWaveNet, TorchStepGenerator, baseline_train_step, naive_generate, ours_train_step  # noqa: E402
+from wavenet_gui.core import fastgen  # noqa: E402
+from wavenet_gui.core.model import WaveNet, WaveNetConfig  # noqa: E402
+
+
+def configs() -> dict[str, WaveNetConfig]:
+    return {
+        "seed": WaveNetConfig(n_dilations=14, n_blocks=2, n_hidden=128, n_dilation_channels=128, n_skip=128,
+                              n_end=128, n_channels=256, bias=True),
+        "small": WaveNetConfig(n_dilations=10, n_blocks=4, n_hidden=32, n_dilation_channels=32, n_skip=256,
+                               n_end=256, n_channels=256, bias=True),
+        "default": WaveNetConfig(),
+    }
+
+
+def set_threads(n: int) -> None:
+    torch.set_num_threads(n)
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
+def median_rate(fn, amount: float, repeats: int) -> float:
+    """amount / median wall time of ``repeats`` calls of fn (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return amount / statistics.median(times)
+
+
+def make_model(cfg: WaveNetConfig, seed: int = 0) -> WaveNet:
+    torch.manual_seed(seed)
+    return WaveNet(cfg).eval()
+
+
+# ---------------------------------------------------------------------------------------
+def bench_generation(name, model, threads, quick, rows):
+    cfg = model.config
+    rep = 2 if quick else 3
+    n1 = {"seed": 2048, "small": 8192, "default": 8192}[name] // (4 if quick else 1)
+    rng = np.random.default_rng(0)
+    res = {}
+    for fmt in fastgen.WEIGHT_FORMATS:
+        for K in (1, 8):
+            n = max(64, n1 // (4 if K > 1 else 1))
+            g = fastgen.FastGenerator(model, n_streams=K, weight_format=fmt, threads=threads)
+            state = {"cur": np.full(K, cfg.n_channels // 2)}
+
+            def go(g=g, n=n, K=K, state=state):
+                out = g.run(n, first_input=state["cur"], uniforms=rng.random((K, n)), temperature=1.0)
+                state["cur"] = out[:, -1]
+
+            res[f"ours_{fmt}_K{K}"] = median_rate(go, K * n, rep)
+            g.close()
+    step = TorchStepGenerator(model)
+    n_step = {"seed": 150, "small": 300, "default": 400}[name] // (3 if quick else 1)
+    res["torch_step"] = median_rate(lambda: step.generate(n_step, first_input=cfg.n_channels // 2), n_step, rep)
+    n_naive = {"seed": 1, "small": 6, "default": 12}[name] // (1 if name == "seed" or not quick else 2)
+    prime = [cfg.n_channels // 2] * cfg.receptive_field
+    res["naive"] = median_rate(lambda: naive_generate(model, n_naive, prime=prime), n_naive, rep)
+    for key, val in res.items():
+        rows.append(dict(kind="generation", config=name, threads=threads, what=key, samples_per_s=val))
+    return res
+
+
+def bench_training(name, model, threads, quick, rows, batch, target):
+    cfg = model.config
+    rep = 1 if quick else 2
+    window = torch.randint(0, cfg.n_channels, (batch, cfg.receptive_field + target))
+    ours = make_model(cfg).train()
+    ours.load_state_dict(model.state_dict())
+    base = BaselineWaveNet.from_model(model).train()
+    res = {}
+    for key, m, stepfn in (("ours", ours, ours_train_step), ("baseline", base, baseline_train_step)):
+        opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+        res[key] = median_rate(lambda m=m, opt=opt, stepfn=stepfn: stepfn(m, opt, window, target), batch * target, rep)
+    for key, val in res.items():
+        rows.append(dict(kind="training", config=name, threads=threads, what=key, samples_per_s=val,
+                         batch=batch, target=target))
+    return res
+
+
+def _vm_hwm_mb() -> float:
+    """Peak resident set of this process (VmHWM; ru_maxrss would carry the parent's over exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_child(minutes: float, iterations: int) -> None:
+    """Peak RSS of training the default model on a synthetic `minutes`-long file (own process)."""
+    from wavenet_gui.core.data import WindowSampler
+    from wavenet_gui.core.training import Trainer, TrainingConfig
+
+    cfg = WaveNetConfig()
+    n = int(minutes * 60 * cfg.sample_rate)
+    t = np.arange(n) / cfg.sample_rate
+    audio = 0.5 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 0.3 * t) + 0.05 * np.random.default_rng(0).standard_normal(n)
+    audio = np.clip(audio, -1, 1).astype(np.float32)
+    classes = cfg.quantizer.encode(audio)
+    del audio, t
+    rss_before = _vm_hwm_mb()
+    model = WaveNet(cfg)
+    tc = TrainingConfig(train_iterations=iterations)
+    sampler = WindowSampler([classes], window=cfg.receptive_field + tc.target_length, n_channels=cfg.n_channels)
+    t0 = time.perf_counter()
+    result = Trainer(model, sampler, tc).run()
+    print(json.dumps(dict(peak_rss_mb=_vm_hwm_mb(),
+                          rss_before_training_mb=rss_before, file_minutes=minutes, file_samples=n,
+                          batch_size=tc.batch_size, target_length=tc.target_length, iterations=result.iterations,
+                          seconds=time.perf_counter() - t0)))
+
+
+# ---------------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short run: fewer samples and repeats")
+    ap.add_argument("--configs", default="seed,small,default")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.memory_child:
+        memory_child(10.0, 3 if args.quick else 10)
+        return 0
+
+    t_start = time.perf_counter()
+    fastgen.warm_up()
+    all_threads = os.cpu_count() or 1
+    thread_settings = [1] if all_threads == 1 else [1, all_threads]
+    target = 4000 if args.quick else 16000
+    rows: list[dict] = []
+    summary: dict = {}
+    for name in args.configs.split(","):
+        cfg = configs()[name]
+        model = make_model(cfg)
+        summary[name] = {"parameters": model.n_parameters(), "receptive_field": cfg.receptive_field,
+                         "sample_rate": cfg.sample_rate}
+        for thr in thread_settings:
+            set_threads(thr)
+            g = bench_generation(name, model, thr, args.quick, rows)
+            tr = bench_training(name, model, thr, args.quick, rows, batch=1, target=target)
+            summary[name][f"threads_{thr}"] = {"generation": g, "training": tr}
+            print(f"[{time.perf_counter() - t_start:6.1f}s] {name} threads={thr} done", file=sys.stderr, flush=True)
+    mem = subprocess.run([sys.executable, __file__, "--memory-child"] + (["--quick"] if args.quick else []),
+                         capture_output=True, text=True)
+    try:
+        memory = json.loads(mem.stdout.strip().splitlines()[-1])
+    except Exception:
+        memory = {"error": (mem.stderr or mem.stdout).strip().splitlines()[-1:]}
+
+    # ---- table
+    lines = []
+    lines.append(f"machine: {platform.processor() or platform.machine()}, {all_threads} cores, "
+                 f"torch {torch.__version__}, numba {numba.__version__}; medians; batch 1, target {target} for training")
+    hdr = f"{'config':8} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | {'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | {'train ours':>10} {'train base':>10} {'x':>5}"
+    lines.append(hdr)
+    lines.append("-" * len(hdr))
+    for name in summary:
+        for thr in thread_settings:
+            s = summary[name][f"threads_{thr}"]
+            g, tr = s["generation"], s["training"]
+            f32, bf = g["ours_float32_K1"], g.get("ours_bfloat16_K1", float("nan"))
+            lines.append(
+                f"{name:8} {thr:>3} | {f32:9.0f} {bf:9.0f} {g['torch_step']:10.0f} {g['naive']:7.1f} | "
+                f"{f32 / g['torch_step']:6.1f} {f32 / g['naive']:7.0f} | {g['ours_float32_K8']:8.0f} "
+                f"{g.get('ours_bfloat16_K8', float('nan')):8.0f} {g['ours_float32_K8'] / f32:5.2f} | "
+                f"{tr['ours']:10.0f} {tr['baseline']:10.0f} {tr['ours'] / tr['baseline']:5.2f}")
+    for name in summary:
+        sr = summary[name]["sample_rate"]
+        best = max(v for thr in thread_settings for k, v in summary[name][f"threads_{thr}"]["generation"].items()
+                   if k.startswith("ours") and k.endswith("K1"))
+        lines.append(f"{name}: {summary[name]['parameters']:,} parameters, receptive field "
+                     f"{summary[name]['receptive_field']}, best single stream {best:.0f} samples/s = "
+                     f"{best / sr:.2f}x real time at {sr} Hz")
+    lines.append(f"peak RSS training the default model on a 10-minute file: {memory}")
+    lines.append(f"total bench time {time.perf_counter() - t_start:.0f} s")
+    print("\n".join(lines))
+    Path(args.out).write_text(json.dumps(dict(
+        machine=dict(processor=platform.processor(), machine=platform.machine(), cores=all_threads,
+                     torch=torch.__version__, numba=numba.__version__, python=platform.python_version()),
+        quick=args.quick, training=dict(batch=1, target=target), summary=summary, rows=rows, memory=memory,
+        table="\n".join(lines)), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,804 @@
+"""Fast cached WaveNet generation (fast-wavenet, arXiv 1611.09482) compiled with numba.
+
+Every layer keeps a ring buffer of its last ``dilation`` inputs, so one new sample costs
+one pass over the weights, whatever the receptive field.  A chunk of ``n`` samples is ONE
+call into compiled code (per worker thread): no Python runs per sample.
+
+Layout (all pre-transposed so the innermost loops run over contiguous output channels and
+vectorise to AVX2/AVX-512 FMAs; ``K`` streams share every weight row while it is in L1, so
+several streams cost little more than one):
+
+- ``wd[l]``  ``[2R, 2D]``: rows ``0..R-1`` multiply ``x[t-d]`` (tap 0), rows ``R..2R-1``
+  multiply ``x[t]`` (tap 1); columns ``0..D-1`` filter (tanh), ``D..2D-1`` gate (sigmoid).
+- ``wsr[l]`` ``[D, S+R]``: skip 1x1 then residual 1x1 fused into one matrix (the last
+  layer's residual columns are never computed: its residual output is unused).
+- Skip biases are summed once over layers into one vector.
+- ``e1`` ``[S, E]``, ``e2`` ``[E, C]``; the embedding ``[C, R]`` is layer 0's input.
+
+Weight formats (``WEIGHT_FORMATS``): ``"float32"`` (per-step logits equal ``model(x)``
+within 1e-4 relative; measured ~1e-6) and ``"bfloat16"`` (weights *stored* in 16 bits,
+halving the bytes streamed per sample; all arithmetic in float32).  bfloat16 equals, within
+the same 1e-4, the model whose conv weights are rounded to bfloat16
+(:func:`round_model_weights`); against the float32 model its logits differ by the weight
+rounding, within 3e-2 relative (measured ~5e-3).  ``"float16"`` storage also works
+(~5e-4 against float32) but is not shipped/tested.  Biases and the embedding stay float32.
+
+Threads: with ``n_streams >= 2`` the streams are split over threads (no synchronisation
+inside a chunk).  With one stream and ``threads >= 2`` the output channels of every layer
+are split over two threads that meet at a spin barrier once per layer.
+
+``tanh`` and ``sigmoid`` use a vectorisable rational approximation (Eigen's, max abs
+error about 1e-7); matrix products use ``fastmath`` (reassociation).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+__all__ = ["FastGenerator", "warm_up", "round_model_weights", "WEIGHT_FORMATS"]
+
+WEIGHT_FORMATS = ("float32", "bfloat16")
+#: also understood (tested ad hoc, not shipped in the app): "float16"
+_ALL_FORMATS = ("float32", "bfloat16", "float16")
+
+_F32 = np.float32
+# Eigen's rational approximation of tanh on [-9, 9] (float32, max abs error ~1e-7).
+_A1 = _F32(4.89352455891786e-03)
+_A3 = _F32(6.37261928875436e-04)
+_A5 = _F32(1.48572235717979e-05)
+_A7 = _F32(5.12229709037114e-08)
+_A9 = _F32(-8.60467152213735e-11)
+_A11 = _F32(2.00018790482477e-13)
+_A13 = _F32(-2.76076847742355e-16)
+_B0 = _F32(4.89352518554385e-03)
+_B2 = _F32(2.26843463243900e-03)
+_B4 = _F32(1.18534705686654e-04)
+_B6 = _F32(1.19825839466702e-06)
+_CLAMP = _F32(7.90531110763549805)
+_HALF = _F32(0.5)
+_ZERO = _F32(0.0)
+
+import platform as _platform
+
+_IS_X86 = _platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+_MODE_FEED = 0  # teacher-forced inputs, queues only (no skip / output stack)
+_MODE_SAMPLE = 1  # autoregressive sampling
+_MODE_LOGITS = 2  # one step per given input, logits of the last one
+
+
+# ----------------------------------------------------------------------------------------
+# low-level helpers
+@intrinsic
+def _f32(typingctx, x):
+    """Weight element -> float32: float32 as is, uint16 = bfloat16 bits, int16 = float16 bits."""
+    if x == types.float32:
+
+        def codegen(context, builder, sig, args):
+            return args[0]
+
+        return types.float32(x), codegen
+    if x == types.uint16:
+
+        def codegen(context, builder, sig, args):
+            v = builder.zext(args[0], ir.IntType(32))
+            v = builder.shl(v, ir.Constant(ir.IntType(32), 16))
+            return builder.bitcast(v, ir.FloatType())
+
+        return types.float32(x), codegen
+    if x == types.int16:
+
+        def codegen(context, builder, sig, args):
+            h = builder.bitcast(args[0], ir.HalfType())
+            return builder.fpext(h, ir.FloatType())
+
+        return types.float32(x), codegen
+    return None
+
+
+@intrinsic
+def _atomic_load(typingctx, arr, idx):
+    """Acquire load of ``arr[idx]`` (int64 array), never hoisted out of a spin loop."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        return builder.load_atomic(ptr, ordering="acquire", align=8)
+
+    return types.int64(arr, types.intp), codegen
+
+
+@intrinsic
+def _atomic_store(typingctx, arr, idx, val):
+    """Release store ``arr[idx] = val`` (int64 array)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        builder.store_atomic(args[2], ptr, ordering="release", align=8)
+        return context.get_dummy_value()
+
+    return types.void(arr, types.intp, types.int64), codegen
+
+
+@intrinsic
+def _cpu_relax(typingctx):
+    """x86 ``pause`` (a no-op elsewhere): polite spinning."""
+
+    def codegen(context, builder, sig, args):
+        if _IS_X86:
+            fnty = ir.FunctionType(ir.VoidType(), [])
+            fn = builder.module.globals.get("llvm.x86.sse2.pause")
+            if fn is None:
+                fn = ir.Function(builder.module, fnty, name="llvm.x86.sse2.pause")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+@njit(inline="always", fastmath=True, error_model="numpy", cache=True)
+def _tanh(x):
+    x = x if x < _CLAMP else _CLAMP  # selects (not min/max) so that the loop vectorises
+    x = x if x > -_CLAMP else -_CLAMP
+    x2 = x * x
+    p = x2 * _A13 + _A11
+    p = x2 * p + _A9
+    p = x2 * p + _A7
+    p = x2 * p + _A5
+    p = x2 * p + _A3
+    p = x2 * p + _A1
+    p = x * p
+    q = x2 * _B6 + _B4
+    q = x2 * q + _B2
+    q = x2 * q + _B0
+    return p / q
+
+
+@njit(fastmath=True, error_model="numpy", cache=True)
+def _mv(w, li, j0, nin, v, vc0, out, oc0, oc1, k0, k1):
+    """``out[k, oc0:oc1] += sum_j v[k, vc0 + j] * w[li, j0 + j, oc0:oc1]`` for k in [k0, k1).
+
+    axpy form over contiguous output channels (vectorised by LLVM), four weight rows per
+    pass; streams in groups of four share each loaded weight vector (register blocking).
+    """
+    j = 0
+    while j + 4 <= nin:
+        r0 = w[li, j0 + j]
+        r1 = w[li, j0 + j + 1]
+        r2 = w[li, j0 + j + 2]
+        r3 = w[li, j0 + j + 3]
+        k = k0
+        while k + 4 <= k1:
+            a0 = v[k, vc0 + j]
+            a1 = v[k, vc0 + j + 1]
+            a2 = v[k, vc0 + j + 2]
+            a3 = v[k, vc0 + j + 3]
+            b0 = v[k + 1, vc0 + j]
+            b1 = v[k + 1, vc0 + j + 1]
+            b2 = v[k + 1, vc0 + j + 2]
+            b3 = v[k + 1, vc0 + j + 3]
+            c0 = v[k + 2, vc0 + j]
+            c1 = v[k + 2, vc0 + j + 1]
+            c2 = v[k + 2, vc0 + j + 2]
+            c3 = v[k + 2, vc0 + j + 3]
+            d0 = v[k + 3, vc0 + j]
+            d1 = v[k + 3, vc0 + j + 1]
+            d2 = v[k + 3, vc0 + j + 2]
+            d3 = v[k + 3, vc0 + j + 3]
+            oa = out[k]
+            ob = out[k + 1]
+            oc = out[k + 2]
+            od = out[k + 3]
+            for o in range(oc0, oc1):
+                w0 = _f32(r0[o])
+                w1 = _f32(r1[o])
+                w2 = _f32(r2[o])
+                w3 = _f32(r3[o])
+                oa[o] += a0 * w0 + a1 * w1 + a2 * w2 + a3 * w3
+                ob[o] += b0 * w0 + b1 * w1 + b2 * w2 + b3 * w3
+                oc[o] += c0 * w0 + c1 * w1 + c2 * w2 + c3 * w3
+                od[o] += d0 * w0 + d1 * w1 + d2 * w2 + d3 * w3
+            k += 4
+        while k < k1:
+            a0 = v[k, vc0 + j]
+            a1 = v[k, vc0 + j + 1]
+            a2 = v[k, vc0 + j + 2]
+            a3 = v[k, vc0 + j + 3]
+            o_row = out[k]
+            for o in range(oc0, oc1):
+                o_row[o] += a0 * _f32(r0[o]) + a1 * _f32(r1[o]) + a2 * _f32(r2[o]) + a3 * _f32(r3[o])
+            k += 1
+        j += 4
+    while j < nin:
+        r0 = w[li, j0 + j]
+        for k in range(k0, k1):
+            a0 = v[k, vc0 + j]
+            o_row = out[k]
+            for o in range(oc0, oc1):
+                o_row[o] += a0 * _f32(r0[o])
+        j += 1
+
+
+@njit(inline="always", error_model="numpy", cache=True)
+def _sample_row(logits, u, temperature, p):
+    """Greedy (first max) when temperature == 0, else inverse-CDF sampling of softmax(l/T).
+
+    ``p`` is float64 scratch of length C.  Returns the first class whose cumulative
+    probability exceeds ``u * sum(p)``.
+    """
+    C = logits.shape[0]
+    best = 0
+    m = logits[0]
+    for c in range(1, C):
+        if logits[c] > m:
+            m = logits[c]
+            best = c
+    if temperature <= 0.0:
+        return best
+    inv_t = 1.0 / temperature
+    m64 = np.float64(m)
+    total = 0.0
+    for c in range(C):
+        e = math.exp((np.float64(logits[c]) - m64) * inv_t)
+        p[c] = e
+        total += e
+    thr = u * total
+    acc = 0.0
+    last_pos = best
+    for c in range(C):
+        acc += p[c]
+        if p[c] > 0.0:
+            last_pos = c
+        if acc > thr:
+            return c
+    return last_pos  # only reachable through rounding when u is within 1 ulp of 1
+
+
+# ----------------------------------------------------------------------------------------
+# the kernel: one call per chunk (per thread)
+@njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
+def _run_streams(
+    mode, n, t0, k0, k1,  # what to do, how many steps, global step counter, streams [k0, k1)
+    inputs, out, uniforms, temperature, logits,  # io: inputs [K, n] (first column only when sampling)
+    emb, wd, bd, wsr, bres, bskip, e1, b1, e2, b2,  # weights
+    dil, qoff, queue,  # layer dilations, ring offsets, ring buffers [sum(dil), K, R]
+    acc, h, z, e_h, p64,  # scratch [K, S+R], [K, 2D], [K, D], [K, E], [K, C] float64
+):
+    L = wd.shape[0]
+    R = emb.shape[1]
+    D = wd.shape[2] // 2
+    S = bskip.shape[0]
+    E = e1.shape[2]
+    C = e2.shape[2]
+    for step in range(n):
+        t = t0 + step
+        # ---- layer 0's input: the embedding of the current sample
+        for k in range(k0, k1):
+            if mode == _MODE_SAMPLE and step > 0:
+                cls = out[k, step - 1]
+            else:
+                cls = inputs[k, step]
+            for r in range(R):
+                acc[k, S + r] = emb[cls, r]
+            if mode != _MODE_FEED:
+                for s in range(S):
+                    acc[k, s] = bskip[s]
+        for li in range(L):
+            slot = qoff[li] + (t % dil[li])
+            last = li == L - 1
+            if mode == _MODE_FEED and last:
+                # only the queues matter: write the last layer's input and stop
+                for k in range(k0, k1):
+                    for r in range(R):
+                        queue[slot, k, r] = acc[k, S + r]
+                break
+            # ---- dilated conv: h = bd + W0 x[t-d] + W1 x[t]
+            for k in range(k0, k1):
+                for o in range(2 * D):
+                    h[k, o] = bd[li, o]
+            _mv(wd, li, 0, R, queue[slot], 0, h, 0, 2 * D, k0, k1)
+            _mv(wd, li, R, R, acc, S, h, 0, 2 * D, k0, k1)
+            for k in range(k0, k1):
+                for r in range(R):
+                    queue[slot, k, r] = acc[k, S + r]
+                # ---- gated activation
+                for o in range(D):
+                    g = _HALF * _tanh(_HALF * h[k, D + o]) + _HALF
+                    z[k, o] = _tanh(h[k, o]) * g
+                # ---- residual bias (the residual 1x1 adds onto acc[:, S:])
+                if not last:
+                    for r in range(R):
+                        acc[k, S + r] += bres[li, r]
+            # ---- skip + residual 1x1 (feeding only needs the residual columns)
+            if mode == _MODE_FEED:
+                _mv(wsr, li, 0, D, z, 0, acc, S, S + R, k0, k1)
+            elif last:
+                _mv(wsr, li, 0, D, z, 0, acc, 0, S, k0, k1)
+            else:
+                _mv(wsr, li, 0, D, z, 0, acc, 0, S + R, k0, k1)
+        if mode == _MODE_FEED:
+            continue
+        if mode == _MODE_LOGITS and step < n - 1:
+            continue
+        # ---- output stack: relu -> end1 -> relu -> end2
+        for k in range(k0, k1):
+            for s in range(S):
+                if acc[k, s] < _ZERO:
+                    acc[k, s] = _ZERO
+            for e in range(E):
+                e_h[k, e] = b1[e]
+        _mv(e1, 0, 0, S, acc, 0, e_h, 0, E, k0, k1)
+        for k in range(k0, k1):
+            for e in range(E):
+                if e_h[k, e] < _ZERO:
+                    e_h[k, e] = _ZERO
+            for c in range(C):
+                logits[k, c] = b2[c]
+        _mv(e2, 0, 0, E, e_h, 0, logits, 0, C, k0, k1)
+        if mode == _MODE_SAMPLE:
+            for k in range(k0, k1):
+                out[k, step] = _sample_row(logits[k], uniforms[k, step], temperature, p64[k])
+
+
+
+# ----------------------------------------------------------------------------------------
+# one stream on two threads: gate channels split, a spin barrier once per layer
+@intrinsic
+def _sched_yield(typingctx):
+    """``sched_yield()`` from libc: give the core away while the partner thread is not running."""
+
+    def codegen(context, builder, sig, args):
+        fnty = ir.FunctionType(ir.IntType(32), [])
+        fn = builder.module.globals.get("sched_yield")
+        if fn is None:
+            fn = ir.Function(builder.module, fnty, name="sched_yield")
+        builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+_SPINS_BEFORE_YIELD = 1_000
+#: one stream is split over two threads only above this many multiply-adds per layer
+_SPLIT_MIN_LAYER_MACS = 40_000
+
+
+@njit(inline="always", error_model="numpy", cache=True)
+def _barrier(flags, tid, gen):
+    """Two-thread barrier: publish generation ``gen``, wait until the partner has too."""
+    _atomic_store(flags, tid * 16, gen)
+    other = (1 - tid) * 16
+    spins = 0
+    while _atomic_load(flags, other) < gen:
+        spins += 1
+        if spins < _SPINS_BEFORE_YIELD:
+            _cpu_relax()
+        else:
+            _sched_yield()
+
+
+@njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
+def _run_split2(
+    tid, flags, gen0,
+    mode, n, t0,
+    inputs, out, uniforms, temperature, logits,
+    emb, wd, bd, wsr, bres, bskip, e1, b1, e2, b2,
+    dil, qoff, queue,
+    x, part, skp, h, z, e_h, p64,
+):
+    """Threads ``tid`` 0 and 1 run the same chunk of stream 0 together.
+
+    Thread ``tid`` owns gate channels ``[c0, c1)`` (half of D): their filter and gate, then
+    their partial skip sum (kept per thread until the output stack) and partial residual
+    ``part[gen & 1, tid]`` (double buffered by barrier generation).  After the layer's
+    barrier both threads form the next input ``x[tid]`` (private copies, identical).
+    Thread 0 runs the output stack and samples; one more barrier per sampled step.
+
+    Scratch: x [2, R], part [2, 2, S+R], skp [2, S+R], h [2, 2D], z [2, D], e_h [1, E].
+    Returns the last barrier generation used (the next call's ``gen0``).
+    """
+    L = wd.shape[0]
+    R = emb.shape[1]
+    D = wd.shape[2] // 2
+    S = bskip.shape[0]
+    E = e1.shape[2]
+    C = e2.shape[2]
+    half = (D + 1) // 2
+    c0 = tid * half
+    c1 = D if tid == 1 else half
+    nc = c1 - c0
+    gen = gen0
+    xv = x[tid:tid + 1]
+    hv = h[tid:tid + 1]
+    zv = z[tid:tid + 1]
+    skv = skp[tid:tid + 1]
+    for step in range(n):
+        t = t0 + step
+        if mode == _MODE_SAMPLE and step > 0:
+            cls = out[0, step - 1]
+        else:
+            cls = inputs[0, step]
+        for r in range(R):
+            xv[0, r] = emb[cls, r]
+        if mode != _MODE_FEED:
+            for s in range(S):
+                skv[0, s] = bskip[s] if tid == 0 else _ZERO
+        for li in range(L):
+            slot = qoff[li] + (t % dil[li])
+            last = li == L - 1
+            if mode == _MODE_FEED and last:
+                if tid == 0:
+                    for r in range(R):
+                        queue[slot, 0, r] = xv[0, r]
+                break
+            past = queue[slot]
+            for o in range(c0, c1):
+                hv[0, o] = bd[li, o]
+                hv[0, D + o] = bd[li, D + o]
+            _mv(wd, li, 0, R, past, 0, hv, c0, c1, 0, 1)
+            _mv(wd, li, 0, R, past, 0, hv, D + c0, D + c1, 0, 1)
+            _mv(wd, li, R, R, xv, 0, hv, c0, c1, 0, 1)
+            _mv(wd, li, R, R, xv, 0, hv, D + c0, D + c1, 0, 1)
+            for o in range(c0, c1):
+                g = _HALF * _tanh(_HALF * hv[0, D + o]) + _HALF
+                zv[0, o] = _tanh(hv[0, o]) * g
+            if mode != _MODE_FEED:
+                _mv(wsr, li, c0, nc, zv, c0, skv, 0, S, 0, 1)
+            if not last:
+                pv = part[(gen + 1) & 1, tid:tid + 1]
+                for r in range(S, S + R):
+                    pv[0, r] = _ZERO
+                _mv(wsr, li, c0, nc, zv, c0, pv, S, S + R, 0, 1)
+            gen += 1
+            _barrier(flags, tid, gen)
+            # both threads have read this layer's queue slot: thread 0 overwrites it
+            if tid == 0:
+                for r in range(R):
+                    queue[slot, 0, r] = xv[0, r]
+            if not last:
+                pa = part[gen & 1, 0]
+                pb = part[gen & 1, 1]
+                for r in range(R):
+                    xv[0, r] = xv[0, r] + bres[li, r] + pa[S + r] + pb[S + r]
+        if mode == _MODE_FEED:
+            continue
+        if mode == _MODE_LOGITS and step < n - 1:
+            continue
+        if tid == 0:
+            for s in range(S):
+                v = skp[0, s] + skp[1, s]
+                skp[0, s] = v if v > _ZERO else _ZERO
+            for e in range(E):
+                e_h[0, e] = b1[e]
+            _mv(e1, 0, 0, S, skp, 0, e_h, 0, E, 0, 1)
+            for e in range(E):
+                if e_h[0, e] < _ZERO:
+                    e_h[0, e] = _ZERO
+            for c in range(C):
+                logits[0, c] = b2[c]
+            _mv(e2, 0, 0, E, e_h, 0, logits, 0, C, 0, 1)
+            if mode == _MODE_SAMPLE:
+                out[0, step] = _sample_row(logits[0], uniforms[0, step], temperature, p64[0])
+        if mode == _MODE_SAMPLE:
+            gen += 1
+            _barrier(flags, tid, gen)
+    return gen
+
+
+# ----------------------------------------------------------------------------------------
+def _to_format(a: np.ndarray, weight_format: str) -> np.ndarray:
+    """float32 array -> storage array of ``weight_format`` (round to nearest even)."""
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    if weight_format == "float32":
+        return a
+    if weight_format == "float16":
+        return a.astype(np.float16).view(np.int16)
+    if weight_format == "bfloat16":
+        u = a.view(np.uint32).astype(np.uint64)
+        rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16  # round to nearest even
+        return np.ascontiguousarray(rounded.astype(np.uint16))
+    raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {weight_format!r}")
+
+
+def _from_format(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.float32:
+        return a
+    if a.dtype == np.int16:
+        return a.view(np.float16).astype(np.float32)
+    return (a.astype(np.uint32) << 16).view(np.float32)
+
+
+def round_model_weights(model, weight_format: str):
+    """Round, in place, the weights that :class:`FastGenerator` stores in ``weight_format``
+    (every conv weight; biases and the embedding stay float32).  Returns the model.
+
+    The fast path with 16-bit weights computes exactly (up to float32 rounding) what this
+    rounded model computes; tests and benchmarks use it as the reference.
+    """
+    import torch
+
+    if weight_format not in _ALL_FORMATS:
+        raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {weight_format!r}")
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith(".weight") and not name.startswith("embed"):
+                a = p.detach().cpu().numpy().astype(np.float32)
+                p.copy_(torch.from_numpy(_from_format(_to_format(a, weight_format))).to(p))
+    return model
+
+
+def _default_threads() -> int:
+    try:
+        return max(1, int(numba.get_num_threads()))
+    except Exception:  # pragma: no cover
+        return max(1, os.cpu_count() or 1)
+
+
+class FastGenerator:
+    """Cached WaveNet generation with per-layer ring buffers, compiled with numba.
+
+    Parameters
+    ----------
+    model : WaveNet
+        The trained model (its weights are copied; later changes to it are not seen).
+    n_streams : int
+        Independent sequences generated together (weights streamed once per step for all).
+    weight_format : {"float32", "bfloat16", "float16"}
+        How the weight matrices are stored; arithmetic is float32 in every case.
+    threads : int, optional
+        Worker threads.  With several streams they split the streams (default:
+        ``numba.get_num_threads()``); with one stream and ``threads >= 2`` two threads split
+        every layer's channels and meet at a spin barrier per layer (default for one stream:
+        1, since the split only pays on an otherwise idle second core).  ``1`` runs on the
+        calling thread.
+
+    Examples
+    --------
+    >>> gen = FastGenerator(model, n_streams=2)                      # doctest: +SKIP
+    >>> gen.feed(prime[None, :-1].repeat(2, 0))                     # doctest: +SKIP
+    >>> out = gen.run(4096, first_input=np.full(2, prime[-1]),      # doctest: +SKIP
+    ...               uniforms=rng.random((2, 4096)), temperature=1.0)
+    """
+
+    def __init__(self, model, *, n_streams: int = 1, weight_format: str = "float32", threads: int | None = None,
+                 _force_split: bool = False):
+        if weight_format not in _ALL_FORMATS:
+            raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {weight_format!r}")
+        if int(n_streams) < 1:
+            raise ValueError(f"n_streams must be at least 1, got {n_streams}")
+        cfg = model.config
+        self.config = cfg
+        self.n_streams = K = int(n_streams)
+        self.weight_format = weight_format
+        R, D, S, E, C = cfg.n_hidden, cfg.dilation_channels, cfg.n_skip, cfg.n_end, cfg.n_channels
+        self.R, self.D, self.S, self.E, self.C = R, D, S, E, C
+        layers = list(model.layers)
+        L = len(layers)
+
+        def arr(t):
+            return np.asarray(t.detach().cpu().numpy(), dtype=np.float32)
+
+        wd = np.empty((L, 2 * R, 2 * D), np.float32)
+        wsr = np.zeros((L, D, S + R), np.float32)
+        bd = np.zeros((L, 2 * D), np.float32)
+        bres = np.zeros((L, R), np.float32)
+        bskip = np.zeros(S, np.float32)
+        for i, layer in enumerate(layers):
+            w = arr(layer.dilated.weight)  # [2D, R, 2]
+            wd[i, :R] = w[:, :, 0].T  # x[t - d]
+            wd[i, R:] = w[:, :, 1].T  # x[t]
+            wsr[i, :, :S] = arr(layer.skip.weight)[:, :, 0].T
+            wsr[i, :, S:] = arr(layer.residual.weight)[:, :, 0].T
+            if layer.dilated.bias is not None:
+                bd[i] = arr(layer.dilated.bias)
+                bskip += arr(layer.skip.bias)
+                bres[i] = arr(layer.residual.bias)
+        e1 = arr(model.end1.weight)[:, :, 0].T[None]  # [1, S, E]
+        e2 = arr(model.end2.weight)[:, :, 0].T[None]  # [1, E, C]
+        b1 = arr(model.end1.bias) if model.end1.bias is not None else np.zeros(E, np.float32)
+        b2 = arr(model.end2.bias) if model.end2.bias is not None else np.zeros(C, np.float32)
+        fmt = weight_format
+        self._weights = (
+            np.ascontiguousarray(arr(model.embed.weight)),
+            _to_format(wd, fmt), np.ascontiguousarray(bd), _to_format(wsr, fmt), bres, bskip,
+            _to_format(e1, fmt), np.ascontiguousarray(b1), _to_format(e2, fmt), np.ascontiguousarray(b2),
+        )
+        dil = np.asarray(cfg.dilations, dtype=np.int64)
+        self._dil = dil
+        self._qoff = np.concatenate([[0], np.cumsum(dil)[:-1]]).astype(np.int64)
+        self._queue = np.zeros((int(dil.sum()), K, R), np.float32)
+        # scratch
+        self._acc = np.zeros((K, S + R), np.float32)
+        self._h = np.zeros((K, 2 * D), np.float32)
+        self._z = np.zeros((K, D), np.float32)
+        self._eh = np.zeros((K, E), np.float32)
+        self._logits = np.zeros((K, C), np.float32)
+        self._p64 = np.zeros((K, C), np.float64)
+        # threads
+        if threads is None:
+            # several streams: split them over numba's threads (no synchronisation, robust on a
+            # busy machine).  One stream: one thread unless asked, because the two-thread split
+            # meets at a barrier every layer and collapses when the other core is busy.
+            threads = _default_threads() if K > 1 else 1
+        self.threads = max(1, int(threads))
+        self.threads_force_split = bool(_force_split)
+        # the split pays only when a layer's work (MACs) dwarfs a barrier (~0.2-1 us idle)
+        layer_macs = 4 * R * D + D * (S + R)
+        self._split = K == 1 and self.threads >= 2 and L >= 3 and D >= 2 and (
+            layer_macs >= _SPLIT_MIN_LAYER_MACS or self.threads_force_split)
+        self._n_workers = 2 if self._split else min(self.threads, K)
+        self._pool = ThreadPoolExecutor(self._n_workers, thread_name_prefix="fastgen") if self._n_workers > 1 else None
+        if self._split:
+            self._flags = np.zeros(32, np.int64)
+            self._gen = 0
+            self._sx = np.zeros((2, R), np.float32)
+            self._spart = np.zeros((2, 2, S + R), np.float32)
+            self._sskp = np.zeros((2, S + R), np.float32)
+            self._sh = np.zeros((2, 2 * D), np.float32)
+            self._sz = np.zeros((2, D), np.float32)
+        self._lock = threading.Lock()
+        self.reset()
+
+    # ------------------------------------------------------------------
+    @property
+    def receptive_field(self) -> int:
+        return self.config.receptive_field
+
+    def reset(self) -> None:
+        """Zero every queue: the state before the first sample (= causal zero padding)."""
+        self._queue.fill(0.0)
+        self._t = 0
+
+    def close(self) -> None:
+        """Stop the worker threads (also done when the generator is garbage collected)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def __del__(self):  # pragma: no cover - best effort
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------
+    def _check_classes(self, a, name, ndim):
+        a = np.asarray(a)
+        if a.ndim != ndim or a.shape[0] != self.n_streams:
+            raise ValueError(f"{name} must have shape [n_streams{', k' if ndim == 2 else ''}] "
+                             f"with n_streams={self.n_streams}, got {a.shape}")
+        if not np.issubdtype(a.dtype, np.integer):
+            raise ValueError(f"{name} must hold integer classes, got dtype {a.dtype}")
+        if a.size and (a.min() < 0 or a.max() >= self.C):
+            raise ValueError(f"{name} holds classes outside [0, {self.C})")
+        return np.ascontiguousarray(a, dtype=np.int64)
+
+    def _call(self, mode, n, inputs, out, uniforms, temperature):
+        t0 = self._t
+        common = (inputs, out, uniforms, float(temperature), self._logits, *self._weights,
+                  self._dil, self._qoff, self._queue)
+        if self._split and mode != _MODE_FEED:
+            scratch = (self._sx, self._spart, self._sskp, self._sh, self._sz, self._eh, self._p64)
+            gen0 = self._gen
+            fut = self._pool.submit(_run_split2, 1, self._flags, gen0, mode, n, t0, *common, *scratch)
+            g0 = _run_split2(0, self._flags, gen0, mode, n, t0, *common, *scratch)
+            g1 = fut.result()
+            assert g0 == g1
+            self._gen = g0
+        elif self._n_workers > 1:  # streams split over workers
+            K, W = self.n_streams, self._n_workers
+            bounds = [K * i // W for i in range(W + 1)]
+            scratch = (self._acc, self._h, self._z, self._eh, self._p64)
+            futs = [self._pool.submit(_run_streams, mode, n, t0, bounds[i], bounds[i + 1], *common, *scratch)
+                    for i in range(1, W)]
+            _run_streams(mode, n, t0, bounds[0], bounds[1], *common, *scratch)
+            for f in futs:
+                f.result()
+        else:
+            _run_streams(mode, n, t0, 0, self.n_streams, *common, self._acc, self._h, self._z, self._eh, self._p64)
+        self._t = t0 + n
+
+    def feed(self, classes: np.ndarray) -> None:
+        """Teacher-force ``classes`` [n_streams, k] through the queues (no sampling)."""
+        classes = self._check_classes(classes, "classes", 2)
+        k = classes.shape[1]
+        if k == 0:
+            return
+        dummy = np.zeros((self.n_streams, 1), np.float64)
+        with self._lock:
+            self._call(_MODE_FEED, k, classes, np.zeros((self.n_streams, 1), np.int64), dummy, 0.0)
+
+    def step_logits(self, x: np.ndarray) -> np.ndarray:
+        """Feed one sample per stream ([n_streams] int); return the logits [n_streams, C] after it."""
+        x = self._check_classes(x, "x", 1)
+        dummy = np.zeros((self.n_streams, 1), np.float64)
+        with self._lock:
+            self._call(_MODE_LOGITS, 1, x[:, None].copy(), np.zeros((self.n_streams, 1), np.int64), dummy, 0.0)
+            return self._logits.copy()
+
+    def run(self, n: int, *, first_input: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
+        """Generate ``n`` samples per stream; returns classes [n_streams, n] (int64).
+
+        Each step feeds the current input, computes the logits and samples the next input
+        (``temperature == 0``: argmax, first maximum; else the first class whose cumulative
+        softmax(logits / T) exceeds ``u * sum``).  The queues carry over between calls; the
+        last returned sample is the next call's ``first_input``.
+        """
+        n = int(n)
+        first = self._check_classes(first_input, "first_input", 1)
+        if n <= 0:
+            return np.zeros((self.n_streams, 0), np.int64)
+        temperature = float(temperature)
+        if not (temperature >= 0.0 and math.isfinite(temperature)):
+            raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+        u = np.ascontiguousarray(uniforms, dtype=np.float64)
+        if u.shape != (self.n_streams, n):
+            if temperature == 0.0 and u.size == 0:
+                u = np.zeros((self.n_streams, n), np.float64)
+            else:
+                raise ValueError(f"uniforms must have shape {(self.n_streams, n)}, got {u.shape}")
+        out = np.zeros((self.n_streams, n), np.int64)
+        with self._lock:
+            self._call(_MODE_SAMPLE, n, first[:, None].copy(), out, u, temperature)
+        return out
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's on-disk cache) every kernel for every weight format.
+
+    Cheap after the first run on a machine; the app calls it in a background thread.
+    """
+    import types as _pytypes
+
+    class _Conv:
+        def __init__(self, o, i, k):
+            self.weight = _T(np.zeros((o, i, k), np.float32))
+            self.bias = _T(np.zeros(o, np.float32))
+
+    class _T:
+        def __init__(self, a):
+            self.a = a
+
+        def detach(self):
+            return self
+
+        def cpu(self):
+            return self
+
+        def to(self, dtype=None):
+            return self
+
+        def numpy(self):
+            return self.a
+
+    cfg = _pytypes.SimpleNamespace(
+        n_hidden=4, dilation_channels=4, n_skip=4, n_end=4, n_channels=4, dilations=[1, 2, 1],
+        receptive_field=5)
+    layers = [_pytypes.SimpleNamespace(dilated=_Conv(8, 4, 2), skip=_Conv(4, 4, 1), residual=_Conv(4, 4, 1))
+              for _ in cfg.dilations]
+    model = _pytypes.SimpleNamespace(config=cfg, layers=layers, embed=_Conv(4, 4, 1), end1=_Conv(4, 4, 1),
+                                     end2=_Conv(4, 4, 1))
+    model.embed.weight = _T(np.zeros((4, 4), np.float32))
+    for fmt in WEIGHT_FORMATS:
+        for k, thr in ((1, 1), (1, 2), (2, 2)):
+            g = FastGenerator(model, n_streams=k, weight_format=fmt, threads=thr, _force_split=True)
+            g.feed(np.zeros((k, 3), np.int64))
+            g.step_logits(np.zeros(k, np.int64))
+            g.run(3, first_input=np.zeros(k, np.int64), uniforms=np.full((k, 3), 0.5), temperature=1.0)
+            g.close()
