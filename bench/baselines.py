@@ -145,10 +145,20 @@ def baseline_train_step(model: BaselineWaveNet, opt, window: torch.Tensor, targe
     return loss.item()
 
 
-def ours_train_step(model, opt, window: torch.Tensor, target_length: int) -> float:
-    """Our model's training step: valid convolutions, only the scored outputs computed."""
-    logits = model(window[:, :-1], n_outputs=target_length)
-    loss = F.cross_entropy(logits, window[:, -target_length:])
+def windowed_train_step(model: BaselineWaveNet, opt, windows: torch.Tensor, output_length: int) -> float:
+    """The usual public-repo training step: many short windows, each of receptive field +
+    ``output_length`` samples, so the receptive field is recomputed for every window
+    (vincentherrmann/pytorch-wavenet's default output_length is 16)."""
+    return baseline_train_step(model, opt, windows, output_length)
+
+
+def ours_train_step(model, opt, window: torch.Tensor, target_length: int,
+                    autocast_dtype: torch.dtype | None = None) -> float:
+    """Our training step, as core.training.Trainer does it: valid convolutions as matrix
+    products, only the scored outputs computed, optionally bfloat16 autocast."""
+    with torch.autocast("cpu", dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+        logits = model.logits_btc(window[:, :-1], n_outputs=target_length)  # [B, T, C]
+    loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), window[:, -target_length:].reshape(-1))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()

@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numba  # noqa: E402
 
-from baselines import BaselineWaveNet, TorchStepGenerator, baseline_train_step, naive_generate, ours_train_step  # noqa: E402
+from baselines import (BaselineWaveNet, TorchStepGenerator, baseline_train_step, naive_generate,  # noqa: E402
+                       ours_train_step, windowed_train_step)
 from wavenet_gui.core import fastgen  # noqa: E402
 from wavenet_gui.core.model import WaveNet, WaveNetConfig  # noqa: E402
 
@@ -97,17 +98,33 @@ def bench_generation(name, model, threads, quick, rows):
     return res
 
 
+WINDOW_OUTPUTS = 16  # outputs per window in the public-repo style baseline
+
+
 def bench_training(name, model, threads, quick, rows, batch, target):
+    """Target samples/s of one training step (forward, loss, backward, Adam).
+
+    ours: one window of receptive field + target samples, float32 and bfloat16 autocast
+    (what TrainingConfig(precision="auto") picks on a CPU with native bfloat16);
+    baseline: the same window through the straightforward padded model;
+    windowed: public-repo style, windows of receptive field + 16 outputs, batch 16."""
     cfg = model.config
     rep = 1 if quick else 2
     window = torch.randint(0, cfg.n_channels, (batch, cfg.receptive_field + target))
+    windows = torch.randint(0, cfg.n_channels, (16, cfg.receptive_field + WINDOW_OUTPUTS))
     ours = make_model(cfg).train()
     ours.load_state_dict(model.state_dict())
     base = BaselineWaveNet.from_model(model).train()
+    steps = {
+        "ours": (ours, lambda m, o: ours_train_step(m, o, window, target), batch * target),
+        "ours_bf16": (ours, lambda m, o: ours_train_step(m, o, window, target, torch.bfloat16), batch * target),
+        "baseline": (base, lambda m, o: baseline_train_step(m, o, window, target), batch * target),
+        "windowed": (base, lambda m, o: windowed_train_step(m, o, windows, WINDOW_OUTPUTS), 16 * WINDOW_OUTPUTS),
+    }
     res = {}
-    for key, m, stepfn in (("ours", ours, ours_train_step), ("baseline", base, baseline_train_step)):
+    for key, (m, stepfn, amount) in steps.items():
         opt = torch.optim.Adam(m.parameters(), lr=1e-3)
-        res[key] = median_rate(lambda m=m, opt=opt, stepfn=stepfn: stepfn(m, opt, window, target), batch * target, rep)
+        res[key] = median_rate(lambda m=m, opt=opt, stepfn=stepfn: stepfn(m, opt), amount, rep)
     for key, val in res.items():
         rows.append(dict(kind="training", config=name, threads=threads, what=key, samples_per_s=val,
                          batch=batch, target=target))
@@ -190,7 +207,7 @@ def main(argv=None) -> int:
     lines = []
     lines.append(f"machine: {platform.processor() or platform.machine()}, {all_threads} cores, "
                  f"torch {torch.__version__}, numba {numba.__version__}; medians; batch 1, target {target} for training")
-    hdr = f"{'config':8} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | {'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | {'train ours':>10} {'train base':>10} {'x':>5}"
+    hdr = f"{'config':8} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | {'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | {'train f32':>9} {'train bf16':>10} {'baseline':>8} {'x':>5} {'windowed':>8} {'x':>6}"
     lines.append(hdr)
     lines.append("-" * len(hdr))
     for name in summary:
@@ -202,7 +219,9 @@ def main(argv=None) -> int:
                 f"{name:8} {thr:>3} | {f32:9.0f} {bf:9.0f} {g['torch_step']:10.0f} {g['naive']:7.1f} | "
                 f"{f32 / g['torch_step']:6.1f} {f32 / g['naive']:7.0f} | {g['ours_float32_K8']:8.0f} "
                 f"{g.get('ours_bfloat16_K8', float('nan')):8.0f} {g['ours_float32_K8'] / f32:5.2f} | "
-                f"{tr['ours']:10.0f} {tr['baseline']:10.0f} {tr['ours'] / tr['baseline']:5.2f}")
+                f"{tr['ours']:9.0f} {tr['ours_bf16']:10.0f} {tr['baseline']:8.0f} "
+                f"{max(tr['ours'], tr['ours_bf16']) / tr['baseline']:5.2f} {tr['windowed']:8.0f} "
+                f"{max(tr['ours'], tr['ours_bf16']) / tr['windowed']:6.1f}")
     for name in summary:
         sr = summary[name]["sample_rate"]
         best = max(v for thr in thread_settings for k, v in summary[name][f"threads_{thr}"]["generation"].items()

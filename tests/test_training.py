@@ -35,8 +35,9 @@ def _trainer(tmp_path=None, seed=0, **overrides):
     return Trainer(model, sampler, cfg)
 
 
-def test_learns_a_tone_well_below_chance():
-    trainer = _trainer(train_iterations=250)
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_learns_a_tone_well_below_chance(precision):
+    trainer = _trainer(train_iterations=250, precision=precision)
     result = trainer.run()
     chance = math.log(64)
     assert result.reason == "iterations" and result.iterations == 250
@@ -133,7 +134,17 @@ def test_validation_loss_from_the_held_out_tail():
     assert vals[19] > 0
 
 
-@pytest.mark.parametrize("field,value", [("learning_rate", 0), ("learning_rate", -1e-3),
+def test_bfloat16_loss_is_close_to_float32():
+    a = _trainer(precision="float32")
+    b = _trainer(precision="bfloat16")
+    x = a._batch(a.sampler.sample(2, np.random.default_rng(0)))
+    with torch.no_grad():
+        la, lb = float(a._loss(x)), float(b._loss(x))
+    assert a.autocast_dtype is None and b.autocast_dtype == torch.bfloat16
+    assert abs(la - lb) < 0.02 * la
+
+
+@pytest.mark.parametrize("field,value", [("precision", "float8"), ("learning_rate", 0), ("learning_rate", -1e-3),
                                          ("train_iterations", 0), ("batch_size", 0), ("holdout", 0.95),
                                          ("target_loss", -1.0)])
 def test_bad_training_settings_name_the_field(field, value):

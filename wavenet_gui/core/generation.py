@@ -143,11 +143,18 @@ def make_generator(model: WaveNet, *, n_streams: int = 1, backend: str = "auto",
 
 def warm_up() -> None:
     """Compile (or load from the on-disk cache) the fast generator's kernels."""
+    import sys
+
     try:
         from . import fastgen
     except ImportError:
         return
-    fastgen.warm_up()
+    try:
+        fastgen.warm_up()
+    except RuntimeError:
+        if sys.is_finalizing():  # the process is ending while it compiles: nothing to do
+            return
+        raise
 
 
 @dataclass(frozen=True)
@@ -228,24 +235,29 @@ def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, s
     prime = _prime_array(model, prime, n_streams)
     engine = make_generator(model, n_streams=n_streams, backend=backend, weight_format=weight_format)
     rngs = [np.random.default_rng([seed, k]) for k in range(n_streams)]
-    if prime.shape[1] > 1:
-        engine.feed(prime[:, :-1])
-    x = prime[:, -1]
-    done = 0
-    chunk = chunk_size or 64
-    while done < n_samples:
-        if cancel is not None and cancel.is_set():
-            return
-        n = min(chunk, n_samples - done)
-        uniforms = np.stack([r.random(n) for r in rngs])  # [K, n]
-        t0 = time.perf_counter()
-        out = engine.run(n, first_input=x, uniforms=uniforms, temperature=temperature)  # [K, n]
-        dt = time.perf_counter() - t0
-        x = out[:, -1]
-        done += n
-        yield out
-        if chunk_size is None:  # aim at ~50 ms per chunk
-            chunk = int(np.clip(n / max(dt, 1e-6) * 0.05, 16, 16384))
+    try:
+        if prime.shape[1] > 1:
+            engine.feed(prime[:, :-1])
+        x = prime[:, -1]
+        done = 0
+        chunk = chunk_size or 64
+        while done < n_samples:
+            if cancel is not None and cancel.is_set():
+                return
+            n = min(chunk, n_samples - done)
+            uniforms = np.stack([r.random(n) for r in rngs])  # [K, n]
+            t0 = time.perf_counter()
+            out = engine.run(n, first_input=x, uniforms=uniforms, temperature=temperature)  # [K, n]
+            dt = time.perf_counter() - t0
+            x = out[:, -1]
+            done += n
+            yield out
+            if chunk_size is None:  # aim at ~50 ms per chunk
+                chunk = int(np.clip(n / max(dt, 1e-6) * 0.05, 16, 16384))
+    finally:
+        close = getattr(engine, "close", None)
+        if close is not None:
+            close()  # stops the engine's worker threads
 
 
 def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: int | None = None,

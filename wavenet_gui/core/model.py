@@ -213,6 +213,17 @@ class WaveNet(nn.Module):
         Tensor [B, n_channels, T] (or [B, n_channels, n_outputs])
             ``logits[..., t]`` is the distribution of ``x[t + 1]``.
         """
+        return self.logits_btc(x, n_outputs).transpose(1, 2)
+
+    def logits_btc(self, x: torch.Tensor, n_outputs: int | None = None) -> torch.Tensor:
+        """:meth:`forward` in time-major layout: logits ``[B, T, n_channels]``.
+
+        Every convolution is computed as matrix products on ``[B, T, channels]``
+        tensors (a kernel-2 dilated convolution is ``x[t - d] @ W0 + x[t] @ W1``):
+        on a CPU this is several times faster than ``nn.Conv1d``, whose 1x1 case
+        falls back to a slow im2col path.  The skip outputs of all layers go through
+        one matrix product with the skip weights stacked.
+        """
         if x.dim() != 2:
             raise ValueError(f"x must be [B, T], got shape {tuple(x.shape)}")
         pad = n_outputs is None
@@ -223,10 +234,25 @@ class WaveNet(nn.Module):
             if x.shape[1] < need:
                 raise ValueError(f"n_outputs={n_outputs} needs at least {need} input samples, got {x.shape[1]}")
             x = x[:, -need:]  # only what the last n_outputs positions see
-        h = self.embed(x).transpose(1, 2)  # [B, R, T]
-        skip_sum = None
-        for layer in self.layers:
-            h, skip = layer(h, n_outputs, pad)  # h: [B, R, T'], skip: [B, S, n_outputs]
-            skip_sum = skip if skip_sum is None else skip_sum + skip
-        out = self.end1(F.relu(skip_sum))  # [B, E, n_outputs]
-        return self.end2(F.relu(out))  # [B, C, n_outputs]
+        D = self.config.dilation_channels
+        h = self.embed(x)  # [B, T, R]
+        zs = []
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            d = layer.dilation
+            if pad:
+                h_in = F.pad(h, (0, 0, d, 0))  # [B, d + T, R]: zeros before the start
+            else:
+                h_in = h  # [B, T', R]; the output is d shorter
+            w = layer.dilated.weight  # [2D, R, 2]
+            f_g = F.linear(h_in[:, d:], w[:, :, 1], layer.dilated.bias) + F.linear(h_in[:, :-d], w[:, :, 0])
+            z = torch.tanh(f_g[..., :D]) * torch.sigmoid(f_g[..., D:])  # [B, T', D]
+            zs.append(z[:, -n_outputs:])  # [B, n, D]
+            if i < last:  # the last layer's residual output is unused
+                h = h_in[:, d:] + F.linear(z, layer.residual.weight[:, :, 0], layer.residual.bias)  # [B, T', R]
+        w_skip = torch.cat([layer.skip.weight[:, :, 0] for layer in self.layers], dim=1)  # [S, L*D]
+        skip = F.linear(torch.cat(zs, dim=-1), w_skip)  # [B, n, S]: the sum of every layer's skip
+        if self.config.bias:
+            skip = skip + sum(layer.skip.bias for layer in self.layers)
+        out = F.relu(F.linear(F.relu(skip), self.end1.weight[:, :, 0], self.end1.bias))  # [B, n, E]
+        return F.linear(out, self.end2.weight[:, :, 0], self.end2.bias)  # [B, n, C]

@@ -34,6 +34,22 @@ from .model import WaveNet
 from .modelfile import MODEL_FILE_NAME, load_model, save_model
 
 
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``precision`` on ``device`` (None: plain float32)."""
+    if precision == "float32":
+        return None
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if device.type == "cpu":
+        native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() or \
+            getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+        return torch.bfloat16 if native else None
+    return None
+
+
 @dataclass
 class TrainingConfig:
     """How to train.  Names follow the original program's flags where it had one."""
@@ -63,6 +79,11 @@ class TrainingConfig:
     seed: int = 0
     """Seeds window sampling and weight initialisation."""
     device: str = "cpu"
+    precision: str = "auto"
+    """Arithmetic of the forward and backward pass: ``"float32"``, ``"bfloat16"``
+    (matrix products in bfloat16 with float32 weights and accumulation) or ``"auto"``:
+    bfloat16 on a CPU with native bfloat16 instructions (AVX512-BF16 or AMX), about
+    1.5x faster there, else float32."""
 
     def validate(self) -> "TrainingConfig":
         lr = self.learning_rate
@@ -79,6 +100,8 @@ class TrainingConfig:
                 raise ConfigError(name, f"must be a whole number of at least {low}, got {v!r}")
         if not 0.0 <= self.holdout <= MAX_HOLDOUT:
             raise ConfigError("holdout", f"must be between 0 and {MAX_HOLDOUT}, got {self.holdout!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if self.save_weights and not self.output_dir:
             raise ConfigError("output_dir", "is needed to save weights while training")
         return self
@@ -135,6 +158,7 @@ class Trainer:
             raise ConfigError("window", f"sampler windows are {sampler.window} samples, the model needs {want} "
                                         f"(receptive field {model.receptive_field} + target length {config.target_length})")
         self.device = torch.device(config.device)
+        self.autocast_dtype = resolve_precision(config.precision, self.device)
         self.model = model.to(self.device)
         self.sampler = sampler
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
@@ -190,8 +214,12 @@ class Trainer:
 
     def _loss(self, x: torch.Tensor) -> torch.Tensor:
         T = self.config.target_length
-        logits = self.model(x[:, :-1], n_outputs=T)  # [B, C, T]
-        return F.cross_entropy(logits, x[:, -T:])  # targets: the last T samples of each window
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
+                            enabled=self.autocast_dtype is not None):
+            logits = self.model.logits_btc(x[:, :-1], n_outputs=T)  # [B, T, C]
+        C = logits.shape[-1]
+        # targets: the last T samples of each window
+        return F.cross_entropy(logits.float().reshape(-1, C), x[:, -T:].reshape(-1))
 
     def step(self) -> float:
         """One Adam step; returns the loss.  Does not apply a step whose loss or gradients are not finite."""
