@@ -75,6 +75,33 @@ def test_bad_settings_exit_2_with_one_line(args, words, capsys):
     assert not any("Traceback" in line for line in err)
 
 
+@pytest.mark.parametrize("args,words", [
+    (["--temperature", "-2"], "temperature"),
+    (["--variations", "0"], "variations"),
+    (["--prime", "/missing/clip.wav"], "prime"),
+    (["--output_dir", "{file}/sub"], "not a folder"),
+])
+def test_generation_settings_are_checked_before_training(args, words, tmp_path, tone, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    args = [a.replace("{file}", str(blocker)) for a in args]
+    if "--output_dir" not in args:
+        args += ["--output_dir", str(tmp_path / "out")]
+    assert main(["--wav", str(tone), "--train_iterations", "100000", *TINY, *args]) == 2
+    captured = capsys.readouterr()
+    assert "training" not in captured.out  # refused at once, not after a long training run
+    last = captured.err.strip().splitlines()[-1]
+    assert last.startswith("wavenet-cli: error:") and words in last
+
+
+def test_argument_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--quantization", "alaw"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--quantization" in err[0] and "--help" in err[0]
+
+
 def test_bad_audio_and_too_short_audio(tmp_path, capsys):
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"this is not audio at all")

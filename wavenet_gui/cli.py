@@ -26,13 +26,20 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), exit status 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .core.model import WaveNetConfig
     from .core.training import TrainingConfig
 
     m, t = WaveNetConfig(), TrainingConfig()
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="wavenet-cli",
         description="Train an unconditioned WaveNet on audio files and generate new audio "
                     "(pred_[timestamp].wav in --output_dir).",
@@ -70,13 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--target_length", type=int, default=t.target_length,
                     help="samples scored per training window (default %(default)s)")
     tr.add_argument("--holdout", type=float, default=0.0,
-                    help="fraction at the end of each file held out for a validation loss (e.g. 0.1)")
+                    help="fraction at the end of each file held out for a validation loss, e.g. 0.1 "
+                         "(default %(default)s)")
     tr.add_argument("--checkpoint_every", type=int, default=t.checkpoint_every, help="(default %(default)s)")
     ge = p.add_argument_group("generation")
     ge.add_argument("--length", type=float, default=2.0, help="seconds to generate (default %(default)s)")
     ge.add_argument("--temperature", type=float, default=1.0, help="0 = greedy (default %(default)s)")
     ge.add_argument("--seed", type=int, default=None, help="same seed, same audio (default random)")
-    ge.add_argument("--variations", type=int, default=1, help="how many variations to generate at once")
+    ge.add_argument("--variations", type=int, default=1, help="how many variations to generate at once (default %(default)s)")
     ge.add_argument("--prime", default="first", metavar="first|silence|FILE",
                     help="start from the first sample of the input (as the original), silence, or a clip")
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default %(default)s)")
@@ -122,16 +130,16 @@ def _fmt_time(seconds: float | None) -> str:
 class _Interrupt:
     """First Ctrl+C sets the event; a second one interrupts for real."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, message: str) -> None:
         self.event = threading.Event()
-        self.what = what
+        self.message = message
 
     def __enter__(self) -> threading.Event:
         def handler(signum, frame):
             if self.event.is_set():
                 raise KeyboardInterrupt
             self.event.set()
-            sys.stderr.write(f"\nCtrl+C: stopping {self.what} (press again to abort)\n")
+            sys.stderr.write(f"\nCtrl+C: {self.message}\n")
 
         try:
             self.previous = signal.signal(signal.SIGINT, handler)
@@ -150,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
 
     from .core.audio import find_audio_files, load_audio
     from .core.errors import ConfigError
-    from .core.generation import generate
+    from .core.fileio import check_writable_dir
+    from .core.generation import generate, warm_up
     from .core.model import WaveNet, WaveNetConfig
     from .core.modelfile import load_model
     from .core.session import load_training_audio, make_sampler, resolve_device, write_prediction
@@ -160,7 +169,13 @@ def run(args: argparse.Namespace) -> int:
     train = args.train if args.train is not None else args.model is None
     if not args.length > 0:
         raise ConfigError("--length", f"must be positive seconds, got {args.length}")
-    output_dir = Path(args.output_dir)
+    if not (args.temperature >= 0 and args.temperature < float("inf")):
+        raise ConfigError("--temperature", f"must be 0 (greedy) or positive, got {args.temperature}")
+    if not 1 <= args.variations <= 64:
+        raise ConfigError("--variations", f"must be between 1 and 64, got {args.variations}")
+    if args.prime not in ("first", "silence") and not Path(args.prime).is_file():
+        raise ConfigError("--prime", f"{args.prime!r} is not first, silence or an audio file that exists")
+    output_dir = check_writable_dir(args.output_dir)
     # Check every setting before any slow work, so a typo fails at once.
     tcfg = TrainingConfig(
         learning_rate=args.learning_rate, target_loss=args.target_loss, train_iterations=args.train_iterations,
@@ -184,6 +199,9 @@ def run(args: argparse.Namespace) -> int:
         model = WaveNet(model_cfg).to(device)
     cfg = model.config
     quantizer = cfg.quantizer
+    prime_clip = None
+    if args.prime not in ("first", "silence"):
+        prime_clip = quantizer.encode(load_audio(args.prime, sample_rate=cfg.sample_rate).samples)
 
     # Audio: needed to train, and for the default prime (first sample of the input).
     signals, audio = [], []
@@ -206,10 +224,13 @@ def run(args: argparse.Namespace) -> int:
             for note in a.notes:
                 print(f"note: {a.path.name}: {note}", file=sys.stderr)
         total = sum(len(s) for s in signals)
-        print(f"{len(files)} file(s), {total / cfg.sample_rate:.1f} s at {cfg.sample_rate} Hz; "
+        what = "training on" if train else "input:"
+        print(f"{what} {len(files)} file(s), {total / cfg.sample_rate:.1f} s at {cfg.sample_rate} Hz; "
               f"model: {model.n_parameters():,} parameters, receptive field {cfg.receptive_field} samples "
-              f"({cfg.receptive_field_seconds * 1000:.0f} ms)")
+              f"({cfg.receptive_field_seconds * 1000:.0f} ms)", flush=True)
 
+    # Compile (or load from disk) the fast generator while training or loading runs.
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     if train:
         sampler = make_sampler(signals, receptive_field=cfg.receptive_field, target_length=tcfg.target_length,
                                holdout=tcfg.holdout, names=[a.path.name for a in audio])
@@ -225,7 +246,8 @@ def run(args: argparse.Namespace) -> int:
             bar.update(p.iteration, f"loss {p.loss:.3f} (mean {p.mean_loss:.3f}){val} "
                                     f"{p.samples_per_s / 1000:.1f}k samples/s ETA {_fmt_time(p.eta)}")
 
-        with _Interrupt("training") as cancel:
+        with _Interrupt("stopping training after this step, then generating "
+                        "(Ctrl+C during generation stops it and keeps what was made)") as cancel:
             result = trainer.run(callback=on_progress, cancel=cancel)
         bar.update(result.iterations, f"loss {result.final_loss or float('nan'):.3f}", force=True)
         bar.close()
@@ -241,8 +263,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.prime in ("first", "silence"):
         prime = None
     else:
-        clip = load_audio(args.prime, sample_rate=cfg.sample_rate)
-        prime = quantizer.encode(clip.samples)
+        prime = prime_clip
 
     n_samples = max(1, int(round(args.length * cfg.sample_rate)))
     bar = Progress("generate", n_samples)
@@ -250,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
     def on_chunk(p, _audio):
         bar.update(p.done, f"{p.samples_per_s:,.0f} samples/s ({p.realtime_factor:.2f}x real time)")
 
-    with _Interrupt("generation") as cancel:
+    with _Interrupt("stopping generation and saving what was made (press again to abort)") as cancel:
         gen = generate(model, n_samples=n_samples, temperature=args.temperature, seed=args.seed, prime=prime,
                        n_streams=args.variations, callback=on_chunk, cancel=cancel, backend=args.backend)
     bar.update(gen.classes.shape[1], f"{gen.samples_per_s:,.0f} samples/s", force=True)
@@ -271,8 +292,9 @@ def run(args: argparse.Namespace) -> int:
         from .plotting import plot_waveforms_png
 
         source = audio[0].samples if audio else None
-        png = plot_waveforms_png(written[0].with_suffix(".png"), source, gen.audio[0], sample_rate=cfg.sample_rate)
-        print(f"wrote {png}")
+        for k, path in enumerate(written):
+            png = plot_waveforms_png(path.with_suffix(".png"), source, gen.audio[k], sample_rate=cfg.sample_rate)
+            print(f"wrote {png}")
     return 0
 
 

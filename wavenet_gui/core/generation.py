@@ -141,20 +141,34 @@ def make_generator(model: WaveNet, *, n_streams: int = 1, backend: str = "auto",
     return TorchQueueGenerator(model, n_streams=n_streams)
 
 
-def warm_up() -> None:
-    """Compile (or load from the on-disk cache) the fast generator's kernels."""
+_warm_lock = threading.Lock()
+_warmed = False
+
+
+def warm_up() -> bool:
+    """Compile (or load from the on-disk cache) the fast generator's kernels, once per process.
+
+    Safe to call from several threads (later calls wait for the first); a failure is
+    logged, not raised, since generation then only starts more slowly.  Returns whether
+    the kernels are ready.
+    """
+    global _warmed
+    import logging
     import sys
 
-    try:
-        from . import fastgen
-    except ImportError:
-        return
-    try:
-        fastgen.warm_up()
-    except RuntimeError:
-        if sys.is_finalizing():  # the process is ending while it compiles: nothing to do
-            return
-        raise
+    with _warm_lock:
+        if _warmed:
+            return True
+        try:
+            from . import fastgen
+
+            fastgen.warm_up()
+        except Exception:  # noqa: BLE001 - an optimisation only
+            if not sys.is_finalizing():
+                logging.getLogger(__name__).warning("warming up the fast generator failed", exc_info=True)
+            return False
+        _warmed = True
+        return True
 
 
 @dataclass(frozen=True)

@@ -170,11 +170,11 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> Loade
     >>> load_model("/nonexistent/model.safetensors")
     Traceback (most recent call last):
     ...
-    wavenet_gui.core.errors.ModelFileError: model.safetensors: file does not exist
+    wavenet_gui.core.errors.ModelFileError: model.safetensors: does not exist (no such model file or folder)
     """
     path = resolve_model_path(path)
     if not path.exists():
-        raise ModelFileError(path, "file does not exist")
+        raise ModelFileError(path, "does not exist (no such model file or folder)")
     if path.is_dir():
         raise ModelFileError(path, "is a folder, not a model file")
     try:

@@ -54,8 +54,8 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
 class TrainingConfig:
     """How to train.  Names follow the original program's flags where it had one."""
 
-    learning_rate: float = 1e-3
-    """Adam's step size."""
+    learning_rate: float = 3e-3
+    """Adam's step size (3e-3 learns the example clip within two minutes; lower it for big models)."""
     target_loss: float | None = None
     """Stop when the mean loss of the last ``loss_window`` iterations is at or below this (nats)."""
     train_iterations: int = 1000
