@@ -44,8 +44,11 @@ def plot_waveforms_png(path: str | Path, source: np.ndarray | None, generated: n
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPen
+    from PySide6.QtWidgets import QApplication
 
-    app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 - fonts need an app
+    # Fonts need an application object. Make a full QApplication, not a QGuiApplication:
+    # a process (a test run, a script) may go on to create widgets, which need one.
+    app = QGuiApplication.instance() or QApplication([])  # noqa: F841
     panels = [("Input", source, QColor(70, 130, 180)), ("Generated", generated, QColor(220, 110, 40))]
     panels = [p for p in panels if p[1] is not None and len(p[1])]
     height = height_per_panel * len(panels)
