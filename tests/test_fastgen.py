@@ -35,6 +35,10 @@ CONFIGS = {
     # no biases
     "c": WaveNetConfig(n_channels=16, n_dilations=3, n_blocks=2, n_hidden=6, n_dilation_channels=6,
                        n_skip=10, n_end=8, bias=False),
+    # wide enough for every register-blocked kernel: 4-stream x 64/16-channel blocks, 2 x 128,
+    # 1 x 256 / 64 / 16, plus leftover channels (2D = 150, S + R = 284) and streams (7 = 4 + 2 + 1)
+    "d": WaveNetConfig(n_channels=40, n_dilations=3, n_blocks=1, n_hidden=24, n_dilation_channels=75,
+                       n_skip=260, n_end=70, bias=True),
 }
 # (n_streams, threads): single thread; one stream split over two threads; streams split
 VARIANTS = [(1, 1), (1, 2), (3, 1), (3, 2)]
@@ -109,6 +113,20 @@ def test_greedy_parity_over_two_receptive_fields(n_streams, threads, weight_form
     np.testing.assert_array_equal(out, expected)
     assert len(set(out[0].tolist())) > 3  # not a degenerate constant run
     assert gen._split == (n_streams == 1 and threads == 2)  # the split path really ran
+    gen.close()
+
+
+@pytest.mark.parametrize("weight_format", WEIGHT_FORMATS)
+def test_seven_streams_wide_layers(weight_format):
+    """Config "d" with 7 streams: every stream/channel block of the matrix kernels and their tails."""
+    model = _model("d", seed=9)
+    ref_model = _reference(model, weight_format)
+    rng = np.random.default_rng(10)
+    T = model.config.receptive_field + 4
+    x = rng.integers(0, model.config.n_channels, (7, T))
+    gen = FastGenerator(model, n_streams=7, weight_format=weight_format, threads=1)
+    got = np.stack([gen.step_logits(x[:, t]) for t in range(T)], axis=1)
+    assert _rel_err(got, _full_logits(ref_model, x)) <= REL
     gen.close()
 
 
