@@ -151,51 +151,38 @@ def test_hostile_corpus_through_the_cli(label, hostile_corpus, tmp_path, capsys)
             assert case.reason_contains in last
 
 
-def _start_cli(args, tmp_path):
-    return subprocess.Popen([sys.executable, "-u", "-m", "wavenet_gui.cli", *args], cwd=tmp_path,
+def _interrupt_cli(args, tmp_path, *, once_seen: str) -> tuple[int, str]:
+    """Run the CLI in a child process, press Ctrl+C once ``once_seen`` is printed; (status, rest of output)."""
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "wavenet_gui.cli", *args], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _wait_for(proc, text, timeout=120):
-    lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if text in line:
-            return lines
-    raise AssertionError(f"never saw {text!r}: {''.join(lines)}")
-
-
-def test_ctrl_c_during_training_goes_on_to_generation(tmp_path, tone):
-    proc = _start_cli(["--wav", str(tone), "--train_iterations", "100000", "--length", "0.05",
-                       "--output_dir", "out", *TINY], tmp_path)
     try:
-        _wait_for(proc, "train [")  # training is running
+        lines = []
+        deadline = time.monotonic() + 120
+        while once_seen not in "".join(lines[-1:]):
+            line = proc.stdout.readline()
+            assert line and time.monotonic() < deadline, f"never saw {once_seen!r}: {''.join(lines)}"
+            lines.append(line)
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 0, rest
+    return proc.returncode, rest
+
+
+def test_ctrl_c_during_training_goes_on_to_generation(tmp_path, tone):
+    rc, rest = _interrupt_cli(["--wav", str(tone), "--train_iterations", "100000", "--length", "0.05",
+                               "--output_dir", "out", *TINY], tmp_path, once_seen="train [")
+    assert rc == 0, rest
     assert "training: stopped at iteration" in rest
     assert len(list((tmp_path / "out").glob("pred_*.wav"))) == 1
 
 
 def test_ctrl_c_during_generation_saves_what_was_generated(tmp_path, tone):
-    proc = _start_cli(["--wav", str(tone), "--train_iterations", "1", "--length", "3000",
-                       "--output_dir", "out", "--backend", "torch", *TINY], tmp_path)
-    try:
-        _wait_for(proc, "generate [")  # generation is running
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, rest
+    rc, rest = _interrupt_cli(["--wav", str(tone), "--train_iterations", "1", "--length", "3000",
+                               "--output_dir", "out", "--backend", "torch", *TINY], tmp_path,
+                              once_seen="generate [")
+    assert rc == 0, rest
     assert "cancelled, kept" in rest
     (pred,) = (tmp_path / "out").glob("pred_*.wav")
-    frames = sf.info(pred).frames
-    assert 0 < frames < 3000 * 8000
+    assert 0 < sf.info(pred).frames < 3000 * 8000
