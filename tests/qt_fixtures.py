@@ -82,11 +82,73 @@ def tone_file(tmp_path) -> Path:
     return write_tone(tmp_path / "tone.wav")
 
 
+def _require_qapplication() -> None:
+    """Widgets need a QApplication; a QGuiApplication / QCoreApplication left by an earlier test
+    (pytest-qt reuses whatever instance exists) makes Qt abort the whole run in QWidget's
+    constructor.  Fail the test with the reason instead."""
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    app = QCoreApplication.instance()
+    if app is not None and not isinstance(app, QApplication):
+        pytest.fail(f"the running Qt application is a {type(app).__name__}, not a QApplication: an earlier "
+                    "test created it; creating a window now would abort the process", pytrace=False)
+
+
+def _running_workers(timeout_s: float = 10.0) -> list[str]:
+    """The window's worker QThreads still running after ``timeout_s`` (they may be winding down)."""
+    from wavenet_gui.qt import workers
+
+    deadline = time.monotonic() + timeout_s
+    names = workers.running_threads()
+    while names and time.monotonic() < deadline:
+        workers.wait_all(100)
+        names = workers.running_threads()
+    return names
+
+
+@pytest.fixture(autouse=True)
+def qt_leak_check():
+    """After each test: no worker QThread still running, no audio stream left open.
+
+    (Test modules import it so that it applies to them.)  Runs after pytest-qt has
+    closed the test's widgets and after :func:`make_window` has deleted its windows.
+    """
+    yield
+    from wavenet_gui.qt import playback
+
+    left = _running_workers()
+    streams = playback.open_stream_count()
+    for stream in list(playback._open_streams):  # do not let a stream play into the next test
+        try:
+            stream.abort()
+            stream.close()
+        except Exception:  # noqa: BLE001
+            pass
+        playback._open_streams.discard(stream)
+    problems = []
+    if left:
+        problems.append(f"worker threads still running after the test: {left}")
+    if streams:
+        problems.append(f"{streams} audio output stream(s) left open")
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)
+
+
 @pytest.fixture
 def make_window(qtbot, qt_settings, tmp_path):
-    """``make_window(files=[...], tiny=True)`` -> a shown MainWindow with the core loaded."""
+    """``make_window(files=[...], tiny=True)`` -> a shown MainWindow with the core loaded.
+
+    At teardown every window is shut down (threads joined), closed and deleted, and the
+    deletion is carried out at once, so nothing of it (timers, queued signals) reaches
+    the next test.
+    """
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     from wavenet_gui.qt.window import MainWindow
 
+    _require_qapplication()
     made = []
 
     def make(files=(), *, tiny: bool = True, restore_files: bool = False, settings: QSettings | None = None):
@@ -112,7 +174,17 @@ def make_window(qtbot, qt_settings, tmp_path):
 
     yield make
     for w in made:  # stop everything so no thread outlives its test
-        w.shutdown()
+        if shiboken6.isValid(w):
+            w.shutdown()
+            w.close()
+            w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    alive = [w for w in made if shiboken6.isValid(w)]
+    made.clear()
+    assert not alive, f"{len(alive)} window(s) not deleted at the end of the test"
+    left = _running_workers()
+    assert not left, f"worker threads still running after the windows were closed: {left}"
 
 
 class UiProbe:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.qt_fixtures import make_window, qt_settings  # noqa: F401
+from tests.qt_fixtures import make_window, qt_leak_check, qt_settings, tone_file, train_model  # noqa: F401
 
 
 def test_window_module_does_not_import_torch():
@@ -51,3 +51,121 @@ def test_version_flag_needs_no_window():
     r = subprocess.run([sys.executable, "-m", "wavenet_gui.qt.app", "--version"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and r.stdout.startswith("wavenet-gui ")
+
+
+def test_no_display_says_so_and_exits_2(tmp_path):
+    """Without DISPLAY / WAYLAND_DISPLAY (and no QT_QPA_PLATFORM) Qt's xcb plugin would abort with a
+    misleading hint about xcb libraries: the app says what is wrong, in one line, and exits 2."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path), WAVENET_GUI_LOG_DIR=str(tmp_path / "log"))
+    r = subprocess.run([sys.executable, "-m", "wavenet_gui.qt.app"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert lines == ["wavenet-gui: no display found (DISPLAY is not set); run it in a desktop session, "
+                     "or use --self-test / QT_QPA_PLATFORM=offscreen"], r.stderr
+    assert "xcb" not in r.stderr
+
+
+def test_no_display_reason_rules():
+    from wavenet_gui.qt.app import no_display_reason
+
+    assert no_display_reason({}, "linux")
+    assert not no_display_reason({"DISPLAY": ":0"}, "linux")
+    assert not no_display_reason({"WAYLAND_DISPLAY": "wayland-0"}, "linux")
+    assert not no_display_reason({"QT_QPA_PLATFORM": "offscreen"}, "linux")
+    assert not no_display_reason({}, "darwin") and not no_display_reason({}, "win32")
+
+
+@pytest.mark.slow
+def test_idle_close_ends_the_process_fast(tmp_path):
+    """Closing an idle window ends the process at once (it used to take 2-3 s of interpreter teardown)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "WAVENET_GUI_QUIT_WHEN_READY": "1",
+           "XDG_CONFIG_HOME": str(tmp_path), "WAVENET_GUI_LOG_DIR": str(tmp_path / "log")}
+    proc = subprocess.Popen([sys.executable, "-m", "wavenet_gui.qt.app"], env=env, stderr=subprocess.PIPE,
+                            text=True)
+    closing = None
+    for line in proc.stderr:
+        if line.startswith("closing at "):
+            closing = float(line.split()[2])
+            break
+    rest = proc.stderr.read()
+    proc.wait(timeout=60)
+    ended = time.time()
+    assert closing is not None and proc.returncode == 0, rest
+    assert ended - closing < 0.5, f"the process ended {ended - closing:.2f} s after the window closed"
+    settings = list(tmp_path.rglob("*.conf")) + list(tmp_path.rglob("*.ini"))
+    assert settings, "the settings were not saved on the way out"
+
+
+def test_idle_window_closes_fast(make_window):
+    w = make_window(tiny=False)
+    t0 = time.perf_counter()
+    w.close()
+    assert not w.isVisible() and time.perf_counter() - t0 < 0.5
+
+
+def test_default_layout_gives_the_form_its_width_and_does_not_jump(qtbot, make_window, tone_file, tmp_path):
+    """No saved settings: 1280x820, the settings panel as wide as the form (no horizontal scroll bar),
+    and nothing moves when training and generating change the window's state."""
+    from PySide6.QtWidgets import QApplication, QScrollArea
+
+    from tests.qt_fixtures import TINY
+
+    w = make_window([tone_file], tiny=False)
+    assert (w.width(), w.height()) == (1280, 820)
+    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=10000)
+    for scroll in w.form_scrolls:
+        form = scroll.widget()
+        assert scroll.horizontalScrollBarPolicy() == scroll.horizontalScrollBarPolicy().ScrollBarAlwaysOff
+        assert scroll.viewport().width() >= form.minimumSizeHint().width(), form.objectName()
+    assert isinstance(w.form_scrolls[0], QScrollArea)
+
+    def layout():
+        return (w.main_splitter.sizes(), [b.geometry().getRect() for b in (
+            w.train_button, w.stop_button, w.load_model_button, w.save_model_button, w.generate_button,
+            w.cancel_button, w.play_input_button, w.play_button, w.export_button)])
+
+    before = layout()
+    w.training_form.set_values({**TINY, "output_dir": str(tmp_path / "out")})
+    w.generation_form.set_values({"length_s": 0.1, "n_streams": 2, "start_from": "silence"})
+    train_model(qtbot, w, points=3)
+    assert layout() == before
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    QApplication.processEvents()
+    assert w.variation_spin.isVisible()  # two variations: the chooser shows up, and nothing moved
+    assert layout() == before
+
+
+# ------------------------------------------------------------------ --self-test details
+def test_self_test_playback_without_output_device_is_skipped_not_ok(monkeypatch):
+    from wavenet_gui import selftest
+
+    class FakeSd:
+        @staticmethod
+        def get_portaudio_version():
+            return 1246720, "PortAudio V19.7.0-devel, revision unknown"
+
+        @staticmethod
+        def query_devices():
+            return [{"name": "mic", "max_output_channels": 0, "max_input_channels": 2}]
+
+    monkeypatch.setitem(sys.modules, "sounddevice", FakeSd)
+    with pytest.raises(selftest._Skip, match="no audio output device"):
+        selftest._check_portaudio()
+    FakeSd.query_devices = staticmethod(lambda: [{"name": "out", "max_output_channels": 2}])
+    assert selftest._check_portaudio() == "PortAudio V19.7.0-devel, 1 output device(s)"
+
+
+def test_self_test_drops_the_offscreen_size_hint_warning(qtlog):
+    from PySide6.QtCore import qWarning
+
+    from wavenet_gui.selftest import _QuietQtNoise
+
+    with _QuietQtNoise():
+        qWarning("This plugin does not support propagateSizeHints()")
+        qWarning("something worth seeing")
+    messages = [r.message for r in qtlog.records]
+    assert "something worth seeing" in messages
+    assert not any("propagateSizeHints" in m for m in messages)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.qt_fixtures import make_window, qt_settings, tone_file, train_model  # noqa: F401
+from tests.qt_fixtures import make_window, qt_leak_check, qt_settings, tone_file, train_model  # noqa: F401
 
 from wavenet_gui.qt.playback import PLAYING, STOPPED, AudioBuffer, Player, playback_availability  # noqa: E402
 
@@ -123,6 +123,32 @@ def test_without_portaudio_play_is_disabled_with_the_reason(qtbot, make_window, 
     qtbot.waitUntil(lambda: w.input_audio is not None, timeout=5000)
     for b in (w.play_button, w.play_input_button):
         assert not b.isEnabled() and b.toolTip() == reason
+    assert w.audio_label.isVisible() and w.audio_label.toolTip() == reason  # seen without hovering
     w.toggle_play("input")  # Space does nothing harmful
     assert w.player.state == STOPPED
     assert w.train_button.isEnabled()  # everything else works
+
+
+def test_no_output_device_message_is_human_and_shown(qtbot, make_window, tone_file, monkeypatch):
+    """PortAudio's "Error querying device -1" becomes a sentence, shown in the status bar without hovering."""
+    from wavenet_gui.qt import playback
+
+    class FakeSd:
+        @staticmethod
+        def query_devices(kind=None):
+            raise RuntimeError("Error querying device -1")
+
+    monkeypatch.setitem(__import__("sys").modules, "sounddevice", FakeSd)
+    ok, reason = playback._query_availability()
+    assert not ok and reason == "No audio output device was found; playback is off. Everything else works."
+    monkeypatch.setattr(playback, "playback_availability", lambda: (ok, reason))
+    w = make_window([tone_file])
+    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=5000)
+    assert w.play_button.toolTip() == reason and "-1" not in w.play_button.toolTip()
+    assert w.audio_label.isVisible() and "playback is off" in w.audio_label.text()
+    assert w.audio_label.toolTip() == reason
+
+
+def test_audio_note_hidden_when_playback_works(make_window):
+    w = make_window()
+    assert w.audio_label.isHidden() == playback_availability()[0]

@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.qt_fixtures import TINY, UiProbe, make_window, qt_settings, tone_file, train_model, write_tone  # noqa: F401
+from tests.qt_fixtures import (  # noqa: F401
+    TINY,
+    UiProbe,
+    make_window,
+    qt_leak_check,
+    qt_settings,
+    tone_file,
+    train_model,
+    write_tone,
+)
 
 pytest.importorskip("pytestqt")
 
@@ -171,9 +180,13 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
     assert not w.train_button.isEnabled() and w.stop_button.isEnabled()
     assert not w.generate_button.isEnabled()
     qtbot.waitUntil(lambda: w.loss_plot.n_points >= 20, timeout=30000)
+    label = w.model_label.text()  # the status bar says what is going on, not "No model"
+    assert label.startswith("Training") and "iteration" in label, label
     w.stop_button.click()
     qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
     probe.stop()
+    assert w.model_label.text().startswith("Model:"), w.model_label.text()
+    assert w.loss_plot.legend_names() == ["loss", "smoothed"]  # Validation share 0 %: no validation entry
     assert probe.ticks > 20
     assert probe.max_wait < 0.100, probe.report("training")
     assert not w.recorder.messages, w.recorder.messages
@@ -331,3 +344,30 @@ def test_about_and_shortcuts(make_window):
     shortcuts = {a.shortcut().toString() for a in w.actions()}
     for key in ("Ctrl+O", "Ctrl+T", "Esc", "Ctrl+G", "Space", "Ctrl+E", "Ctrl+Q"):
         assert key in shortcuts, key
+
+
+def test_validation_legend_only_with_validation_data(qtbot):
+    from wavenet_gui.qt.plots import LossPlot
+
+    p = LossPlot()
+    qtbot.addWidget(p)
+    p.add_point(1, 5.0, 5.0)
+    p.refresh()
+    assert p.legend_names() == ["loss", "smoothed"]
+    p.add_point(2, 4.0, 4.5, 4.2)
+    p.refresh()
+    assert p.legend_names() == ["loss", "smoothed", "validation"]
+    p.clear_data()
+    assert p.legend_names() == ["loss", "smoothed"]
+
+
+def test_training_with_validation_shows_its_legend(qtbot, make_window, tone_file):
+    w = make_window([tone_file])
+    w.training_form.set_values({"holdout": 20, "train_iterations": 30})
+    w.train_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    if w.loss_plot.val_losses:
+        assert "validation" in w.loss_plot.legend_names()
+    else:
+        assert "validation" not in w.loss_plot.legend_names()

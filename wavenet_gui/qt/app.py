@@ -62,9 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # noqa: BLE001
         logging.basicConfig(level=logging.INFO)
 
+    reason = "" if any(a in ("-platform", "--platform") for a in argv) else no_display_reason()
+    if reason:
+        print(f"wavenet-gui: {reason}", file=sys.stderr, flush=True)
+        log.info("not started: %s", reason)
+        return 2
+
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    own_app = QApplication.instance() is None
     app = QApplication.instance() or QApplication(argv)
     _set_app_identity(app)
 
@@ -88,10 +95,59 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, lambda: window.add_paths(files))
     if os.environ.get("WAVENET_GUI_QUIT_AFTER_SHOW"):  # for launch-time measurements
         QTimer.singleShot(int(os.environ["WAVENET_GUI_QUIT_AFTER_SHOW"]), window.close)
+    if os.environ.get("WAVENET_GUI_QUIT_WHEN_READY"):  # for close-time measurements: close once idle
+
+        def close_when_ready() -> None:
+            if window.core is None and not window.core_error or window.files == [] and window.other_tasks:
+                QTimer.singleShot(50, window, close_when_ready)
+                return
+            print(f"closing at {time.time():.3f}", file=sys.stderr, flush=True)
+            window.close()
+
+        QTimer.singleShot(0, window, close_when_ready)
     try:
-        return app.exec()
+        code = app.exec()
     finally:
         appinfo.uninstall_excepthook()
+    if own_app and not os.environ.get("WAVENET_GUI_FULL_TEARDOWN"):
+        # The window has stopped its workers and saved the settings: skip the interpreter's
+        # teardown (2-3 s of freeing torch, numba and Qt objects, with the window still on
+        # screen until the X connection closes).
+        exit_now(code)
+    return code
+
+
+def no_display_reason(environ=None, platform: str | None = None) -> str:
+    """Why Qt cannot show a window here ("" when it can, or when we cannot tell).
+
+    On Linux without DISPLAY / WAYLAND_DISPLAY, Qt's xcb plugin aborts the process
+    (SIGABRT) with a misleading hint about missing xcb libraries: say so first.
+    """
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return ""
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return ""
+    return ("no display found (DISPLAY is not set); run it in a desktop session, "
+            "or use --self-test / QT_QPA_PLATFORM=offscreen")
+
+
+def exit_now(code: int) -> None:
+    """End the process at once: run the atexit handlers (log files, PortAudio), flush, ``os._exit``."""
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+    except Exception:  # noqa: BLE001 - exiting anyway
+        pass
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ def default_output_dir() -> str:
     return str(base / "wavenet-gui")
 
 
-#: Form defaults: the core dataclasses' defaults (tests/test_qt_forms.py checks them).
+#: Form defaults: the core dataclasses' defaults (``WaveNetConfig()``, ``TrainingConfig()``).  The core
+#: imports torch, which the window loads only after it shows, so they are copied here and
+#: tests/test_qt_launch.py::test_form_defaults_match_the_core keeps the copy in step.
 TRAINING_DEFAULTS: dict[str, Any] = {
     "sample_rate": 8000,
     "quantization": "mu_law",
@@ -54,7 +56,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "n_blocks": 2,
     "n_hidden": 32,
     "n_skip": 128,
-    "learning_rate": 1e-3,
+    "learning_rate": 3e-3,
     "target_loss": None,
     "train_iterations": 1000,
     "target_length": 2048,
@@ -262,6 +264,8 @@ class TrainingForm(_BaseForm):
         self.receptive_label.setToolTip("How many past samples one prediction sees.")
         self.params_label = QLabel("…")
         self.params_label.setObjectName("parameterCountLabel")
+        for lab in (self.receptive_label, self.params_label):  # long texts wrap instead of widening the panel
+            lab.setWordWrap(True)
         mf.addRow("Receptive field", self.receptive_label)
         mf.addRow("Parameters", self.params_label)
         outer.addWidget(model_box)
@@ -270,8 +274,8 @@ class TrainingForm(_BaseForm):
         tf = QFormLayout(train_box)
         tf.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         lr = QLineEdit()
-        lr.setPlaceholderText("e.g. 0.001")
-        self._add(tf, "learning_rate", "Learning rate", lr, "Adam step size, a positive number (e.g. 1e-3).")
+        lr.setPlaceholderText("e.g. 0.003")
+        self._add(tf, "learning_rate", "Learning rate", lr, "Adam step size, a positive number (e.g. 3e-3).")
         tl = QLineEdit()
         tl.setPlaceholderText("none")
         self._add(tf, "target_loss", "Target loss", tl,

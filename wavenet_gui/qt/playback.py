@@ -81,19 +81,51 @@ class AudioBuffer:
         return self.length / self.sample_rate
 
 
+#: What the window says when there is nothing to play on (shown without hovering too).
+NO_DEVICE_MESSAGE = "No audio output device was found; playback is off. Everything else works."
+NO_PORTAUDIO_MESSAGE = ("The PortAudio library was not found (install libportaudio2); playback is off. "
+                        "Everything else works.")
+PORTAUDIO_FAILED_MESSAGE = "The audio system (PortAudio) could not start; playback is off. Everything else works."
+
+_availability: tuple[bool, str] | None = None
+
+
 def playback_availability() -> tuple[bool, str]:
-    """``(True, "")`` when sounddevice can open an output, else ``(False, reason)``."""
+    """``(True, "")`` when sounddevice can open an output, else ``(False, reason)``.
+
+    ``reason`` is one sentence for people; PortAudio's own text goes to the log.  The
+    answer is worked out once per process (PortAudio is initialised once, by the
+    import of sounddevice, and never terminated and re-initialised here).
+    """
+    global _availability
+    if _availability is None:
+        _availability = _query_availability()
+    return _availability
+
+
+def _query_availability() -> tuple[bool, str]:
     try:
         import sounddevice as sd
     except OSError as exc:  # PortAudio library missing
-        return False, f"Playback is off: the PortAudio library was not found ({exc}). Install libportaudio2."
+        log.info("playback off: %s", exc)
+        return False, NO_PORTAUDIO_MESSAGE
     except Exception as exc:  # noqa: BLE001 - PortAudio failed to initialise
-        return False, f"Playback is off: PortAudio could not start ({exc})."
+        log.info("playback off: PortAudio could not start: %s", exc)
+        return False, PORTAUDIO_FAILED_MESSAGE
     try:
         sd.query_devices(kind="output")
-    except Exception as exc:  # noqa: BLE001
-        return False, f"Playback is off: no audio output device ({exc})."
+    except Exception as exc:  # noqa: BLE001 - e.g. "Error querying device -1": no default output
+        log.info("playback off: no output device (%s)", exc)
+        return False, NO_DEVICE_MESSAGE
     return True, ""
+
+
+#: Output streams open right now (the tests check that none outlives its test).
+_open_streams: set = set()
+
+
+def open_stream_count() -> int:
+    return len(_open_streams)
 
 
 class Player(QObject):
@@ -165,6 +197,7 @@ class Player(QObject):
         try:
             self._stream = sd.OutputStream(samplerate=buffer.sample_rate, channels=1, dtype="float32",
                                            callback=self._callback)
+            _open_streams.add(self._stream)
             self._stream.start()
         except Exception as exc:  # noqa: BLE001 - device refused the format, vanished, ...
             self._close_stream(abort=True)
@@ -221,6 +254,7 @@ class Player(QObject):
             stream.close()
         except Exception:  # noqa: BLE001
             log.debug("closing the stream failed", exc_info=True)
+        _open_streams.discard(stream)
 
     @Slot()
     def _poll(self) -> None:

@@ -45,11 +45,12 @@ class LossPlot(pg.PlotWidget):
         item.setLabel("bottom", "iteration")
         item.setLabel("left", "loss (cross-entropy)")
         item.showGrid(x=True, y=True, alpha=0.15)
-        item.addLegend(offset=(-10, 10))
+        self.legend = item.addLegend(offset=(-10, 10))
         self.raw_curve = item.plot([], [], pen=RAW_PEN, name="loss")
         self.smooth_curve = item.plot([], [], pen=SMOOTH_PEN, name="smoothed", antialias=True)
-        self.val_curve = item.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=6,
-                                   symbolBrush=(220, 110, 20), name="validation")
+        # No name: it joins the legend only while there is validation data (Validation share > 0).
+        self.val_curve = item.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=6, symbolBrush=(220, 110, 20))
+        self._val_in_legend = False
         for curve in (self.raw_curve, self.smooth_curve):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
@@ -103,6 +104,17 @@ class LossPlot(pg.PlotWidget):
         self.smooth_curve.setData(x, s)
         self.val_curve.setData(np.asarray(self.val_iterations, np.float64),
                                np.asarray(self.val_losses, np.float64))
+        has_val = bool(self.val_losses)
+        if has_val != self._val_in_legend:
+            if has_val:
+                self.legend.addItem(self.val_curve, "validation")
+            else:
+                self.legend.removeItem(self.val_curve)
+            self._val_in_legend = has_val
+
+    def legend_names(self) -> list[str]:
+        """The names the legend shows, in order."""
+        return [label.text for _sample, label in self.legend.items]
 
     def export_png(self, path: str | Path) -> Path:
         self.refresh()

@@ -119,6 +119,10 @@ class MainWindow(QMainWindow):
         self._last_play = "generated"
         self._gen_started = 0.0
         self._train_started = 0.0
+        self._train_iteration = 0  # the latest iteration of the running training (for the status bar)
+        self._train_continuing = False
+        self._closed = False  # set by shutdown(): no new work after it
+        self._settings_saved = False
 
         self.player = Player(self)
         self.player.stateChanged.connect(self._on_player_state)
@@ -135,7 +139,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 820)
+            self.resize(self._default_size())
 
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
@@ -144,10 +148,10 @@ class MainWindow(QMainWindow):
 
         self._update_actions()
         self.statusBar().showMessage("Loading PyTorch in the background…")
-        if load_core:
-            QTimer.singleShot(0, self._start_core_loader)
+        if load_core:  # the window as context: never called once it is deleted
+            QTimer.singleShot(0, self, self._start_core_loader)
         if restore_files:
-            QTimer.singleShot(0, self._restore_files)
+            QTimer.singleShot(0, self, self._restore_files)
 
     # ================================================================ UI
     def _build_ui(self) -> None:
@@ -189,19 +193,27 @@ class MainWindow(QMainWindow):
         self.generation_form = GenerationForm()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("settingsTabs")
+        self.form_scrolls: list[QScrollArea] = []
         for form, title in ((self.training_form, "Training"), (self.generation_form, "Generation")):
             scroll = QScrollArea()
+            scroll.setObjectName(f"{form.objectName()}Scroll")
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            # The panel is made wide enough for the form (below): it scrolls up and down only.
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
             scroll.setWidget(form)
+            self.form_scrolls.append(scroll)
             self.tabs.addTab(scroll, title)
 
         left = QSplitter(Qt.Orientation.Vertical)
+        left.setObjectName("leftPanel")
         left.addWidget(files_box)
         left.addWidget(self.tabs)
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 3)
-        left.setSizes([220, 600])
+        left.setSizes([170, 650])
+        left.setMinimumWidth(self._settings_panel_width())
+        self.left_panel = left
 
         # -- right: controls + plots ------------------------------------
         def button(name: str, text: str, tip: str, slot) -> QPushButton:
@@ -233,6 +245,15 @@ class MainWindow(QMainWindow):
         self.variation_spin.setPrefix("variation ")
         self.variation_spin.setToolTip("Which generated variation to show, play and export")
         self.variation_spin.valueChanged.connect(self._on_variation_changed)
+        # Shown only with several variations, under the toolbar (next to "Log scale"), and it keeps
+        # its place while hidden: nothing moves when it appears or goes.
+        policy = self.variation_spin.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.variation_spin.setSizePolicy(policy)
+        self.variation_spin.hide()
+        # Buttons whose text changes (Play <-> Stop) keep the width of their longest text.
+        for b, texts in ((self.play_input_button, ("Play input", "Stop")), (self.play_button, ("Play", "Stop"))):
+            b.setMinimumWidth(max(b.fontMetrics().horizontalAdvance(t) for t in texts) + 24)
         self.log_check = QCheckBox("Log scale")
         self.log_check.setObjectName("logScaleCheck")
         self.log_check.setToolTip("Show the loss on a logarithmic axis")
@@ -247,7 +268,7 @@ class MainWindow(QMainWindow):
         for w in (self.generate_button, self.cancel_button):
             controls.addWidget(w)
         controls.addSpacing(12)
-        for w in (self.play_input_button, self.play_button, self.variation_spin, self.export_button):
+        for w in (self.play_input_button, self.play_button, self.export_button):
             controls.addWidget(w)
         controls.addStretch(1)
 
@@ -265,6 +286,7 @@ class MainWindow(QMainWindow):
         lb.setContentsMargins(0, 0, 0, 0)
         lb.addWidget(self.loss_plot)
         lrow = QHBoxLayout()
+        lrow.addWidget(self.variation_spin)
         lrow.addStretch(1)
         lrow.addWidget(self.log_check)
         lb.addLayout(lrow)
@@ -286,14 +308,22 @@ class MainWindow(QMainWindow):
         main.addWidget(right)
         main.setStretchFactor(0, 0)
         main.setStretchFactor(1, 1)
-        main.setSizes([400, 880])
+        main.setChildrenCollapsible(False)
+        main.setSizes([left.minimumWidth(), 10_000])  # the form gets its width, the plots the rest
+        self.main_splitter = main
         self.setCentralWidget(main)
 
         self.speed_label = QLabel("")
         self.speed_label.setObjectName("speedLabel")
         self.model_label = QLabel("No model")
         self.model_label.setObjectName("modelLabel")
+        # Shown (without hovering) when there is no audio output: the play buttons say why too.
+        self.audio_label = QLabel("No audio output: playback is off")
+        self.audio_label.setObjectName("audioLabel")
+        self.audio_label.setStyleSheet("color: #8a5a00;")
+        self.audio_label.hide()
         self.statusBar().addPermanentWidget(self.speed_label)
+        self.statusBar().addPermanentWidget(self.audio_label)
         self.statusBar().addPermanentWidget(self.model_label)
 
     def _build_actions(self) -> None:
@@ -342,6 +372,23 @@ class MainWindow(QMainWindow):
     def sizeHint(self) -> QSize:  # noqa: D401
         return QSize(1280, 820)
 
+    def _settings_panel_width(self) -> int:
+        """Width of the left panel: the wider form, its vertical scroll bar and the frames."""
+        form_w = max(self.training_form.minimumSizeHint().width(), self.training_form.sizeHint().width(),
+                     self.generation_form.minimumSizeHint().width(), self.generation_form.sizeHint().width())
+        bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        return form_w + bar + 24  # tab frame and margins
+
+    def _default_size(self) -> QSize:
+        """1280x820, less where the screen is smaller."""
+        size = self.sizeHint()
+        screen = self.screen()
+        if screen is not None and QApplication.platformName() != "offscreen":  # its screen is a nominal 800x600
+            avail = screen.availableGeometry()
+            if avail.width() > 0 and avail.height() > 0:
+                size = size.boundedTo(QSize(avail.width() - 20, avail.height() - 40))
+        return size
+
     # ================================================================ dialogs (tests replace these)
     def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
         """Show a message box; ``kind`` is "info", "warning" or "error"."""
@@ -382,6 +429,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================ core loading
     def _start_core_loader(self) -> None:
+        if self._closed:
+            return
         task = start_task(jobs.load_core, name="load-core", parent=self)
         task.finished.connect(self._on_core_loaded)
         task.errored.connect(self._on_core_failed)
@@ -408,6 +457,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================ files
     def _restore_files(self) -> None:
+        if self._closed:
+            return
         stored = self.settings.value("files/paths")
         if stored is None:  # first launch: the example clip, so Train works at once
             clip = example_clip()
@@ -598,6 +649,9 @@ class MainWindow(QMainWindow):
         task.done.connect(self._on_task_done)
         self.train_task = task
         self._train_started = time.monotonic()
+        self._train_iteration = 0
+        self._train_continuing = continuing
+        self._update_model_label()
         self.progress_bar.setRange(0, max(1, int(form.training_values()["train_iterations"])))
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("Loading audio…")
@@ -628,6 +682,8 @@ class MainWindow(QMainWindow):
         self.progress_bar.setFormat(f"Iteration {p.iteration:,}/{p.total_iterations:,} · loss {p.mean_loss:.3f}"
                                     f"{val} · {p.samples_per_s:,.0f} samples/s{eta}")
         self.speed_label.setText(f"{p.samples_per_s:,.0f} samples/s")
+        self._train_iteration = it
+        self._update_model_label()
         if p.checkpoint is not None:
             self.status(f"Checkpoint saved: {p.checkpoint}", 5000)
 
@@ -653,6 +709,11 @@ class MainWindow(QMainWindow):
         self._report_error("Training failed", exc, task)
 
     def _update_model_label(self) -> None:
+        if self.busy() == "training":
+            it = self._train_iteration
+            what = "continuing the current model" if self._train_continuing else "a new model"
+            self.model_label.setText(f"Training {what}: iteration {it:,}" if it else f"Training {what}…")
+            return
         if self.model is None:
             self.model_label.setText("No model")
             return
@@ -812,6 +873,7 @@ class MainWindow(QMainWindow):
 
     def _on_task_done(self) -> None:
         self.speed_label.setText("")
+        self._update_model_label()
         self._update_actions()
 
     # ================================================================ model files
@@ -1025,6 +1087,9 @@ class MainWindow(QMainWindow):
         self.act_export.setEnabled(can_export)
 
         ok, reason = self.player.availability()
+        if not ok and self.audio_label.toolTip() != reason:
+            self.audio_label.setToolTip(reason)
+        self.audio_label.setVisible(not ok)
         playing = self.player.state == PLAYING
         for which, b, label in (("generated", self.play_button, "Play"), ("input", self.play_input_button, "Play input")):
             active = playing and self.player.tag == which
@@ -1109,21 +1174,33 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Cancel every task, wait for the threads and save the settings."""
+        """Cancel every task, wait for the threads and save the settings.
+
+        Safe to call more than once; no new work starts afterwards.
+        """
+        self._closed = True
         self.refresh_timer.stop()
         self.player.stop()
-        tasks = [t for t in (self.train_task, self.gen_task, self.io_task, self.display_task) if t is not None]
-        tasks += list(self.other_tasks)
+        # Every task this window started (also replaced or finished ones whose thread is
+        # still winding down): each is a child of the window.
+        tasks = [t for t in self.findChildren(Task) if t.thread is not None]
         for t in tasks:
             t.cancel()
-        if any(t.thread is not None for t in tasks):
+        busy = [t for t in tasks if not t.thread.isFinished()]
+        if busy:
             self.status("Stopping…")
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:
-                for t in tasks:
+                for t in busy:
                     t.wait()
             finally:
                 QApplication.restoreOverrideCursor()
+        for t in tasks:  # all ended: mark them so and release the QThreads now, not on a queued event
+            t.wait()
+            t._on_thread_finished()
+        if self._settings_saved:
+            return
+        self._settings_saved = True
         try:
             self.training_form.save_settings(self.settings)
             self.generation_form.save_settings(self.settings)

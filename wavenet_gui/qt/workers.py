@@ -39,6 +39,39 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 log = logging.getLogger(__name__)
 
+#: Every QThread started here, with its worker, until it has ended and been waited for.
+#: Holding them here means no QThread is ever destroyed while it runs (Qt aborts the
+#: process then: "QThread: Destroyed while thread is still running"), whatever happens
+#: to its Task (deleted with its window, garbage-collected in a reference cycle, ...).
+_LIVE: dict[int, tuple[QThread, "_Worker", str]] = {}
+
+
+def _prune() -> None:
+    for key, (thread, _worker, _name) in list(_LIVE.items()):
+        if thread.isFinished():
+            thread.wait()
+            _LIVE.pop(key, None)
+
+
+def running_threads() -> list[str]:
+    """Names of the worker threads still running (finished ones are forgotten)."""
+    _prune()
+    return [name for thread, _w, name in _LIVE.values() if not thread.isFinished()]
+
+
+def wait_all(timeout_ms: int = -1) -> bool:
+    """Wait for every worker thread to end; True if all did within ``timeout_ms`` (-1: forever)."""
+    import time
+
+    end = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+    for thread, _w, _name in list(_LIVE.values()):
+        if end is None:
+            thread.wait()
+        elif not thread.wait(max(0, int((end - time.monotonic()) * 1000))):
+            return False
+    _prune()
+    return True
+
 
 class _Worker(QObject):
     """Lives in the worker thread; runs the function once."""
@@ -61,11 +94,17 @@ class _Worker(QObject):
         try:
             value = self._fn(*self._args, progress=self.progressed.emit, cancel=self._cancel, **self._kwargs)
         except BaseException as exc:  # noqa: BLE001 - everything must reach the user
-            self.failed.emit(exc, traceback.format_exc())
+            tb = traceback.format_exc()
+            self._release()
+            self.failed.emit(exc, tb)
         else:
+            self._release()
             self.returned.emit(value)
-        finally:
-            self._fn = self._args = self._kwargs = None
+
+    def _release(self) -> None:
+        # Drop the arguments (a model, audio) before reporting, so that nothing is left
+        # for the thread to do once the UI thread has heard the result.
+        self._fn = self._args = self._kwargs = None
 
 
 class Task(QObject):
@@ -147,8 +186,10 @@ class Task(QObject):
     def _on_thread_finished(self) -> None:
         # ``finished`` is emitted from the ending thread; wait the last moment so the
         # QThread can be released safely, then drop both objects.
-        if self.thread is not None:
-            self.thread.wait()
+        thread = self.thread
+        if thread is not None:
+            thread.wait()
+            _LIVE.pop(id(thread), None)
         self.thread = None
         self.worker = None
 
@@ -160,6 +201,7 @@ def start_task(fn: Callable[..., Any], *args: Any, name: str | None = None,
     Connect to the returned task's signals right away: the work starts when the
     event loop next runs, so no signal can be missed.
     """
+    _prune()
     task = Task(name or getattr(fn, "__name__", "task"), parent)
     thread = QThread()
     thread.setObjectName(f"wavenet-{task.name}")
@@ -177,5 +219,6 @@ def start_task(fn: Callable[..., Any], *args: Any, name: str | None = None,
     worker.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     thread.finished.connect(task._on_thread_finished)
     task.running = True
+    _LIVE[id(thread)] = (thread, worker, thread.objectName())
     thread.start()
     return task
