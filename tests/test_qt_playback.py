@@ -69,6 +69,21 @@ def test_follows_a_growing_buffer(qtbot):
 
 
 @needs_audio
+def test_device_failing_mid_play_stops_with_an_explanation(qtbot):
+    """The stream dies under the player (as when a device is unplugged): stopped, explained, no crash."""
+    p = Player()
+    failures = []
+    p.failed.connect(failures.append)
+    assert p.play(AudioBuffer.from_array(np.zeros(80000, np.float32), 8000))
+    qtbot.wait(50)
+    p._stream.abort()  # the device goes away underneath
+    qtbot.waitUntil(lambda: p.state == STOPPED, timeout=2000)
+    assert failures and "stopped" in failures[0].lower()
+    assert p.play(AudioBuffer.from_array(np.zeros(800, np.float32), 8000))  # and it can play again
+    qtbot.waitUntil(lambda: p.state == STOPPED, timeout=5000)
+
+
+@needs_audio
 def test_stop_from_the_ui_thread(qtbot):
     p = Player()
     buf = AudioBuffer.from_array(np.zeros(80000, np.float32), 8000)  # 10 s
