@@ -74,8 +74,11 @@ def test_device_failing_mid_play_stops_with_an_explanation(qtbot):
     p = Player()
     failures = []
     p.failed.connect(failures.append)
-    assert p.play(AudioBuffer.from_array(np.zeros(80000, np.float32), 8000))
+    buf = AudioBuffer(8000)  # still growing, as while generating: the null device cannot drain it
+    buf.append(np.zeros(800, np.float32))
+    assert p.play(buf)
     qtbot.wait(50)
+    assert p.state == PLAYING
     p._stream.abort()  # the device goes away underneath
     qtbot.waitUntil(lambda: p.state == STOPPED, timeout=2000)
     assert failures and "stopped" in failures[0].lower()
