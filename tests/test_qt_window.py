@@ -274,6 +274,9 @@ def test_save_and_load_model(qtbot, make_window, tone_file, tmp_path):
     assert w2.model is not None and w2.model.config == w.model.config
     assert w2.generate_button.isEnabled()
     assert w2.loss_plot.n_points == w.loss_plot.n_points
+    # Adam's state travels with the saved model, so training continues where it stopped
+    assert w.optimizer_state is not None and w2.optimizer_state is not None
+    assert w2.optimizer_state["step"] == w.optimizer_state["step"] > 0
     # a bad model file is refused with a dialog and the window stays usable
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x80\x04garbage")

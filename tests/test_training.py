@@ -151,3 +151,18 @@ def test_bad_training_settings_name_the_field(field, value):
     with pytest.raises(ConfigError) as err:
         TrainingConfig(**{field: value}).validate()
     assert str(err.value).startswith(field)
+
+
+def test_optimizer_state_carries_over_between_runs():
+    """Continuing in the window builds a new Trainer from the last one's Adam state."""
+    first = _trainer(train_iterations=5)
+    first.run()
+    state = first.optimizer_state()
+    last = len(first.model.layers) - 1  # its residual output is unused, so those weights get no gradient
+    trained = {n for n, _ in first.model.named_parameters() if not n.startswith(f"layers.{last}.residual")}
+    assert state["step"] == 5 and set(state["moments"]) == trained
+    second = Trainer(first.model, first.sampler, first.config, optimizer_state=state, iteration=5)
+    p = next(iter(first.model.parameters()))
+    torch.testing.assert_close(second.optimizer.state[p]["exp_avg"], first.optimizer.state[p]["exp_avg"])
+    second.run()
+    assert second.optimizer_state()["step"] == 10  # 5 before + 5 more

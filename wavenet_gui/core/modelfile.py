@@ -63,8 +63,26 @@ def resolve_model_path(path: str | Path) -> Path:
     return path
 
 
+def adam_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict | None:
+    """Adam's state keyed by parameter name: ``{"step", "lr", "moments": {name: (exp_avg, exp_avg_sq)}}``.
+
+    The form :func:`save_model` writes, :func:`load_model` returns and
+    :class:`~wavenet_gui.core.training.Trainer` resumes from (None before the first step).
+    """
+    names = {id(p): n for n, p in model.named_parameters()}
+    moments, step = {}, 0
+    for p, state in optimizer.state.items():
+        if id(p) in names and "exp_avg" in state:
+            moments[names[id(p)]] = (state["exp_avg"].detach().cpu().clone(), state["exp_avg_sq"].detach().cpu().clone())
+            step = int(state["step"].item() if torch.is_tensor(state["step"]) else state["step"])
+    if not moments:
+        return None
+    return {"step": step, "lr": float(optimizer.param_groups[0]["lr"]), "moments": moments}
+
+
 def save_model(path: str | Path, model: WaveNet, *, training: dict | None = None,
-               optimizer: torch.optim.Optimizer | None = None, losses: list[float] | None = None) -> Path:
+               optimizer: torch.optim.Optimizer | None = None, optimizer_state: dict | None = None,
+               losses: list[float] | None = None) -> Path:
     """Write ``model`` (and optionally Adam's state and the loss history) atomically.
 
     Parameters
@@ -75,6 +93,8 @@ def save_model(path: str | Path, model: WaveNet, *, training: dict | None = None
         JSON-serialisable training state (iteration, learning rate, ...).
     optimizer : torch.optim.Adam, optional
         Saved so that training can resume where it stopped.
+    optimizer_state : dict, optional
+        The same, as :meth:`Trainer.optimizer_state` gives it (``{"step", "lr", "moments"}``).
     losses : list of float, optional
         Training loss per iteration, restored with the model.
 
@@ -103,19 +123,14 @@ def save_model(path: str | Path, model: WaveNet, *, training: dict | None = None
     from .. import __version__
 
     header["app_version"] = __version__
-    if optimizer is not None:
-        names = {id(p): n for n, p in model.named_parameters()}
-        step = 0
-        group = optimizer.param_groups[0]
-        for p, state in optimizer.state.items():
-            if id(p) not in names or "exp_avg" not in state:
-                continue
-            name = names[id(p)]
-            tensors[f"optimizer/{name}/exp_avg"] = state["exp_avg"].detach().to("cpu", torch.float32).contiguous()
-            tensors[f"optimizer/{name}/exp_avg_sq"] = state["exp_avg_sq"].detach().to("cpu", torch.float32).contiguous()
-            step = int(state["step"].item() if torch.is_tensor(state["step"]) else state["step"])
-        header["optimizer"] = {"kind": "adam", "step": step, "lr": float(group["lr"]),
-                               "betas": list(group["betas"]), "eps": float(group["eps"])}
+    if optimizer is not None and optimizer_state is None:
+        optimizer_state = adam_state(model, optimizer)
+    if optimizer_state and optimizer_state.get("moments"):
+        for name, (exp_avg, exp_avg_sq) in optimizer_state["moments"].items():
+            tensors[f"optimizer/{name}/exp_avg"] = exp_avg.detach().to("cpu", torch.float32).contiguous()
+            tensors[f"optimizer/{name}/exp_avg_sq"] = exp_avg_sq.detach().to("cpu", torch.float32).contiguous()
+        header["optimizer"] = {"kind": "adam", "step": int(optimizer_state["step"]),
+                               "lr": float(optimizer_state["lr"])}
     if losses:
         tensors["training/losses"] = torch.tensor(list(losses), dtype=torch.float32)
     data = st_save(tensors, metadata={METADATA_KEY: json.dumps(header)})

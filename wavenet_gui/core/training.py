@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from .data import MAX_HOLDOUT, WindowSampler
 from .errors import ConfigError
 from .model import WaveNet
-from .modelfile import MODEL_FILE_NAME, load_model, save_model
+from .modelfile import MODEL_FILE_NAME, adam_state, load_model, save_model
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -191,6 +191,10 @@ class Trainer:
                 "exp_avg_sq": exp_avg_sq.to(self.device).clone(),
             }
 
+    def optimizer_state(self) -> dict | None:
+        """Adam's state in the form ``Trainer(optimizer_state=...)`` and ``save_model`` take."""
+        return adam_state(self.model, self.optimizer)
+
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Write weights, Adam's state and the loss history atomically; return the path."""
         if path is None:
@@ -201,7 +205,8 @@ class Trainer:
                     "batch_size": self.config.batch_size, "target_length": self.config.target_length,
                     "loss": self.losses[-1] if self.losses else None,
                     "mean_loss": self.mean_loss()}
-        return save_model(path, self.model, training=training, optimizer=self.optimizer, losses=self.losses)
+        return save_model(path, self.model, training=training, optimizer_state=self.optimizer_state(),
+                          losses=self.losses)
 
     # ------------------------------------------------------------------
     def mean_loss(self) -> float | None:

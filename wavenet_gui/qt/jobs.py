@@ -177,11 +177,15 @@ class TrainOutcome:
     notes: list[str]
     files: list[str]
     iteration_offset: int
+    optimizer_state: dict | None = None  # Adam's state, to continue training later
 
 
 def train(paths: list[str], model_kwargs: dict, training_kwargs: dict, model=None, iteration_offset: int = 0,
-          *, progress, cancel) -> TrainOutcome:
-    """Load the audio, build (or continue) the model and train it until done or cancelled."""
+          optimizer_state: dict | None = None, *, progress, cancel) -> TrainOutcome:
+    """Load the audio, build (or continue) the model and train it until done or cancelled.
+
+    Continuing a model (``model`` with the same config) also continues Adam from
+    ``optimizer_state`` (from the previous run or a loaded checkpoint)."""
     from wavenet_gui.core.data import WindowSampler
     from wavenet_gui.core.model import WaveNet, WaveNetConfig
     from wavenet_gui.core.session import load_training_audio
@@ -204,11 +208,12 @@ def train(paths: list[str], model_kwargs: dict, training_kwargs: dict, model=Non
     if model is None or model.config != cfg:
         model = WaveNet(cfg)
         iteration_offset = 0
-    trainer = Trainer(model, sampler, tcfg)
+        optimizer_state = None
+    trainer = Trainer(model, sampler, tcfg, optimizer_state=optimizer_state)
     progress(("status", "Training…"))
     result = trainer.run(callback=lambda p: progress(("progress", p)), cancel=cancel)
     return TrainOutcome(model=model, result=result, notes=notes, files=[str(p) for p in paths],
-                        iteration_offset=iteration_offset)
+                        iteration_offset=iteration_offset, optimizer_state=trainer.optimizer_state())
 
 
 # ---------------------------------------------------------------- generation
@@ -270,11 +275,12 @@ def load_model_file(path: str | Path, *, progress, cancel):  # noqa: ARG001
     return load_model(path, device="cpu")
 
 
-def save_model_file(path: str | Path, model, training: dict, losses: list[float], *, progress,
-                    cancel) -> Path:  # noqa: ARG001
+def save_model_file(path: str | Path, model, training: dict, losses: list[float],
+                    optimizer_state: dict | None = None, *, progress, cancel) -> Path:  # noqa: ARG001
     from wavenet_gui.core.modelfile import save_model
 
-    return Path(save_model(path, model, training=training, losses=list(losses) or None))
+    return Path(save_model(path, model, training=training, losses=list(losses) or None,
+                           optimizer_state=optimizer_state))
 
 
 def export_audio(path: str | Path, samples: np.ndarray, sample_rate: int, subtype: str | None, *,

@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.model = None
         self.model_metadata: dict = {}
         self.iteration_offset = 0
+        self.optimizer_state = None  # Adam's state of self.model, so Train continues where it stopped
         self.train_task: Task | None = None
         self.gen_task: Task | None = None
         self.io_task: Task | None = None  # load/save model, export
@@ -641,7 +642,7 @@ class MainWindow(QMainWindow):
             self.player.stop()
         task = start_task(jobs.train, [str(i.path) for i in self.files], form.model_kwargs(),
                           form.training_values(), self.model if continuing else None, self.iteration_offset,
-                          name="train", parent=self)
+                          self.optimizer_state if continuing else None, name="train", parent=self)
         task.progressed.connect(self._on_train_progress)
         task.finished.connect(self._on_train_done)
         task.cancelled.connect(self._on_train_done)
@@ -689,6 +690,7 @@ class MainWindow(QMainWindow):
 
     def _on_train_done(self, outcome: jobs.TrainOutcome) -> None:
         self.model = outcome.model
+        self.optimizer_state = outcome.optimizer_state
         r = outcome.result
         self.model_metadata = {"training_files": [Path(f).name for f in outcome.files],
                                "iterations": int(self.iteration_offset + r.iterations),
@@ -898,6 +900,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, path, loaded) -> None:
         self.model = loaded.model
+        self.optimizer_state = getattr(loaded, "optimizer_state", None)
         self.model_metadata = dict(getattr(loaded, "training", None) or {})
         cfg = self.model.config
         self.training_form.set_values({k: getattr(cfg, k) for k in ("sample_rate", "quantization", "n_channels",
@@ -928,8 +931,9 @@ class MainWindow(QMainWindow):
 
         self.settings.setValue("model/last_dir", str(Path(path).parent))
         meta = {**self.model_metadata, "app": f"wavenet-gui {__version__}"}
+        meta.setdefault("iteration", int(meta.get("iterations") or 0))  # what the CLI and Trainer resume from
         task = start_task(jobs.save_model_file, str(path), self.model, meta, list(self.loss_plot.losses),
-                          name="save-model", parent=self)
+                          self.optimizer_state, name="save-model", parent=self)
         task.finished.connect(lambda p: self.status(f"Model saved: {p}"))
         task.errored.connect(lambda exc, t=task: self._report_error("Could not save the model", exc, t))
         task.done.connect(self._on_task_done)
