@@ -622,6 +622,14 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # ================================================================ training
+    def _wire(self, task, on_progress, on_done, on_failed) -> None:
+        """Connect a long task: progress, finished or cancelled (both keep what was made), errors."""
+        task.progressed.connect(on_progress)
+        task.finished.connect(on_done)
+        task.cancelled.connect(on_done)
+        task.errored.connect(lambda exc, t=task: on_failed(exc, t))
+        task.done.connect(self._on_task_done)
+
     def start_training(self) -> None:
         if not self.train_button.isEnabled():
             self.status(self.train_button.toolTip(), 6000)
@@ -643,11 +651,7 @@ class MainWindow(QMainWindow):
         task = start_task(jobs.train, [str(i.path) for i in self.files], form.model_kwargs(),
                           form.training_values(), self.model if continuing else None, self.iteration_offset,
                           self.optimizer_state if continuing else None, name="train", parent=self)
-        task.progressed.connect(self._on_train_progress)
-        task.finished.connect(self._on_train_done)
-        task.cancelled.connect(self._on_train_done)
-        task.errored.connect(lambda exc, t=task: self._on_train_failed(exc, t))
-        task.done.connect(self._on_task_done)
+        self._wire(task, self._on_train_progress, self._on_train_done, self._on_train_failed)
         self.train_task = task
         self._train_started = time.monotonic()
         self._train_iteration = 0
@@ -758,11 +762,7 @@ class MainWindow(QMainWindow):
         task = start_task(jobs.generate, self.model, n_samples=n, temperature=float(v["temperature"]),
                           seed=v["seed"], n_streams=k, start_from=v["start_from"], prime_file=prime_file,
                           output_dir=out_dir, name="generate", parent=self)
-        task.progressed.connect(self._on_gen_progress)
-        task.finished.connect(self._on_gen_done)
-        task.cancelled.connect(self._on_gen_done)
-        task.errored.connect(lambda exc, t=task: self._on_gen_failed(exc, t))
-        task.done.connect(self._on_task_done)
+        self._wire(task, self._on_gen_progress, self._on_gen_done, self._on_gen_failed)
         self.gen_task = task
         self._gen_started = time.monotonic()
         self.progress_bar.setRange(0, n)
