@@ -54,7 +54,7 @@ def test_train_then_generate_writes_pred_wav_at_the_right_rate_and_length(tmp_pa
 def test_variations_write_one_file_each(tmp_path, tone):
     out = tmp_path / "out"
     rc = main(["--wav", str(tone), "--train_iterations", "2", "--length", "0.05", "--variations", "3",
-               "--output_dir", str(out), *TINY])
+               "--weight_format", "bfloat16", "--output_dir", str(out), *TINY])
     assert rc == 0
     assert len(list(out.glob("pred_*_v*.wav"))) == 3
 

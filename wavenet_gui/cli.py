@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     ge.add_argument("--variations", type=int, default=1, help="how many variations to generate at once (default %(default)s)")
     ge.add_argument("--prime", default="first", metavar="first|silence|FILE",
                     help="start from the first sample of the input (as the original), silence, or a clip")
+    ge.add_argument("--weight_format", choices=["float32", "bfloat16", "float16"], default="float32",
+                    help="how the fast generator stores the weights: float32 is exact; bfloat16 is faster on "
+                         "big models, computed in float32 from 16-bit weights (default %(default)s)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default %(default)s)")
     p.add_argument("--backend", default="auto", choices=["auto", "fast", "torch"], help=argparse.SUPPRESS)
     return p
@@ -273,7 +276,8 @@ def run(args: argparse.Namespace) -> int:
 
     with _Interrupt("stopping generation and saving what was made (press again to abort)") as cancel:
         gen = generate(model, n_samples=n_samples, temperature=args.temperature, seed=args.seed, prime=prime,
-                       n_streams=args.variations, callback=on_chunk, cancel=cancel, backend=args.backend)
+                       n_streams=args.variations, callback=on_chunk, cancel=cancel, backend=args.backend,
+                       weight_format=args.weight_format)
     bar.update(gen.classes.shape[1], f"{gen.samples_per_s:,.0f} samples/s", force=True)
     bar.close()
     if gen.classes.shape[1] == 0:
