@@ -179,7 +179,8 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
     w.train_button.click()
     assert not w.train_button.isEnabled() and w.stop_button.isEnabled()
     assert not w.generate_button.isEnabled()
-    qtbot.waitUntil(lambda: w.loss_plot.n_points >= 20, timeout=30000)
+    # at least 20 loss points, and at least half a second of training for the UI probe to watch
+    qtbot.waitUntil(lambda: w.loss_plot.n_points >= 20 and probe.ticks > 40, timeout=30000)
     label = w.model_label.text()  # the status bar says what is going on, not "No model"
     assert label.startswith("Training") and "iteration" in label, label
     w.stop_button.click()
@@ -187,7 +188,7 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
     probe.stop()
     assert w.model_label.text().startswith("Model:"), w.model_label.text()
     assert w.loss_plot.legend_names() == ["loss", "smoothed"]  # Validation share 0 %: no validation entry
-    assert probe.ticks > 20
+    assert probe.ticks > 40
     assert probe.max_wait < 0.100, probe.report("training")
     assert not w.recorder.messages, w.recorder.messages
     assert w.model is not None
