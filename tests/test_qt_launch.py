@@ -1,4 +1,4 @@
-"""The window opens fast: nothing heavy at import, shown well under 2 s; the form mirrors the core."""
+"""The window opens first and loads the heavy parts behind it; it closes cleanly; the form mirrors the core."""
 
 from __future__ import annotations
 
@@ -20,18 +20,17 @@ def test_window_module_does_not_import_torch():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.slow
-def test_window_shows_within_two_seconds(tmp_path):
+def test_window_is_shown_before_torch_loads(tmp_path):
+    """The window appears first; PyTorch and the model code load behind it (the launch time itself is
+    measured by bench/bench_app.py, not here)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "WAVENET_GUI_TIMING": "1",
            "WAVENET_GUI_QUIT_AFTER_SHOW": "100", "XDG_CONFIG_HOME": str(tmp_path),
            "WAVENET_GUI_LOG_DIR": str(tmp_path / "log")}
-    t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "wavenet_gui.qt.app"], env=env, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
     line = next(line for line in r.stderr.splitlines() if line.startswith("window shown after"))
-    shown = float(line.split()[3])
-    assert shown < 2.0, f"{line} (process ran {time.perf_counter() - t0:.1f} s)"
+    assert line.endswith("(torch loaded: False)"), line
 
 
 def test_form_defaults_match_the_core():
@@ -77,23 +76,15 @@ def test_no_display_reason_rules():
     assert not no_display_reason({}, "darwin") and not no_display_reason({}, "win32")
 
 
-@pytest.mark.slow
-def test_idle_close_ends_the_process_fast(tmp_path):
-    """Closing an idle window ends the process at once (it used to take 2-3 s of interpreter teardown)."""
+def test_idle_close_ends_the_process_and_saves_settings(tmp_path):
+    """Closing an idle window ends the process (skipping the slow interpreter teardown) with the settings
+    saved on the way out (the time it takes is measured by bench/bench_app.py)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "WAVENET_GUI_QUIT_WHEN_READY": "1",
            "XDG_CONFIG_HOME": str(tmp_path), "WAVENET_GUI_LOG_DIR": str(tmp_path / "log")}
-    proc = subprocess.Popen([sys.executable, "-m", "wavenet_gui.qt.app"], env=env, stderr=subprocess.PIPE,
-                            text=True)
-    closing = None
-    for line in proc.stderr:
-        if line.startswith("closing at "):
-            closing = float(line.split()[2])
-            break
-    rest = proc.stderr.read()
-    proc.wait(timeout=60)
-    ended = time.time()
-    assert closing is not None and proc.returncode == 0, rest
-    assert ended - closing < 0.5, f"the process ended {ended - closing:.2f} s after the window closed"
+    proc = subprocess.run([sys.executable, "-m", "wavenet_gui.qt.app"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert any(line.startswith("closing at ") for line in proc.stderr.splitlines()), proc.stderr
     settings = list(tmp_path.rglob("*.conf")) + list(tmp_path.rglob("*.ini"))
     assert settings, "the settings were not saved on the way out"
 

@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     shown = time.perf_counter() - _T0
     log.info("window shown %.2f s after start", shown)
     if os.environ.get("WAVENET_GUI_TIMING"):
-        print(f"window shown after {shown:.2f} s", file=sys.stderr, flush=True)
+        print(f"window shown after {shown:.2f} s (torch loaded: {'torch' in sys.modules})", file=sys.stderr,
+              flush=True)
     files = [a for a in app.arguments()[1:] if not a.startswith("-") and Path(a).exists()]
     if files:
         QTimer.singleShot(0, lambda: window.add_paths(files))
