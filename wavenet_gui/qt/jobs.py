@@ -226,7 +226,8 @@ class GenerationOutcome:
 
 
 def generate(model, *, n_samples: int, temperature: float, seed: int | None, n_streams: int, start_from: str,
-             prime_file: str | None, output_dir: str | None, progress, cancel) -> GenerationOutcome:
+             prime_file: str | None, output_dir: str | None, weight_format: str = "float32", progress,
+             cancel) -> GenerationOutcome:
     """Generate ``n_streams`` sequences; save each as pred_[timestamp].wav in ``output_dir``."""
     from wavenet_gui.core import generation
     from wavenet_gui.core.errors import WaveNetError
@@ -252,7 +253,8 @@ def generate(model, *, n_samples: int, temperature: float, seed: int | None, n_s
         progress(("chunk", gp, np.array(chunk, dtype=np.float32, copy=True)))
 
     result = generation.generate(model, n_samples=int(n_samples), temperature=float(temperature), seed=seed,
-                                 prime=prime, n_streams=int(n_streams), callback=on_chunk, cancel=cancel)
+                                 prime=prime, n_streams=int(n_streams), callback=on_chunk, cancel=cancel,
+                                 weight_format=weight_format)
     saved: list[Path] = []
     save_error = ""
     audio = np.asarray(result.audio)

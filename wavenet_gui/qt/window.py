@@ -761,7 +761,8 @@ class MainWindow(QMainWindow):
         out_dir = self.training_form.training_values().get("output_dir")
         task = start_task(jobs.generate, self.model, n_samples=n, temperature=float(v["temperature"]),
                           seed=v["seed"], n_streams=k, start_from=v["start_from"], prime_file=prime_file,
-                          output_dir=out_dir, name="generate", parent=self)
+                          output_dir=out_dir, weight_format=v.get("weight_format", "float32"),
+                          name="generate", parent=self)
         self._wire(task, self._on_gen_progress, self._on_gen_done, self._on_gen_failed)
         self.gen_task = task
         self._gen_started = time.monotonic()
