@@ -82,7 +82,7 @@ def resource_path(name: str) -> Path:
 
 
 def example_clip_path() -> Path:
-    """Return the path of the example clip (5 s of a plucked melody, 16 kHz mono WAV).
+    """Return the path of the example clip (4.5 s of a plucked melody, 16 kHz mono WAV).
 
     Examples
     --------

@@ -72,18 +72,14 @@ def _fmt_duration(seconds: float) -> str:
 
 
 def example_clip() -> Path | None:
-    """The bundled example clip, through the packaging API when present."""
-    try:
-        from wavenet_gui.resources_api import example_clip_path
+    """The bundled example clip (None if an installation lost it)."""
+    from wavenet_gui.resources_api import example_clip_path
 
+    try:
         p = Path(example_clip_path())
-        return p if p.exists() else None
-    except Exception:  # noqa: BLE001 - packaging module not there yet: look next to the package
-        for p in (Path(__file__).resolve().parents[2] / "resources" / "example.wav",
-                  Path(__file__).resolve().parents[1] / "resources" / "example.wav"):
-            if p.exists():
-                return p
-    return None
+    except (OSError, ModuleNotFoundError):
+        return None
+    return p if p.exists() else None
 
 
 class MainWindow(QMainWindow):
