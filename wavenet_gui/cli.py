@@ -236,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     if train:
         sampler = make_sampler(signals, receptive_field=cfg.receptive_field, target_length=tcfg.target_length,
-                               holdout=tcfg.holdout, names=[a.path.name for a in audio])
+                               holdout=tcfg.holdout, names=[a.path.name for a in audio], config=cfg)
         if loaded is not None:
             trainer = Trainer(model, sampler, tcfg, optimizer_state=loaded.optimizer_state,
                               iteration=int(loaded.training.get("iteration", 0)), losses=loaded.losses)

@@ -45,9 +45,17 @@ def load_training_audio(paths: Iterable[str | Path], *, sample_rate: int, quanti
 
 
 def make_sampler(signals: list[np.ndarray], *, receptive_field: int, target_length: int,
-                 holdout: float = 0.0, names: list[str] | None = None) -> WindowSampler:
-    """The sampler a :class:`~wavenet_gui.core.training.Trainer` needs for this model and config."""
-    return WindowSampler(signals, window=receptive_field + target_length, holdout=holdout, names=names)
+                 holdout: float = 0.0, names: list[str] | None = None, config=None) -> WindowSampler:
+    """The sampler a :class:`~wavenet_gui.core.training.Trainer` needs for this model and config.
+
+    With the model's ``config`` (a :class:`~wavenet_gui.core.model.WaveNetConfig`) the sampler
+    checks the classes against ``n_channels`` and its "too short" message speaks in seconds.
+    """
+    extra = {}
+    if config is not None:
+        extra = dict(n_channels=config.n_channels, receptive_field=config.receptive_field,
+                     sample_rate=config.sample_rate)
+    return WindowSampler(signals, window=receptive_field + target_length, holdout=holdout, names=names, **extra)
 
 
 def prediction_path(output_dir: str | Path, *, suffix: str = "", when: datetime | None = None) -> Path:

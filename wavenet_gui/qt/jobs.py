@@ -186,9 +186,8 @@ def train(paths: list[str], model_kwargs: dict, training_kwargs: dict, model=Non
 
     Continuing a model (``model`` with the same config) also continues Adam from
     ``optimizer_state`` (from the previous run or a loaded checkpoint)."""
-    from wavenet_gui.core.data import WindowSampler
     from wavenet_gui.core.model import WaveNet, WaveNetConfig
-    from wavenet_gui.core.session import load_training_audio
+    from wavenet_gui.core.session import load_training_audio, make_sampler
     from wavenet_gui.core.training import Trainer, TrainingConfig
 
     cfg = WaveNetConfig(**model_kwargs).validate()
@@ -203,8 +202,8 @@ def train(paths: list[str], model_kwargs: dict, training_kwargs: dict, model=Non
                                           min_samples=window)
     notes = [n for la in loaded for n in getattr(la, "notes", [])]
     names = [Path(getattr(la, "path", p)).name for la, p in zip(loaded, paths)]
-    sampler = WindowSampler(signals, window=window, holdout=tcfg.holdout, names=names, n_channels=cfg.n_channels,
-                            receptive_field=cfg.receptive_field, sample_rate=cfg.sample_rate)
+    sampler = make_sampler(signals, receptive_field=cfg.receptive_field, target_length=tcfg.target_length,
+                           holdout=tcfg.holdout, names=names, config=cfg)
     if model is None or model.config != cfg:
         model = WaveNet(cfg)
         iteration_offset = 0
