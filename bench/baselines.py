@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wavenet_gui.core.fused import fused_loss
+
 
 class TorchStepGenerator:
     """Per-step cached generation with torch ops per layer per sample."""
@@ -154,8 +156,20 @@ def windowed_train_step(model: BaselineWaveNet, opt, windows: torch.Tensor, outp
 
 def ours_train_step(model, opt, window: torch.Tensor, target_length: int,
                     autocast_dtype: torch.dtype | None = None) -> float:
-    """Our training step, as core.training.Trainer does it: valid convolutions as matrix
-    products, only the scored outputs computed, optionally bfloat16 autocast."""
+    """Our training step, as core.training.Trainer does it on a CPU: the fused pass
+    (valid convolutions as matrix products, only the scored outputs, hand-written
+    backward with numba kernels), in float32 or with bfloat16 products."""
+    loss = fused_loss(model, window, target_length, autocast_dtype or torch.float32)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def autograd_train_step(model, opt, window: torch.Tensor, target_length: int,
+                        autocast_dtype: torch.dtype | None = None) -> float:
+    """Our model through autograd (and autocast) instead of the fused pass: what the
+    Trainer does on other devices, and what it did on the CPU before the fused pass."""
     with torch.autocast("cpu", dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
         logits = model.logits_btc(window[:, :-1], n_outputs=target_length)  # [B, T, C]
     loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), window[:, -target_length:].reshape(-1))

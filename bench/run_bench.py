@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import numba  # noqa: E402
 
 from baselines import (BaselineWaveNet, TorchStepGenerator, baseline_train_step, naive_generate,  # noqa: E402
-                       ours_train_step, windowed_train_step)
-from wavenet_gui.core import fastgen  # noqa: E402
+                       autograd_train_step, ours_train_step, windowed_train_step)
+from wavenet_gui.core import fastgen, training  # noqa: E402
 from wavenet_gui.core.model import WaveNet, WaveNetConfig  # noqa: E402
 
 
@@ -104,8 +104,9 @@ WINDOW_OUTPUTS = 16  # outputs per window in the public-repo style baseline
 def bench_training(name, model, threads, quick, rows, batch, target):
     """Target samples/s of one training step (forward, loss, backward, Adam).
 
-    ours: one window of receptive field + target samples, float32 and bfloat16 autocast
-    (what TrainingConfig(precision="auto") picks on a CPU with native bfloat16);
+    ours: one window of receptive field + target samples through the fused pass, float32
+    and bfloat16 products (what TrainingConfig(precision="auto") picks on a CPU with native
+    bfloat16); autograd_bf16: the same model through autograd and bfloat16 autocast;
     baseline: the same window through the straightforward padded model;
     windowed: public-repo style, windows of receptive field + 16 outputs, as many per batch
     (up to 16) as fit in 65,536 input samples, so the activations fit in memory."""
@@ -120,6 +121,8 @@ def bench_training(name, model, threads, quick, rows, batch, target):
     steps = {
         "ours": (ours, lambda m, o: ours_train_step(m, o, window, target), batch * target),
         "ours_bf16": (ours, lambda m, o: ours_train_step(m, o, window, target, torch.bfloat16), batch * target),
+        "autograd_bf16": (ours, lambda m, o: autograd_train_step(m, o, window, target, torch.bfloat16),
+                          batch * target),
         "baseline": (base, lambda m, o: baseline_train_step(m, o, window, target), batch * target),
         "windowed": (base, lambda m, o: windowed_train_step(m, o, windows, WINDOW_OUTPUTS),
                      n_windows * WINDOW_OUTPUTS),
@@ -183,6 +186,7 @@ def main(argv=None) -> int:
 
     t_start = time.perf_counter()
     fastgen.warm_up()
+    training.warm_up()
     all_threads = os.cpu_count() or 1
     thread_settings = [1] if all_threads == 1 else [1, all_threads]
     target = 4000 if args.quick else 16000
@@ -210,7 +214,7 @@ def main(argv=None) -> int:
     lines = []
     lines.append(f"machine: {platform.processor() or platform.machine()}, {all_threads} cores, "
                  f"torch {torch.__version__}, numba {numba.__version__}; medians; batch 1, target {target} for training")
-    hdr = f"{'config':8} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | {'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | {'train f32':>9} {'train bf16':>10} {'baseline':>8} {'x':>5} {'windowed':>8} {'x':>6}"
+    hdr = f"{'config':8} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | {'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | {'train f32':>9} {'train bf16':>10} {'autograd':>8} {'baseline':>8} {'x':>5} {'windowed':>8} {'x':>6}"
     lines.append(hdr)
     lines.append("-" * len(hdr))
     for name in summary:
@@ -222,7 +226,7 @@ def main(argv=None) -> int:
                 f"{name:8} {thr:>3} | {f32:9.0f} {bf:9.0f} {g['torch_step']:10.0f} {g['naive']:7.1f} | "
                 f"{f32 / g['torch_step']:6.1f} {f32 / g['naive']:7.0f} | {g['ours_float32_K8']:8.0f} "
                 f"{g.get('ours_bfloat16_K8', float('nan')):8.0f} {g['ours_float32_K8'] / f32:5.2f} | "
-                f"{tr['ours']:9.0f} {tr['ours_bf16']:10.0f} {tr['baseline']:8.0f} "
+                f"{tr['ours']:9.0f} {tr['ours_bf16']:10.0f} {tr['autograd_bf16']:8.0f} {tr['baseline']:8.0f} "
                 f"{max(tr['ours'], tr['ours_bf16']) / tr['baseline']:5.2f} {tr['windowed']:8.0f} "
                 f"{max(tr['ours'], tr['ours_bf16']) / tr['windowed']:6.1f}")
     for name in summary:

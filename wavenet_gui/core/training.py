@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import MAX_HOLDOUT, WindowSampler
+from .fused import fused_loss
 from .errors import ConfigError
 from .model import WaveNet
 from .modelfile import MODEL_FILE_NAME, adam_state, load_model, save_model
@@ -48,6 +49,36 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
             getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
         return torch.bfloat16 if native else None
     return None
+
+
+_warm_lock = threading.Lock()
+_warmed = False
+
+
+def warm_up() -> bool:
+    """Compile (or load from numba's on-disk cache) the training kernels, once per process.
+
+    The first compile takes a few seconds, a cached load well under one; the window does
+    it in the background at start.  Thread-safe; a failure is logged, not raised (the
+    first training step then compiles them).  Returns whether they are ready.
+    """
+    global _warmed
+    import logging
+    import sys
+
+    with _warm_lock:
+        if _warmed:
+            return True
+        try:
+            from . import trainkernels
+
+            trainkernels.warm_up()
+        except Exception:  # noqa: BLE001 - an optimisation only
+            if not sys.is_finalizing():
+                logging.getLogger(__name__).warning("warming up the training kernels failed", exc_info=True)
+            return False
+        _warmed = True
+        return True
 
 
 @dataclass
@@ -159,6 +190,9 @@ class Trainer:
                                         f"(receptive field {model.receptive_field} + target length {config.target_length})")
         self.device = torch.device(config.device)
         self.autocast_dtype = resolve_precision(config.precision, self.device)
+        #: Use the fused pass with its hand-written backward (:mod:`.fused`); on a CPU it is
+        #: 1.2-1.5x faster than autograd.  Other devices use autograd (and autocast).
+        self.fused = self.device.type == "cpu"
         self.model = model.to(self.device)
         self.sampler = sampler
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
@@ -219,6 +253,8 @@ class Trainer:
 
     def _loss(self, x: torch.Tensor) -> torch.Tensor:
         T = self.config.target_length
+        if self.fused:
+            return fused_loss(self.model, x, T, self.autocast_dtype or torch.float32)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
             logits = self.model.logits_btc(x[:, :-1], n_outputs=T)  # [B, T, C]

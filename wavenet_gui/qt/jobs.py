@@ -55,10 +55,10 @@ def _warm_up() -> None:
             return
         _warmed = True
     try:
-        from wavenet_gui.core import generation
+        from wavenet_gui.core import generation, training
 
-        if hasattr(generation, "warm_up"):
-            generation.warm_up()
+        training.warm_up()
+        generation.warm_up()
     except Exception as exc:  # noqa: BLE001 - generation still works, only the first call is slower
         if "after shutdown" in str(exc) or sys.is_finalizing():  # the process is ending: nothing to report
             return

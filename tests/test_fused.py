@@ -1,0 +1,204 @@
+"""The fused training pass (core/fused.py) and its numba kernels (core/trainkernels.py).
+
+The fused pass replaces autograd on the CPU, so it must give autograd's loss and
+gradients: to float32 rounding in float32, and to autocast's bfloat16 rounding in
+bfloat16, for every configuration shape the model allows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from wavenet_gui.core import trainkernels as tk
+from wavenet_gui.core.fused import fused_logits, fused_loss
+from wavenet_gui.core.model import WaveNet, WaveNetConfig
+
+CONFIGS = {
+    "bias": WaveNetConfig(n_dilations=4, n_blocks=2, n_hidden=8, n_skip=16, n_end=16, n_channels=32),
+    "no-bias, wide gate": WaveNetConfig(n_dilations=3, n_blocks=1, n_hidden=8, n_skip=12, n_end=10,
+                                        n_channels=20, bias=False, n_dilation_channels=12),
+    "one layer": WaveNetConfig(n_dilations=1, n_blocks=1, n_hidden=4, n_skip=6, n_end=5, n_channels=7),
+}
+
+
+def _grads(model, loss_fn, autocast=False):
+    model.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        loss = loss_fn()
+    loss.backward()
+    flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten()
+                      for p in model.parameters()])
+    return loss.item(), flat
+
+
+def _reference(model, x, n):
+    C = model.config.n_channels
+    logits = model.logits_btc(x[:, :-1], n_outputs=n)
+    return F.cross_entropy(logits.float().reshape(-1, C), x[:, -n:].reshape(-1))
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+@pytest.mark.parametrize("batch", [1, 3])
+def test_float32_loss_and_gradients_equal_autograd(name, batch):
+    torch.manual_seed(0)
+    model = WaveNet(CONFIGS[name])
+    for p in model.parameters():  # larger than the initialisation, so every path matters
+        p.data.normal_(0.0, 0.3)
+    n = 23
+    x = torch.randint(0, model.config.n_channels, (batch, n + model.receptive_field + 4))
+    ref_loss, ref = _grads(model, lambda: _reference(model, x, n))
+    ref_has = [p.grad is not None for p in model.parameters()]
+    loss, got = _grads(model, lambda: fused_loss(model, x, n))
+    assert loss == pytest.approx(ref_loss, rel=1e-6)
+    assert ((got - ref).norm() / ref.norm()).item() < 1e-5
+    # the same parameters get gradients (not the last layer's unused residual), in their own shapes
+    assert [p.grad is not None for p in model.parameters()] == ref_has
+    assert all(p.grad.shape == p.shape for p in model.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_logits_path_equals_model_and_backpropagates(name):
+    torch.manual_seed(1)
+    model = WaveNet(CONFIGS[name])
+    n = 9
+    x = torch.randint(0, model.config.n_channels, (2, n + model.receptive_field - 1))
+    with torch.no_grad():
+        assert torch.allclose(fused_logits(model, x, n), model.logits_btc(x, n_outputs=n), atol=1e-5)
+    w = torch.randn(2, n, model.config.n_channels)  # any downstream function of the logits
+    _, ref = _grads(model, lambda: (model.logits_btc(x, n_outputs=n) * w).sum())
+    _, got = _grads(model, lambda: (fused_logits(model, x, n) * w).sum())
+    assert ((got - ref).norm() / ref.norm()).item() < 1e-5
+
+
+def test_bfloat16_is_as_close_to_float32_as_autocast():
+    """bfloat16 rounding differs run to run, so compare error sizes over several seeds."""
+    ours, theirs = [], []
+    for seed in range(4):
+        torch.manual_seed(seed)
+        model = WaveNet(CONFIGS["bias"])
+        n = 200
+        x = torch.randint(0, 32, (3, n + model.receptive_field))
+        ref_loss, ref = _grads(model, lambda: _reference(model, x, n))
+        ac_loss, ac = _grads(model, lambda: _reference(model, x, n), autocast=True)
+        loss, got = _grads(model, lambda: fused_loss(model, x, n, torch.bfloat16))
+        assert loss == pytest.approx(ref_loss, rel=1e-2)
+        ours.append(((got - ref).norm() / ref.norm()).item())
+        theirs.append(((ac - ref).norm() / ref.norm()).item())
+    assert max(ours) < 0.1
+    assert np.mean(ours) < 2 * np.mean(theirs)
+
+
+def test_threads_split_rows_without_changing_the_result():
+    torch.manual_seed(2)
+    model = WaveNet(WaveNetConfig(n_dilations=6, n_blocks=1, n_hidden=8, n_skip=16, n_end=16, n_channels=32))
+    x = torch.randint(0, 32, (2, 3000 + model.receptive_field))  # enough rows for several blocks
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 3):
+            torch.set_num_threads(threads)
+            results.append(_grads(model, lambda: fused_loss(model, x, 3000, torch.bfloat16)))
+    finally:
+        torch.set_num_threads(before)
+    (l1, g1), (l3, g3) = results
+    assert l1 == pytest.approx(l3, rel=1e-6)
+    # row blocks only change the order of float32 sums
+    assert ((g1 - g3).norm() / g1.norm()).item() < 1e-3
+
+
+def test_bad_arguments_are_refused():
+    model = WaveNet(CONFIGS["one layer"])
+    with pytest.raises(ValueError, match="T >="):
+        fused_loss(model, torch.zeros(1, 3, dtype=torch.long), 5)
+    with pytest.raises(ValueError, match="dtype"):
+        fused_loss(model, torch.zeros(1, 30, dtype=torch.long), 5, torch.int32)
+
+
+# --- the kernels on their own ---------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_gate_kernels_match_torch(dtype):
+    torch.manual_seed(3)
+    rows, D, n_tail = 300, 5, 120
+    A = (torch.randn(rows, 2 * D) * 4).to(dtype)
+    zcat = torch.full((n_tail, 3 * D), 7.0, dtype=dtype)
+    z = tk.gate_forward(A, zcat, D, n_tail, threads=1)
+    a = A.float().clone().requires_grad_(True)
+    ref = torch.tanh(a[:, :D]) * torch.sigmoid(a[:, D:])
+    tol = 1e-6 if dtype == torch.float32 else 1e-2
+    assert torch.allclose(z.float(), ref, atol=tol)
+    assert torch.equal(zcat[:, D:2 * D], z[rows - n_tail:])
+    assert (zcat[:, :D] == 7).all() and (zcat[:, 2 * D:] == 7).all()  # other layers' columns untouched
+    gz = torch.randn(rows, D).to(dtype)
+    ref.backward(gz.float())
+    gA, gb = tk.gate_backward(A, gz, threads=1)
+    assert gA.dtype == dtype
+    assert torch.allclose(gA.float(), a.grad, atol=tol, rtol=tol)
+    assert torch.allclose(gb, a.grad.sum(0), atol=1e-4 if dtype == torch.float32 else 0.05)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cross_entropy_kernel_matches_torch_including_extreme_logits(dtype):
+    torch.manual_seed(4)
+    x = torch.randn(257, 256) * 5
+    x[0, :] = -1e4  # all equal and very negative
+    x[1, 3] = 200.0  # one class dominates (others underflow to 0)
+    x[2, :] = 80.0
+    t = torch.randint(0, 256, (257,))
+    t[1] = 7  # a confidently wrong row: loss ~ 200 nats, must stay finite
+    x = x.to(dtype)
+    xf = x.float().clone().requires_grad_(True)
+    ref = F.cross_entropy(xf, t)
+    ref.backward()
+    loss, grad, gsum = tk.cross_entropy(x, t, threads=1)
+    assert np.isfinite(loss)
+    assert loss == pytest.approx(ref.item(), rel=1e-5)
+    tol = 1e-7 if dtype == torch.float32 else 1e-5
+    assert torch.allclose(grad.float(), xf.grad, atol=tol)
+    assert torch.allclose(gsum, xf.grad.sum(0), atol=1e-6)
+
+
+def test_residual_kernels_match_torch():
+    torch.manual_seed(5)
+    rows, R, shift = 50, 6, 4
+    h = torch.randn(rows + shift, R)
+    r = torch.randn(rows, R).bfloat16()
+    out, out_c = tk.residual_forward(h, r, shift, torch.bfloat16)
+    assert torch.allclose(out, h[shift:] + r.float(), atol=1e-6)
+    assert torch.equal(out_c, out.bfloat16())
+    g_h, c1, c0 = torch.randn(rows, R), torch.randn(rows, R).bfloat16(), torch.randn(rows, R).bfloat16()
+    g, g_c, g_sum = tk.residual_backward(g_h, c1, c0, shift, torch.bfloat16)
+    ref = torch.zeros(rows + shift, R)
+    ref[shift:] += g_h + c1.float()
+    ref[:rows] += c0.float()
+    assert torch.allclose(g, ref, atol=1e-5)
+    assert torch.equal(g_c, g.bfloat16())
+    assert torch.allclose(g_sum, ref.sum(0), atol=1e-4)
+    g0, _, _ = tk.residual_backward(None, c1, c0, shift, torch.bfloat16)  # the last layer
+    ref0 = torch.zeros(rows + shift, R)
+    ref0[shift:] += c1.float()
+    ref0[:rows] += c0.float()
+    assert torch.allclose(g0, ref0, atol=1e-5)
+
+
+def test_trainer_uses_the_fused_pass_on_cpu_and_autograd_agrees():
+    from wavenet_gui.core.session import make_sampler
+    from wavenet_gui.core.training import Trainer, TrainingConfig
+
+    cfg = WaveNetConfig(n_dilations=4, n_blocks=1, n_hidden=8, n_skip=16, n_end=16, n_channels=32)
+    signal = np.sin(np.arange(4000) * 0.3).astype(np.float32)
+    q = cfg.quantizer.encode(signal).astype(np.uint8)
+    losses = {}
+    for fused in (True, False):
+        torch.manual_seed(0)
+        model = WaveNet(cfg)
+        tcfg = TrainingConfig(train_iterations=5, batch_size=2, target_length=64, precision="float32")
+        sampler = make_sampler([q], receptive_field=model.receptive_field, target_length=64, config=cfg)
+        trainer = Trainer(model, sampler, tcfg)
+        assert trainer.fused  # on the CPU
+        trainer.fused = fused
+        trainer.run()
+        losses[fused] = trainer.losses
+    assert np.allclose(losses[True], losses[False], rtol=1e-4)

@@ -1,0 +1,402 @@
+"""numba kernels for the elementwise parts of training (used by :mod:`.fused`).
+
+The gate ``z = tanh(f) * sigmoid(g)``, its backward pass and the softmax
+cross-entropy are a handful of elementwise operations on tensors too big for the
+L2 cache; run one by one as torch operations they cost more than the matrix
+products around them.  Each kernel here makes one pass instead:
+
+* :func:`gate_forward` reads the pre-activations ``A = [f | g]`` and writes ``z``
+  (and the skip rows of ``z`` into the stacked skip input);
+* :func:`gate_backward` reads ``A`` and the gradient of ``z``, recomputes the gate
+  and writes the gradient of ``A`` and its column sums (the bias gradient);
+* :func:`residual_forward` adds a layer's output to the float32 residual stream
+  and writes the sum in the compute dtype for the next layer's products;
+  :func:`residual_backward` gathers a layer's input gradient from its three
+  sources (the residual path and both taps of the dilated convolution);
+* :func:`cross_entropy` reads the logits and writes the loss and, at once, the
+  gradient of the mean loss (``(softmax - one_hot) / rows``).
+
+Arrays are float32, or bfloat16 passed as their ``uint16`` bits; arithmetic is
+float32 (bfloat16 results are rounded to nearest even).  ``tanh`` is the
+vectorisable rational approximation the generator uses (max error ~1e-7) and
+``sigmoid(g) = (1 + tanh(g / 2)) / 2``.  The kernels release the GIL, and
+:func:`split_rows` runs them on row blocks in several threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+from .fastgen import _f32, _tanh
+
+_LOG2E = np.float32(1.4426950408889634)
+_LN2_HI = np.float32(0.693145751953125)
+_LN2_LO = np.float32(1.428606765330187e-06)
+_EXP_LO = np.float32(-87.0)
+
+_HALF = np.float32(0.5)
+_ONE = np.float32(1.0)
+
+
+@intrinsic
+def _like(typingctx, x, proto):
+    """float32 ``x`` -> the dtype of ``proto``: float32 as is, uint16 = bfloat16 (nearest even)."""
+    if x != types.float32:
+        return None
+    if proto == types.float32:
+
+        def codegen(context, builder, sig, args):
+            return args[0]
+
+        return types.float32(x, proto), codegen
+    if proto == types.uint16:
+
+        def codegen(context, builder, sig, args):
+            i32 = ir.IntType(32)
+            u = builder.bitcast(args[0], i32)
+            lsb = builder.and_(builder.lshr(u, ir.Constant(i32, 16)), ir.Constant(i32, 1))
+            u = builder.add(builder.add(u, ir.Constant(i32, 0x7FFF)), lsb)
+            return builder.trunc(builder.lshr(u, ir.Constant(i32, 16)), ir.IntType(16))
+
+        return types.uint16(x, proto), codegen
+    return None
+
+
+@njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
+def _gate_forward(A, z, zcat, col0, tail0, r0, r1):
+    D = z.shape[1]
+    proto = z[0, 0]
+    for r in range(r0, r1):
+        a = A[r]
+        zr = z[r]
+        if r >= tail0:
+            zc = zcat[r - tail0, col0:col0 + D]
+            for j in range(D):
+                t = _tanh(_f32(a[j]))
+                s = _HALF + _HALF * _tanh(_HALF * _f32(a[D + j]))
+                v = _like(t * s, proto)
+                zr[j] = v
+                zc[j] = v
+        else:
+            for j in range(D):
+                t = _tanh(_f32(a[j]))
+                s = _HALF + _HALF * _tanh(_HALF * _f32(a[D + j]))
+                zr[j] = _like(t * s, proto)
+
+
+@njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
+def _gate_backward(A, gz, gA, gb, r0, r1):
+    D = gz.shape[1]
+    proto = gA[0, 0]
+    for r in range(r0, r1):
+        for j in range(D):
+            t = _tanh(_f32(A[r, j]))
+            s = _HALF + _HALF * _tanh(_HALF * _f32(A[r, D + j]))
+            g = _f32(gz[r, j])
+            gf = g * s * (_ONE - t * t)  # d/df
+            gg = g * t * s * (_ONE - s)  # d/dg
+            gb[j] += gf
+            gb[D + j] += gg
+            gA[r, j] = _like(gf, proto)
+            gA[r, D + j] = _like(gg, proto)
+
+
+@intrinsic
+def _bits_f32(typingctx, x):
+    """The low 32 bits of an integer -> float32 (a bitcast, vectorisable)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        v = args[0]
+        if x.bitwidth > 32:
+            v = builder.trunc(v, ir.IntType(32))
+        return builder.bitcast(v, ir.FloatType())
+
+    return types.float32(x), codegen
+
+
+@njit(inline="always", fastmath=True, error_model="numpy", cache=True)
+def _exp_le0(x):
+    """exp(x) in float32 for x <= 0 (0 below -87), ~2 ulp; branch free so loops vectorise.
+    Cody-Waite reduction to |r| <= ln2/2, then a degree-7 Taylor polynomial."""
+    xc = x if x > _EXP_LO else _EXP_LO
+    n = np.float32(np.floor(xc * _LOG2E + _HALF))
+    r = (xc - n * _LN2_HI) - n * _LN2_LO
+    p = np.float32(1.0 / 5040.0)
+    p = p * r + np.float32(1.0 / 720.0)
+    p = p * r + np.float32(1.0 / 120.0)
+    p = p * r + np.float32(1.0 / 24.0)
+    p = p * r + np.float32(1.0 / 6.0)
+    p = p * r + _HALF
+    p = p * r + _ONE
+    p = p * r + _ONE
+    e = p * _bits_f32((np.int64(n) + 127) << 23)
+    return e if x > _EXP_LO else np.float32(0.0)
+
+
+@njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
+def _cross_entropy(logits, targets, grad, gsum, scale, r0, r1):
+    """Sum over rows r0..r1 of -log softmax(logits[r])[targets[r]]; writes
+    grad[r] = (softmax(logits[r]) - one_hot(targets[r])) * scale and adds it to gsum."""
+    C = logits.shape[1]
+    proto = grad[0, 0]
+    e = np.empty(C, dtype=np.float32)
+    total = 0.0
+    for r in range(r0, r1):
+        m = _f32(logits[r, 0])
+        for c in range(C):
+            v = _f32(logits[r, c])
+            m = v if v > m else m
+        acc = np.float32(0.0)
+        for c in range(C):
+            e[c] = _exp_le0(_f32(logits[r, c]) - m)
+            acc += e[c]
+        t = targets[r]
+        total += np.log(np.float64(acc)) + m - _f32(logits[r, t])
+        k = scale / acc
+        e[t] -= acc  # minus the one-hot, before scaling
+        for c in range(C):
+            v = e[c] * k
+            gsum[c] += v
+            grad[r, c] = _like(v, proto)
+    return total
+
+
+@njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
+def _residual_forward(h, r, out, out_c, shift, r0, r1):
+    R = r.shape[1]
+    proto = out_c[0, 0]
+    for q in range(r0, r1):
+        for j in range(R):
+            v = h[q + shift, j] + _f32(r[q, j])
+            out[q, j] = v
+            out_c[q, j] = _like(v, proto)
+
+
+@njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
+def _residual_backward(g_h, c1, c0, shift, out, out_c, gsum, r0, r1):
+    R = c1.shape[1]
+    rows = c1.shape[0]
+    proto = out_c[0, 0]
+    for q in range(r0, r1):
+        if q >= shift and q < rows:
+            for j in range(R):
+                v = _f32(g_h[q - shift, j]) + _f32(c1[q - shift, j]) + _f32(c0[q, j])
+                out[q, j] = v
+                out_c[q, j] = _like(v, proto)
+                gsum[j] += v
+        elif q >= shift:
+            for j in range(R):
+                v = _f32(g_h[q - shift, j]) + _f32(c1[q - shift, j])
+                out[q, j] = v
+                out_c[q, j] = _like(v, proto)
+                gsum[j] += v
+        else:
+            for j in range(R):
+                v = _f32(c0[q, j])
+                out[q, j] = v
+                out_c[q, j] = _like(v, proto)
+                gsum[j] += v
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    """A CPU tensor as a numpy array sharing its memory (bfloat16 as uint16 bits)."""
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(np.uint16)
+    return t.numpy()
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+_MIN_ROWS_PER_THREAD = 2048
+
+
+def split_rows(fn, rows: int, threads: int, *args) -> list:
+    """Run ``fn(*args, r0, r1)`` on row blocks of ``[0, rows)`` in up to ``threads`` threads."""
+    n = max(1, min(threads, rows // _MIN_ROWS_PER_THREAD))
+    if n == 1:
+        return [fn(*args, 0, rows)]
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL._max_workers < n:
+            _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="wavenet-kernels")
+        pool = _POOL
+    bounds = np.linspace(0, rows, n + 1).astype(int)
+    futures = [pool.submit(fn, *args, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [f.result() for f in futures]
+
+
+def gate_forward(A: torch.Tensor, zcat: torch.Tensor, col0: int, n_tail: int, *,
+                 threads: int = 1) -> torch.Tensor:
+    """``z = tanh(A[:, :D]) * sigmoid(A[:, D:])``; its last ``n_tail`` rows also go to
+    ``zcat[:, col0:col0 + D]``.
+
+    Parameters
+    ----------
+    A : Tensor [rows, 2D], float32 or bfloat16, contiguous, on the CPU
+    zcat : Tensor [n_tail, width], same dtype
+    col0, n_tail : int
+    threads : int
+
+    Returns
+    -------
+    z : Tensor [rows, D], same dtype as ``A``.
+
+    Examples
+    --------
+    >>> A = torch.randn(5, 4); zcat = torch.zeros(2, 2)
+    >>> z = gate_forward(A, zcat, 0, 2)
+    >>> torch.allclose(z, torch.tanh(A[:, :2]) * torch.sigmoid(A[:, 2:]), atol=1e-6)
+    True
+    """
+    rows, D = A.shape[0], A.shape[1] // 2
+    z = torch.empty(rows, D, dtype=A.dtype)
+    split_rows(_gate_forward, rows, threads, _np(A), _np(z), _np(zcat), col0, rows - n_tail)
+    return z
+
+
+def gate_backward(A: torch.Tensor, gz: torch.Tensor, *, threads: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient of the pre-activations ``A`` from the gradient ``gz`` of ``z``.
+
+    Returns
+    -------
+    gA : Tensor [rows, 2D], the dtype of ``A``
+    gb : Tensor [2D] float32, ``gA`` summed over rows (in float32, before rounding)
+    """
+    rows, D = A.shape[0], A.shape[1] // 2
+    gA = torch.empty_like(A)
+    parts = split_rows(_gate_backward_sum, rows, threads, _np(A), _np(gz), _np(gA))
+    gb = np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
+    return gA, torch.from_numpy(np.ascontiguousarray(gb, dtype=np.float32))
+
+
+def _gate_backward_sum(A, gz, gA, r0, r1):
+    gb = np.zeros(A.shape[1], dtype=np.float32)
+    _gate_backward(A, gz, gA, gb, r0, r1)
+    return gb
+
+
+def residual_forward(h: torch.Tensor, r: torch.Tensor, shift: int, dtype: torch.dtype, *,
+                     threads: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """``h[shift:] + r`` in float32, and the same rounded to ``dtype``.
+
+    Parameters
+    ----------
+    h : Tensor [rows + shift, R] float32
+    r : Tensor [rows, R], float32 or bfloat16
+    shift : int
+    dtype : torch.dtype
+        float32 or bfloat16.
+
+    Returns
+    -------
+    (Tensor [rows, R] float32, Tensor [rows, R] in ``dtype``); the same tensor twice
+    for float32.
+    """
+    rows, R = r.shape
+    out = torch.empty(rows, R, dtype=torch.float32)
+    if dtype == torch.float32:
+        torch.add(h[shift:], r, out=out)
+        return out, out
+    out_c = torch.empty(rows, R, dtype=dtype)
+    split_rows(_residual_forward, rows, threads, _np(h), _np(r), _np(out), _np(out_c), shift)
+    return out, out_c
+
+
+def residual_backward(g_h: torch.Tensor | None, c1: torch.Tensor, c0: torch.Tensor, shift: int,
+                      dtype: torch.dtype, *, threads: int = 1
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A layer's input gradient: ``g[shift:] += g_h + c1`` and ``g[:rows] += c0``.
+
+    Parameters
+    ----------
+    g_h : Tensor [rows, R] float32 or None
+        Gradient of the layer's residual output (None: the last layer, which has none).
+    c1, c0 : Tensor [rows, R]
+        Gradients through the dilated convolution's taps ``x[t]`` and ``x[t - shift]``.
+    shift : int
+    dtype : torch.dtype
+
+    Returns
+    -------
+    g : Tensor [rows + shift, R] float32
+    g_c : Tensor, ``g`` in ``dtype`` (the same tensor for float32)
+    g_sum : Tensor [R] float32, ``g`` summed over rows (the previous layer's residual bias gradient)
+    """
+    rows, R = c1.shape
+    n = rows + shift
+    out = torch.empty(n, R, dtype=torch.float32)
+    out_c = out if dtype == torch.float32 else torch.empty(n, R, dtype=dtype)
+    if g_h is None:
+        g_h = torch.zeros(rows, R, dtype=torch.float32)
+    parts = split_rows(_residual_sum, n, threads, _np(g_h), _np(c1), _np(c0), shift, _np(out), _np(out_c))
+    gsum = np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
+    return out, out_c, torch.from_numpy(np.ascontiguousarray(gsum, dtype=np.float32))
+
+
+def _residual_sum(g_h, c1, c0, shift, out, out_c, r0, r1):
+    gsum = np.zeros(c1.shape[1], dtype=np.float32)
+    _residual_backward(g_h, c1, c0, shift, out, out_c, gsum, r0, r1)
+    return gsum
+
+
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *, threads: int = 1
+                  ) -> tuple[float, torch.Tensor]:
+    """Mean cross-entropy of ``logits`` against ``targets``, and its gradient.
+
+    Parameters
+    ----------
+    logits : Tensor [rows, C], float32 or bfloat16, contiguous, on the CPU
+    targets : LongTensor [rows]
+    threads : int
+
+    Returns
+    -------
+    loss : float
+        ``mean_r(logsumexp(logits[r]) - logits[r, targets[r]])``, summed in float64.
+    grad : Tensor [rows, C], the dtype of ``logits``
+        d(loss)/d(logits) ``= (softmax - one_hot) / rows``.
+    grad_sum : Tensor [C] float32
+        ``grad`` summed over rows (before rounding): the gradient of the logits' bias.
+
+    Examples
+    --------
+    >>> x = torch.randn(6, 10); t = torch.randint(0, 10, (6,))
+    >>> loss, grad, grad_sum = cross_entropy(x, t)
+    >>> abs(loss - torch.nn.functional.cross_entropy(x, t).item()) < 1e-5
+    True
+    """
+    rows = logits.shape[0]
+    grad = torch.empty_like(logits)
+    tg = targets.numpy()
+    parts = split_rows(_cross_entropy_sum, rows, threads, _np(logits), tg, _np(grad), np.float32(1.0 / rows))
+    total = sum(p[0] for p in parts)
+    gsum = np.sum([p[1] for p in parts], axis=0) if len(parts) > 1 else parts[0][1]
+    return total / rows, grad, torch.from_numpy(np.ascontiguousarray(gsum, dtype=np.float32))
+
+
+def _cross_entropy_sum(logits, targets, grad, scale, r0, r1):
+    gsum = np.zeros(logits.shape[1], dtype=np.float32)
+    total = _cross_entropy(logits, targets, grad, gsum, scale, r0, r1)
+    return total, gsum
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel signature training uses."""
+    for dt in (torch.float32, torch.bfloat16):
+        A = torch.zeros(4, 2, dtype=dt)
+        z = gate_forward(A, torch.zeros(2, 1, dtype=dt), 0, 2)
+        for gdt in (torch.float32, torch.bfloat16):
+            gate_backward(A, z.to(gdt))
+        cross_entropy(torch.zeros(2, 3, dtype=dt), torch.zeros(2, dtype=torch.int64))
+        h = torch.zeros(3, 2)
+        residual_forward(h, torch.zeros(2, 2, dtype=dt), 1, dt)
+        residual_backward(h[:2], torch.zeros(2, 2, dtype=dt), torch.zeros(2, 2, dtype=dt), 1, dt)
