@@ -48,8 +48,13 @@ def configs() -> dict[str, WaveNetConfig]:
 
 
 def set_threads(n: int) -> None:
-    torch.set_num_threads(n)
+    """numba first: launching its OpenMP threading layer resets the OpenMP thread count that
+    torch uses (measured: a "1 thread" training step then ran on 2 cores), so torch is set last
+    and checked."""
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    torch.set_num_threads(n)
+    if torch.get_num_threads() != n:
+        raise RuntimeError(f"torch runs {torch.get_num_threads()} threads, not {n}")
 
 
 def median_rate(fn, amount: float, repeats: int) -> float:

@@ -62,34 +62,34 @@ def _params(model: WaveNet) -> list[torch.Tensor]:
     return out
 
 
-def _gate_forward(A, zcat, col0, n_tail, threads):
+def _gate_forward(A, zcat, col0, n_tail):
     if A.device.type == "cpu":
-        return trainkernels.gate_forward(A, zcat, col0, n_tail, threads=threads)
+        return trainkernels.gate_forward(A, zcat, col0, n_tail)
     D = A.shape[1] // 2
     z = (torch.tanh(A[:, :D].float()) * torch.sigmoid(A[:, D:].float())).to(A.dtype)
     zcat[:, col0:col0 + D] = z[z.shape[0] - n_tail:]
     return z
 
 
-def _gate_backward(A, gz, threads):
+def _gate_backward(A, gz):
     if A.device.type == "cpu":
-        return trainkernels.gate_backward(A, gz, threads=threads)
+        return trainkernels.gate_backward(A, gz)
     D = A.shape[1] // 2
     t, s, g = torch.tanh(A[:, :D].float()), torch.sigmoid(A[:, D:].float()), gz.float()
     gA = torch.cat([g * s * (1 - t * t), g * t * s * (1 - s)], dim=1)
     return gA.to(A.dtype), gA.sum(0)
 
 
-def _residual_forward(h, r, shift, cdt, threads):
+def _residual_forward(h, r, shift, cdt):
     if h.device.type == "cpu":
-        return trainkernels.residual_forward(h, r, shift, cdt, threads=threads)
+        return trainkernels.residual_forward(h, r, shift, cdt)
     out = h[shift:] + r
     return out, out.to(cdt)
 
 
-def _residual_backward(g_h, c1, c0, shift, cdt, threads):
+def _residual_backward(g_h, c1, c0, shift, cdt):
     if c1.device.type == "cpu":
-        return trainkernels.residual_backward(g_h, c1, c0, shift, cdt, threads=threads)
+        return trainkernels.residual_backward(g_h, c1, c0, shift, cdt)
     rows, R = c1.shape
     g = torch.zeros(rows + shift, R, dtype=_F32, device=c1.device)
     g[shift:] += c1
@@ -119,7 +119,6 @@ class FusedWaveNetFunction(torch.autograd.Function):
         B, n, dilations, D, has_bias, cdt = meta
         L = len(dilations)
         dev = h0.device
-        threads = torch.get_num_threads()
         nB = n * B
         R = h0.shape[1]
         wd, wr, ws = params[:L], params[L:2 * L], params[2 * L:3 * L]
@@ -145,12 +144,12 @@ class FusedWaveNetFunction(torch.autograd.Function):
             x1, x0 = hb[d * B:], hb[:rows]  # [rows, R] each: x[t] and x[t - d]
             A = torch.addmm(bd[i], x1, Wd[i, 1]) if has_bias else torch.mm(x1, Wd[i, 1])  # [rows, 2D]
             A.addmm_(x0, Wd[i, 0])  # [rows, 2D]: f | g, pre-activation (tap 0 sees x[t - d])
-            z = _gate_forward(A, Zcat, i * D, nB, threads)  # [rows, D]: tanh(f) * sigmoid(g)
+            z = _gate_forward(A, Zcat, i * D, nB)  # [rows, D]: tanh(f) * sigmoid(g)
             saved += [hb, A, z]
             if i < L - 1:  # the last layer's residual output is unused
                 Wri = Wr[i].t()  # [D, R]
                 r = torch.addmm(br[i], z, Wri) if has_bias else torch.mm(z, Wri)  # [rows, R]
-                h, hb = _residual_forward(h, r, d * B, cdt, threads)  # [rows, R]: float32, cdt
+                h, hb = _residual_forward(h, r, d * B, cdt)  # [rows, R]: float32, cdt
         # --- the output stack -------------------------------------------------------------------
         skip = torch.mm(Zcat, Wskip.t())  # [nB, S]: the sum of every layer's skip output
         if has_bias:
@@ -164,7 +163,7 @@ class FusedWaveNetFunction(torch.autograd.Function):
             ctx.save_for_backward(Zcat, a1, a2, *saved, *params)
             return logits
         if dev.type == "cpu":  # one pass: the loss and its gradient (softmax - one_hot) / rows
-            loss, g_logits, g_b2 = trainkernels.cross_entropy(logits, targets, threads=threads)
+            loss, g_logits, g_b2 = trainkernels.cross_entropy(logits, targets)
             loss = torch.tensor(loss, dtype=_F32)
         else:
             l32 = logits.float()
@@ -182,7 +181,6 @@ class FusedWaveNetFunction(torch.autograd.Function):
         B, n, dilations, D, has_bias, cdt = ctx.meta
         L = len(dilations)
         nB = n * B
-        threads = torch.get_num_threads()
         st = ctx.saved_tensors
         Zcat, a1, a2 = st[:3]
         saved = st[3:3 + 3 * L]
@@ -231,7 +229,7 @@ class FusedWaveNetFunction(torch.autograd.Function):
             else:  # the last layer feeds only the skip sum
                 gz = torch.zeros(rows, D, dtype=cdt, device=dev)
                 torch.mm(g_skip, Ws_i, out=gz[rows - nB:])
-            gA, gb = _gate_backward(A, gz, threads)  # [rows, 2D] in cdt, [2D] float32
+            gA, gb = _gate_backward(A, gz)  # [rows, 2D] in cdt, [2D] float32
             if has_bias:
                 gbd[i] = gb
             x1, x0 = hb[d * B:], hb[:rows]
@@ -239,7 +237,7 @@ class FusedWaveNetFunction(torch.autograd.Function):
             torch.mm(x0.t(), gA, out=gWd[i, 0])
             c1 = torch.mm(gA, Wd[i, 1].t())  # [rows, R]: through x[t]
             c0 = torch.mm(gA, Wd[i, 0].t())  # [rows, R]: through x[t - d]
-            g_h, gr, g_h_sum = _residual_backward(g_h, c1, c0, d * B, cdt, threads)  # [Tin * B, R]
+            g_h, gr, g_h_sum = _residual_backward(g_h, c1, c0, d * B, cdt)  # [Tin * B, R]
         # --- back to the parameters' shapes ----------------------------------------------------
         gWd = gWd.to(_F32).permute(0, 3, 2, 1)  # [L, 2D, R, 2]
         gWr = gWr.to(_F32).unsqueeze(-1)  # [L, R, D, 1]

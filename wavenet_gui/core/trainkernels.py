@@ -19,14 +19,13 @@ products around them.  Each kernel here makes one pass instead:
 Arrays are float32, or bfloat16 passed as their ``uint16`` bits; arithmetic is
 float32 (bfloat16 results are rounded to nearest even).  ``tanh`` is the
 vectorisable rational approximation the generator uses (max error ~1e-7) and
-``sigmoid(g) = (1 + tanh(g / 2)) / 2``.  The kernels release the GIL, and
-:func:`split_rows` runs them on row blocks in several threads.
+``sigmoid(g) = (1 + tanh(g / 2)) / 2``.  The kernels run on one thread and release
+the GIL.  (Splitting their rows over both cores of the build machine made a training
+step slower, 76k against 85k target samples/s: torch's OpenMP workers spin between
+their parallel regions and take the second core.)
 """
 
 from __future__ import annotations
-
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -214,28 +213,7 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.numpy()
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-_MIN_ROWS_PER_THREAD = 2048
-
-
-def split_rows(fn, rows: int, threads: int, *args) -> list:
-    """Run ``fn(*args, r0, r1)`` on row blocks of ``[0, rows)`` in up to ``threads`` threads."""
-    n = max(1, min(threads, rows // _MIN_ROWS_PER_THREAD))
-    if n == 1:
-        return [fn(*args, 0, rows)]
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers < n:
-            _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="wavenet-kernels")
-        pool = _POOL
-    bounds = np.linspace(0, rows, n + 1).astype(int)
-    futures = [pool.submit(fn, *args, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
-    return [f.result() for f in futures]
-
-
-def gate_forward(A: torch.Tensor, zcat: torch.Tensor, col0: int, n_tail: int, *,
-                 threads: int = 1) -> torch.Tensor:
+def gate_forward(A: torch.Tensor, zcat: torch.Tensor, col0: int, n_tail: int) -> torch.Tensor:
     """``z = tanh(A[:, :D]) * sigmoid(A[:, D:])``; its last ``n_tail`` rows also go to
     ``zcat[:, col0:col0 + D]``.
 
@@ -244,7 +222,6 @@ def gate_forward(A: torch.Tensor, zcat: torch.Tensor, col0: int, n_tail: int, *,
     A : Tensor [rows, 2D], float32 or bfloat16, contiguous, on the CPU
     zcat : Tensor [n_tail, width], same dtype
     col0, n_tail : int
-    threads : int
 
     Returns
     -------
@@ -259,11 +236,11 @@ def gate_forward(A: torch.Tensor, zcat: torch.Tensor, col0: int, n_tail: int, *,
     """
     rows, D = A.shape[0], A.shape[1] // 2
     z = torch.empty(rows, D, dtype=A.dtype)
-    split_rows(_gate_forward, rows, threads, _np(A), _np(z), _np(zcat), col0, rows - n_tail)
+    _gate_forward(_np(A), _np(z), _np(zcat), col0, rows - n_tail, 0, rows)
     return z
 
 
-def gate_backward(A: torch.Tensor, gz: torch.Tensor, *, threads: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def gate_backward(A: torch.Tensor, gz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient of the pre-activations ``A`` from the gradient ``gz`` of ``z``.
 
     Returns
@@ -273,19 +250,13 @@ def gate_backward(A: torch.Tensor, gz: torch.Tensor, *, threads: int = 1) -> tup
     """
     rows, D = A.shape[0], A.shape[1] // 2
     gA = torch.empty_like(A)
-    parts = split_rows(_gate_backward_sum, rows, threads, _np(A), _np(gz), _np(gA))
-    gb = np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
-    return gA, torch.from_numpy(np.ascontiguousarray(gb, dtype=np.float32))
+    gb = torch.zeros(A.shape[1], dtype=torch.float32)
+    _gate_backward(_np(A), _np(gz), _np(gA), gb.numpy(), 0, rows)
+    return gA, gb
 
 
-def _gate_backward_sum(A, gz, gA, r0, r1):
-    gb = np.zeros(A.shape[1], dtype=np.float32)
-    _gate_backward(A, gz, gA, gb, r0, r1)
-    return gb
-
-
-def residual_forward(h: torch.Tensor, r: torch.Tensor, shift: int, dtype: torch.dtype, *,
-                     threads: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def residual_forward(h: torch.Tensor, r: torch.Tensor, shift: int, dtype: torch.dtype
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """``h[shift:] + r`` in float32, and the same rounded to ``dtype``.
 
     Parameters
@@ -307,12 +278,12 @@ def residual_forward(h: torch.Tensor, r: torch.Tensor, shift: int, dtype: torch.
         torch.add(h[shift:], r, out=out)
         return out, out
     out_c = torch.empty(rows, R, dtype=dtype)
-    split_rows(_residual_forward, rows, threads, _np(h), _np(r), _np(out), _np(out_c), shift)
+    _residual_forward(_np(h), _np(r), _np(out), _np(out_c), shift, 0, rows)
     return out, out_c
 
 
 def residual_backward(g_h: torch.Tensor | None, c1: torch.Tensor, c0: torch.Tensor, shift: int,
-                      dtype: torch.dtype, *, threads: int = 1
+                      dtype: torch.dtype
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A layer's input gradient: ``g[shift:] += g_h + c1`` and ``g[:rows] += c0``.
 
@@ -337,18 +308,12 @@ def residual_backward(g_h: torch.Tensor | None, c1: torch.Tensor, c0: torch.Tens
     out_c = out if dtype == torch.float32 else torch.empty(n, R, dtype=dtype)
     if g_h is None:
         g_h = torch.zeros(rows, R, dtype=torch.float32)
-    parts = split_rows(_residual_sum, n, threads, _np(g_h), _np(c1), _np(c0), shift, _np(out), _np(out_c))
-    gsum = np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
-    return out, out_c, torch.from_numpy(np.ascontiguousarray(gsum, dtype=np.float32))
+    gsum = torch.zeros(R, dtype=torch.float32)
+    _residual_backward(_np(g_h), _np(c1), _np(c0), shift, _np(out), _np(out_c), gsum.numpy(), 0, n)
+    return out, out_c, gsum
 
 
-def _residual_sum(g_h, c1, c0, shift, out, out_c, r0, r1):
-    gsum = np.zeros(c1.shape[1], dtype=np.float32)
-    _residual_backward(g_h, c1, c0, shift, out, out_c, gsum, r0, r1)
-    return gsum
-
-
-def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *, threads: int = 1
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor
                   ) -> tuple[float, torch.Tensor]:
     """Mean cross-entropy of ``logits`` against ``targets``, and its gradient.
 
@@ -356,7 +321,6 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *, threads: int =
     ----------
     logits : Tensor [rows, C], float32 or bfloat16, contiguous, on the CPU
     targets : LongTensor [rows]
-    threads : int
 
     Returns
     -------
@@ -377,16 +341,9 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *, threads: int =
     rows = logits.shape[0]
     grad = torch.empty_like(logits)
     tg = targets.numpy()
-    parts = split_rows(_cross_entropy_sum, rows, threads, _np(logits), tg, _np(grad), np.float32(1.0 / rows))
-    total = sum(p[0] for p in parts)
-    gsum = np.sum([p[1] for p in parts], axis=0) if len(parts) > 1 else parts[0][1]
-    return total / rows, grad, torch.from_numpy(np.ascontiguousarray(gsum, dtype=np.float32))
-
-
-def _cross_entropy_sum(logits, targets, grad, scale, r0, r1):
-    gsum = np.zeros(logits.shape[1], dtype=np.float32)
-    total = _cross_entropy(logits, targets, grad, gsum, scale, r0, r1)
-    return total, gsum
+    gsum = torch.zeros(logits.shape[1], dtype=torch.float32)
+    total = _cross_entropy(_np(logits), tg, _np(grad), gsum.numpy(), np.float32(1.0 / rows), 0, rows)
+    return total / rows, grad, gsum
 
 
 def warm_up() -> None:

@@ -88,8 +88,14 @@ def _leave_a_core_for_the_ui_numba() -> None:
     if cores <= 4:
         try:
             import numba
+            import torch
 
+            before = torch.get_num_threads()
             numba.set_num_threads(max(1, min(numba.get_num_threads(), cores - 1)))
+            # Launching numba's OpenMP layer can reset this thread's OpenMP count, which is
+            # torch's (measured: 1 -> 2 on 2 cores); keep torch's.
+            if torch.get_num_threads() != before:
+                torch.set_num_threads(before)
         except Exception:  # noqa: BLE001 - numba missing: the torch backend is used
             pass
 
@@ -190,6 +196,7 @@ def train(paths: list[str], model_kwargs: dict, training_kwargs: dict, model=Non
     from wavenet_gui.core.session import load_training_audio, make_sampler
     from wavenet_gui.core.training import Trainer, TrainingConfig
 
+    _leave_a_core_for_the_ui()  # in this thread too: OpenMP's thread count is per thread
     cfg = WaveNetConfig(**model_kwargs).validate()
     tcfg = TrainingConfig(**training_kwargs).validate()
     window = cfg.receptive_field + tcfg.target_length
