@@ -57,6 +57,21 @@ def set_threads(n: int) -> None:
         raise RuntimeError(f"torch runs {torch.get_num_threads()} threads, not {n}")
 
 
+def macs_per_sample(cfg: WaveNetConfig) -> int:
+    """Multiply-adds of one cached generation step (one stream): every layer's dilated
+    convolution (2 taps), skip and residual 1x1 (none for the last layer), the output stack."""
+    R, D, S, E, C, L = (cfg.n_hidden, cfg.dilation_channels, cfg.n_skip, cfg.n_end, cfg.n_channels,
+                        cfg.n_layers)
+    return L * (2 * R * 2 * D + D * S) + (L - 1) * D * R + S * E + E * C
+
+
+def gemm_gflops(repeats: int = 5) -> float:
+    """float32 GFLOP/s of a large torch matrix product on the current threads: what this
+    machine's cores reach with a tuned GEMM, to compare the generator's arithmetic rate with."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    return 2 * 2048**3 / 1e9 * median_rate(lambda: torch.mm(a, b), 1.0, repeats)
+
+
 def median_rate(fn, amount: float, repeats: int) -> float:
     """amount / median wall time of ``repeats`` calls of fn (after one warm-up call)."""
     fn()
@@ -205,6 +220,8 @@ def main(argv=None) -> int:
         for thr in thread_settings:
             set_threads(thr)
             g = bench_generation(name, model, thr, args.quick, rows)
+            g["gemm_gflops"] = gemm_gflops()
+            g["macs_per_sample"] = macs_per_sample(cfg)
             tr = bench_training(name, model, thr, args.quick, rows, batch=1, target=target)
             summary[name][f"threads_{thr}"] = {"generation": g, "training": tr}
             print(f"[{time.perf_counter() - t_start:6.1f}s] {name} threads={thr} done", file=sys.stderr, flush=True)
@@ -241,6 +258,12 @@ def main(argv=None) -> int:
         lines.append(f"{name}: {summary[name]['parameters']:,} parameters, receptive field "
                      f"{summary[name]['receptive_field']}, best single stream {best:.0f} samples/s = "
                      f"{best / sr:.2f}x real time at {sr} Hz")
+    for name in summary:
+        for thr in thread_settings:
+            g = summary[name][f"threads_{thr}"]["generation"]
+            rate = 2 * g["macs_per_sample"] / 1e9
+            lines.append(f"{name} thr={thr}: generation float32 at {g['ours_float32_K1'] * rate:.0f} GFLOP/s (K=1) and "
+                         f"{g['ours_float32_K8'] * rate:.0f} GFLOP/s (K=8); torch float32 GEMM {g['gemm_gflops']:.0f} GFLOP/s")
     lines.append(f"peak RSS training the default model on a 10-minute file: {memory}")
     lines.append(f"total bench time {time.perf_counter() - t_start:.0f} s")
     print("\n".join(lines))

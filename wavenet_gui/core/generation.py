@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError
+from .warmup import warm_once
 from .model import WaveNet
 
 #: Engines accepted by ``backend=``.
@@ -141,10 +142,6 @@ def make_generator(model: WaveNet, *, n_streams: int = 1, backend: str = "auto",
     return TorchQueueGenerator(model, n_streams=n_streams)
 
 
-_warm_lock = threading.Lock()
-_warmed = False
-
-
 def warm_up() -> bool:
     """Compile (or load from the on-disk cache) the fast generator's kernels, once per process.
 
@@ -152,23 +149,12 @@ def warm_up() -> bool:
     logged, not raised, since generation then only starts more slowly.  Returns whether
     the kernels are ready.
     """
-    global _warmed
-    import logging
-    import sys
+    def compile_kernels() -> None:
+        from . import fastgen
 
-    with _warm_lock:
-        if _warmed:
-            return True
-        try:
-            from . import fastgen
+        fastgen.warm_up()
 
-            fastgen.warm_up()
-        except Exception:  # noqa: BLE001 - an optimisation only
-            if not sys.is_finalizing():
-                logging.getLogger(__name__).warning("warming up the fast generator failed", exc_info=True)
-            return False
-        _warmed = True
-        return True
+    return warm_once("fast generator", compile_kernels)
 
 
 @dataclass(frozen=True)

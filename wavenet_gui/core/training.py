@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from .data import MAX_HOLDOUT, WindowSampler
 from .fused import fused_loss
 from .errors import ConfigError
+from .warmup import warm_once
 from .model import WaveNet
 from .modelfile import MODEL_FILE_NAME, adam_state, load_model, save_model
 
@@ -51,10 +52,6 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     return None
 
 
-_warm_lock = threading.Lock()
-_warmed = False
-
-
 def warm_up() -> bool:
     """Compile (or load from numba's on-disk cache) the training kernels, once per process.
 
@@ -62,23 +59,12 @@ def warm_up() -> bool:
     it in the background at start.  Thread-safe; a failure is logged, not raised (the
     first training step then compiles them).  Returns whether they are ready.
     """
-    global _warmed
-    import logging
-    import sys
+    def compile_kernels() -> None:
+        from . import trainkernels
 
-    with _warm_lock:
-        if _warmed:
-            return True
-        try:
-            from . import trainkernels
+        trainkernels.warm_up()
 
-            trainkernels.warm_up()
-        except Exception:  # noqa: BLE001 - an optimisation only
-            if not sys.is_finalizing():
-                logging.getLogger(__name__).warning("warming up the training kernels failed", exc_info=True)
-            return False
-        _warmed = True
-        return True
+    return warm_once("training kernels", compile_kernels)
 
 
 @dataclass

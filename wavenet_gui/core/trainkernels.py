@@ -68,6 +68,12 @@ def _like(typingctx, x, proto):
     return None
 
 
+@njit(inline="always", fastmath=True, error_model="numpy", cache=True)
+def _gate(a, j, D, proto):
+    """tanh(a[j]) * sigmoid(a[D + j]) in the dtype of ``proto``."""
+    return _like(_tanh(_f32(a[j])) * (_HALF + _HALF * _tanh(_HALF * _f32(a[D + j]))), proto)
+
+
 @njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
 def _gate_forward(A, z, zcat, col0, tail0, r0, r1):
     D = z.shape[1]
@@ -75,19 +81,13 @@ def _gate_forward(A, z, zcat, col0, tail0, r0, r1):
     for r in range(r0, r1):
         a = A[r]
         zr = z[r]
-        if r >= tail0:
+        if r >= tail0:  # also a skip row: one loop writes both
             zc = zcat[r - tail0, col0:col0 + D]
             for j in range(D):
-                t = _tanh(_f32(a[j]))
-                s = _HALF + _HALF * _tanh(_HALF * _f32(a[D + j]))
-                v = _like(t * s, proto)
-                zr[j] = v
-                zc[j] = v
+                zr[j] = zc[j] = _gate(a, j, D, proto)
         else:
             for j in range(D):
-                t = _tanh(_f32(a[j]))
-                s = _HALF + _HALF * _tanh(_HALF * _f32(a[D + j]))
-                zr[j] = _like(t * s, proto)
+                zr[j] = _gate(a, j, D, proto)
 
 
 @njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
