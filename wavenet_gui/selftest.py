@@ -193,13 +193,14 @@ def _check_training(run: _Run) -> str:
     sampler = make_sampler(signals, receptive_field=model.receptive_field,
                            target_length=config.target_length)
     losses: list[float] = []
-    result = Trainer(model, sampler, config).run(callback=lambda p: losses.append(p.loss))
+    trainer = Trainer(model, sampler, config)
+    result = trainer.run(callback=lambda p: losses.append(p.loss))
     if result.iterations != _TRAIN_ITERATIONS or len(losses) != _TRAIN_ITERATIONS:
         raise RuntimeError(f"ran {result.iterations} iterations ({result.reason}: {result.message})")
     if not all(math.isfinite(x) for x in losses):
         raise RuntimeError(f"loss is not finite: {losses}")
-    return (f"{result.iterations} iterations, loss {losses[0]:.2f} -> {losses[-1]:.2f} nats "
-            f"(ln 256 = {math.log(256):.2f})")
+    return (f"{result.iterations} iterations ({'fused pass' if trainer.fused else 'autograd'}), "
+            f"loss {losses[0]:.2f} -> {losses[-1]:.2f} nats (ln 256 = {math.log(256):.2f})")
 
 
 def _check_model_file(run: _Run) -> str:
