@@ -85,6 +85,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=120.0, help="training wall-clock time")
     ap.add_argument("--generate", type=float, default=4.5, help="seconds of audio to generate")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-dilations", type=int, default=None, help="try another model (default: the app's)")
+    ap.add_argument("--n-blocks", type=int, default=None)
+    ap.add_argument("--clip", default=None, help="train on this file instead of the example clip")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "imitation.json"))
     ap.add_argument("--keep", action="store_true", help="write the generated audio to bench/")
     ap.add_argument("--temperatures", type=float, nargs="*", default=[0.9, 0.7],
                     help="also generate (from silence) at these temperatures")
@@ -94,7 +98,11 @@ def main(argv=None) -> int:
     training.warm_up()
     warm_up()
     cfg = WaveNetConfig()
-    clip = load_audio(example_clip_path(), sample_rate=cfg.sample_rate)
+    if args.n_dilations:
+        cfg.n_dilations = args.n_dilations
+    if args.n_blocks:
+        cfg.n_blocks = args.n_blocks
+    clip = load_audio(args.clip or example_clip_path(), sample_rate=cfg.sample_rate)
     classes = cfg.quantizer.encode(clip.samples).astype(np.uint8)
     tcfg = TrainingConfig(train_iterations=10**9, seed=args.seed)  # stopped by the clock
     torch.manual_seed(args.seed)
@@ -148,7 +156,9 @@ def main(argv=None) -> int:
             for k in ("timbre", "pitch_classes", "tune")},
         "control: untrained model": similarity(untrained, ref, sr),
     }
-    (ROOT / "bench" / "imitation.json").write_text(json.dumps(report, indent=2))
+    report["model"] = {"n_dilations": cfg.n_dilations, "n_blocks": cfg.n_blocks,
+                       "receptive_field_ms": round(cfg.receptive_field_seconds * 1000)}
+    Path(args.out).write_text(json.dumps(report, indent=2))
     if args.keep and not args.from_wav:
         save_audio(ROOT / "bench" / "imitation_generated.wav", out, sample_rate=cfg.sample_rate)
     print(json.dumps(report, indent=2))
