@@ -377,3 +377,41 @@ def test_training_with_validation_shows_its_legend(qtbot, make_window, tone_file
         assert "validation" in w.loss_plot.legend_names()
     else:
         assert "validation" not in w.loss_plot.legend_names()
+
+
+def test_open_recent_remembers_files_and_models(qtbot, make_window, tone_file, tmp_path):
+    w = make_window()
+    assert [a.text() for a in w.recent_menu.actions()] == ["No recent files"]
+    other = write_tone(tmp_path / "other.wav", seconds=0.8)
+    w.add_paths([other])
+    qtbot.waitUntil(lambda: len(w.files) == 1, timeout=10000)
+    w.add_paths([tone_file])
+    qtbot.waitUntil(lambda: len(w.files) == 2, timeout=10000)
+    train_model(qtbot, w)
+    path = tmp_path / "recent model.safetensors"
+    task = w.save_model(path)
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    assert [k for k, _ in w.recent_items()] == ["model", "audio", "audio"]  # most recent first
+    w._fill_recent_menu()
+    texts = [a.text() for a in w.recent_menu.actions() if a.text()]
+    assert texts[0].startswith("Model: recent model.safetensors") and texts[-1] == "Clear list"
+    # a new window (same settings) opens them from the menu
+    w2 = make_window()
+    w2._fill_recent_menu()
+    model_action = next(a for a in w2.recent_menu.actions() if a.text().startswith("Model:"))
+    model_action.trigger()
+    qtbot.waitUntil(lambda: w2.model is not None, timeout=10000)
+    assert w2.model.config == w.model.config
+    w2.file_list.selectAll()
+    w2.remove_selected_files()
+    assert w2.files == []
+    audio_action = next(a for a in w2.recent_menu.actions() if "other.wav" in a.text())
+    audio_action.trigger()
+    qtbot.waitUntil(lambda: [Path(i.path).name for i in w2.files] == ["other.wav"], timeout=10000)
+    # a file that has gone is dropped from the list with a message, not an error dialog
+    other.unlink()
+    assert w2.open_recent("audio", str(other.resolve())) is None
+    assert "no longer exists" in w2.last_message and not w2.recorder.messages
+    assert ("audio", str(other.resolve())) not in w2.recent_items()
+    w2._clear_recent()
+    assert w2.recent_items() == []

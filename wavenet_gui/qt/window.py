@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -354,9 +355,19 @@ class MainWindow(QMainWindow):
 
         mb = self.menuBar()
         m = mb.addMenu("&File")
-        for a in (self.act_open, self.act_remove, None, self.act_load_model, self.act_save_model, None,
-                  self.act_export, self.act_export_plots, self.act_open_output, None, self.act_quit):
-            m.addSeparator() if a is None else m.addAction(a)
+        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        for a in (self.act_open, self.act_remove, None, self.act_load_model, self.act_save_model,
+                  self.recent_menu, None, self.act_export, self.act_export_plots, self.act_open_output, None,
+                  self.act_quit):
+            if a is None:
+                m.addSeparator()
+            elif isinstance(a, QMenu):
+                m.addMenu(a)
+            else:
+                m.addAction(a)
         m = mb.addMenu("&Run")
         for a in (self.act_train, self.act_stop, None, self.act_generate, self.act_play):
             m.addSeparator() if a is None else m.addAction(a)
@@ -452,6 +463,62 @@ class MainWindow(QMainWindow):
         self.other_tasks.append(task)
         task.done.connect(lambda t=task: self.other_tasks.remove(t) if t in self.other_tasks else None)
 
+    # ================================================================ recent files
+    RECENT_MAX = 10
+
+    def recent_items(self) -> list[tuple[str, str]]:
+        """``(kind, path)`` pairs, most recent first; kind is ``"audio"`` or ``"model"``."""
+        stored = self.settings.value("recent/items") or []
+        if isinstance(stored, str):
+            stored = [stored]
+        items = []
+        for entry in stored:
+            kind, _, path = str(entry).partition(":")
+            if kind in ("audio", "model") and path:
+                items.append((kind, path))
+        return items
+
+    def remember_recent(self, kind: str, path: str | Path) -> None:
+        entry = (kind, str(Path(path).resolve()))
+        items = [entry] + [i for i in self.recent_items() if i != entry]
+        self.settings.setValue("recent/items", [f"{k}:{p}" for k, p in items[:self.RECENT_MAX]])
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        items = self.recent_items()
+        if not items:
+            none = menu.addAction("No recent files")
+            none.setEnabled(False)
+            return
+        for kind, path in items:
+            p = Path(path)
+            a = menu.addAction(f"{'Model' if kind == 'model' else 'Audio'}: {p.name}  ({p.parent})")
+            a.setStatusTip(path)
+            a.setData(f"{kind}:{path}")
+            a.triggered.connect(lambda _=False, k=kind, q=path: self.open_recent(k, q))
+        menu.addSeparator()
+        menu.addAction("Clear list", self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recent/items", [])
+        self._fill_recent_menu()
+
+    def open_recent(self, kind: str, path: str) -> Task | None:
+        """Add a recent audio file (or folder) to the list, or load a recent model."""
+        if not Path(path).exists():
+            self.settings.setValue("recent/items", [f"{k}:{p}" for k, p in self.recent_items()
+                                                    if (k, p) != (kind, path)])
+            self._fill_recent_menu()
+            self.status(f"{Path(path).name} no longer exists (removed from the recent list)")
+            return None
+        if kind == "model":
+            if self.busy():
+                self.status("Wait for the current work to finish (or stop it) to load a model")
+                return None
+            return self.load_model(path)
+        return self.add_paths([path])
+
     # ================================================================ files
     def _restore_files(self) -> None:
         if self._closed:
@@ -517,6 +584,8 @@ class MainWindow(QMainWindow):
             known.add(key)
             self.files.append(info)
             added.append(info)
+            if not quiet:
+                self.remember_recent("audio", info.path)
             item = QTreeWidgetItem([Path(info.path).name, _fmt_duration(info.duration),
                                     f"{info.sample_rate} Hz", str(info.channels)])
             item.setToolTip(0, str(info.path))
@@ -896,6 +965,7 @@ class MainWindow(QMainWindow):
         return task
 
     def _on_model_loaded(self, path, loaded) -> None:
+        self.remember_recent("model", path)
         self.model = loaded.model
         self.optimizer_state = getattr(loaded, "optimizer_state", None)
         self.model_metadata = dict(getattr(loaded, "training", None) or {})
@@ -931,7 +1001,7 @@ class MainWindow(QMainWindow):
         meta.setdefault("iteration", int(meta.get("iterations") or 0))  # what the CLI and Trainer resume from
         task = start_task(jobs.save_model_file, str(path), self.model, meta, list(self.loss_plot.losses),
                           self.optimizer_state, name="save-model", parent=self)
-        task.finished.connect(lambda p: self.status(f"Model saved: {p}"))
+        task.finished.connect(lambda p: (self.remember_recent("model", p), self.status(f"Model saved: {p}")))
         task.errored.connect(lambda exc, t=task: self._report_error("Could not save the model", exc, t))
         task.done.connect(self._on_task_done)
         self.io_task = task
