@@ -204,3 +204,24 @@ def test_the_apps_numba_thread_setting_keeps_torchs_thread_count():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "1"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_the_torch_path_for_other_devices_gives_the_same_gradients(monkeypatch, dtype):
+    """Off the CPU the fused pass runs its elementwise steps as torch operations; run that
+    path on the CPU and hold it to the kernels' results."""
+    import wavenet_gui.core.fused as fused
+
+    torch.manual_seed(6)
+    model = WaveNet(CONFIGS["bias"])
+    n = 40
+    x = torch.randint(0, 32, (2, n + model.receptive_field))
+    k_loss, k_grads = _grads(model, lambda: fused_loss(model, x, n, dtype))
+    monkeypatch.setattr(fused, "KERNEL_DEVICES", set())
+    t_loss, t_grads = _grads(model, lambda: fused_loss(model, x, n, dtype))
+    assert t_loss == pytest.approx(k_loss, rel=1e-5 if dtype == torch.float32 else 1e-2)
+    tol = 1e-5 if dtype == torch.float32 else 0.05
+    assert ((t_grads - k_grads).norm() / k_grads.norm()).item() < tol
+    if dtype == torch.float32:
+        _, ref = _grads(model, lambda: _reference(model, x, n))
+        assert ((t_grads - ref).norm() / ref.norm()).item() < 1e-5

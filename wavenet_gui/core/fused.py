@@ -48,6 +48,10 @@ from .model import WaveNet
 
 _F32 = torch.float32
 
+#: Devices whose tensors go through the numba kernels; elsewhere (CUDA, MPS) the same
+#: steps run as torch operations.  (The tests empty it to check that path on the CPU.)
+KERNEL_DEVICES = {"cpu"}
+
 
 def _params(model: WaveNet) -> list[torch.Tensor]:
     """Parameters in the order :class:`FusedWaveNetFunction` takes them:
@@ -63,7 +67,7 @@ def _params(model: WaveNet) -> list[torch.Tensor]:
 
 
 def _gate_forward(A, zcat, col0, n_tail):
-    if A.device.type == "cpu":
+    if A.device.type in KERNEL_DEVICES:
         return trainkernels.gate_forward(A, zcat, col0, n_tail)
     D = A.shape[1] // 2
     z = (torch.tanh(A[:, :D].float()) * torch.sigmoid(A[:, D:].float())).to(A.dtype)
@@ -72,7 +76,7 @@ def _gate_forward(A, zcat, col0, n_tail):
 
 
 def _gate_backward(A, gz):
-    if A.device.type == "cpu":
+    if A.device.type in KERNEL_DEVICES:
         return trainkernels.gate_backward(A, gz)
     D = A.shape[1] // 2
     t, s, g = torch.tanh(A[:, :D].float()), torch.sigmoid(A[:, D:].float()), gz.float()
@@ -81,14 +85,14 @@ def _gate_backward(A, gz):
 
 
 def _residual_forward(h, r, shift, cdt):
-    if h.device.type == "cpu":
+    if h.device.type in KERNEL_DEVICES:
         return trainkernels.residual_forward(h, r, shift, cdt)
     out = h[shift:] + r
     return out, out.to(cdt)
 
 
 def _residual_backward(g_h, c1, c0, shift, cdt):
-    if c1.device.type == "cpu":
+    if c1.device.type in KERNEL_DEVICES:
         return trainkernels.residual_backward(g_h, c1, c0, shift, cdt)
     rows, R = c1.shape
     g = torch.zeros(rows + shift, R, dtype=_F32, device=c1.device)
@@ -162,7 +166,7 @@ class FusedWaveNetFunction(torch.autograd.Function):
         if targets is None:
             ctx.save_for_backward(Zcat, a1, a2, *saved, *params)
             return logits
-        if dev.type == "cpu":  # one pass: the loss and its gradient (softmax - one_hot) / rows
+        if dev.type in KERNEL_DEVICES:  # one pass: the loss and its gradient (softmax - one_hot) / rows
             loss, g_logits, g_b2 = trainkernels.cross_entropy(logits, targets)
             loss = torch.tensor(loss, dtype=_F32)
         else:
