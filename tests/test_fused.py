@@ -225,3 +225,31 @@ def test_the_torch_path_for_other_devices_gives_the_same_gradients(monkeypatch, 
     if dtype == torch.float32:
         _, ref = _grads(model, lambda: _reference(model, x, n))
         assert ((t_grads - ref).norm() / ref.norm()).item() < 1e-5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_kernels_split_over_threads_give_the_one_thread_results(dtype):
+    torch.manual_seed(7)
+    rows, D, R, C = 5000, 4, 3, 10  # enough rows for two blocks of 2,048
+    A = torch.randn(rows, 2 * D).to(dtype)
+    gz = torch.randn(rows, D).to(dtype)
+    logits = (torch.randn(rows, C) * 3).to(dtype)
+    targets = torch.randint(0, C, (rows,))
+    h, r = torch.randn(rows + 2, R), torch.randn(rows, R).to(dtype)
+    g_h, c1, c0 = torch.randn(rows, R), torch.randn(rows, R).to(dtype), torch.randn(rows, R).to(dtype)
+    results = {}
+    for threads in (1, 2):
+        zcat = torch.zeros(100, 2 * D, dtype=dtype)
+        z = tk.gate_forward(A, zcat, D, 100, threads=threads)
+        gA, gb = tk.gate_backward(A, gz, threads=threads)
+        loss, grad, gsum = tk.cross_entropy(logits, targets, threads=threads)
+        out, out_c = tk.residual_forward(h, r, 2, dtype, threads=threads)
+        g, g_c, g_sum = tk.residual_backward(g_h, c1, c0, 2, dtype, threads=threads)
+        results[threads] = (z, zcat, gA, gb, loss, grad, gsum, out, out_c, g, g_c, g_sum)
+    for one, two in zip(results[1], results[2]):
+        if isinstance(one, float):
+            assert one == pytest.approx(two, rel=1e-9)
+        elif one.dtype == torch.float32 and one.dim() == 1:  # sums: blocks change the order of additions
+            assert torch.allclose(one, two, rtol=1e-5, atol=1e-5)
+        else:
+            assert torch.equal(one, two)
