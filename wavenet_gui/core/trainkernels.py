@@ -281,8 +281,11 @@ def parallel_threads() -> int:
         return 1
     with _layer_lock:
         if _layer_ok is None:
-            _set_numba_threads(n)  # launches the threading layer
-            _layer_ok = numba.threading_layer() == "omp"
+            try:
+                _set_numba_threads(n)  # launches the threading layer
+                _layer_ok = numba.threading_layer() == "omp"
+            except Exception:  # noqa: BLE001 - no threading layer loads (e.g. a trimmed bundle): one thread
+                _layer_ok = False
     if not _layer_ok:
         return 1
     if numba.get_num_threads() != n:
