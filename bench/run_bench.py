@@ -34,6 +34,7 @@ import numba  # noqa: E402
 from baselines import (BaselineWaveNet, TorchStepGenerator, baseline_train_step, naive_generate,  # noqa: E402
                        autograd_train_step, ours_train_step, windowed_train_step)
 from wavenet_gui.core import fastgen, training  # noqa: E402
+from wavenet_gui.core.warmup import keep_torch_threads  # noqa: E402
 from wavenet_gui.core.model import WaveNet, WaveNetConfig  # noqa: E402
 
 
@@ -48,10 +49,10 @@ def configs() -> dict[str, WaveNetConfig]:
 
 
 def set_threads(n: int) -> None:
-    """numba first: launching its OpenMP threading layer resets the OpenMP thread count that
-    torch uses (measured: a "1 thread" training step then ran on 2 cores), so torch is set last
-    and checked."""
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    """numba, keeping torch's count (launching numba's OpenMP layer can reset it: a "1 thread"
+    training step then ran on 2 cores), then torch, checked."""
+    with keep_torch_threads():
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     torch.set_num_threads(n)
     if torch.get_num_threads() != n:
         raise RuntimeError(f"torch runs {torch.get_num_threads()} threads, not {n}")

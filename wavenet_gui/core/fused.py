@@ -164,7 +164,7 @@ class FusedWaveNetFunction(torch.autograd.Function):
         ctx.meta, ctx.R, ctx.with_loss = meta, R, targets is not None
         ctx.weights = (Wd, Wr, Wskip, We1, We2)
         if targets is None:
-            ctx.save_for_backward(Zcat, a1, a2, *saved, *params)
+            ctx.save_for_backward(Zcat, a1, a2, *saved)
             return logits
         if dev.type in KERNEL_DEVICES:  # one pass: the loss and its gradient (softmax - one_hot) / rows
             loss, g_logits, g_b2 = trainkernels.cross_entropy(logits, targets)
@@ -177,7 +177,7 @@ class FusedWaveNetFunction(torch.autograd.Function):
             g_logits = g_logits / nB
             g_b2 = g_logits.sum(0)
             g_logits = g_logits.to(cdt)
-        ctx.save_for_backward(Zcat, a1, a2, *saved, *params, g_logits, g_b2)
+        ctx.save_for_backward(Zcat, a1, a2, *saved, g_logits, g_b2)
         return loss
 
     @staticmethod
@@ -189,7 +189,6 @@ class FusedWaveNetFunction(torch.autograd.Function):
         Zcat, a1, a2 = st[:3]
         saved = st[3:3 + 3 * L]
         n_params = (6 * L + 4) if has_bias else (3 * L + 2)
-        params = st[3 + 3 * L:3 + 3 * L + n_params]
         Wd, Wr, Wskip, We1, We2 = ctx.weights
         dev = Zcat.device
         if ctx.with_loss:  # the gradient of the mean cross-entropy, made in the forward pass
@@ -200,7 +199,7 @@ class FusedWaveNetFunction(torch.autograd.Function):
             g = g_out.to(cdt)
             g_b2 = g_out.float().sum(0)
         ones = torch.ones(1, nB, dtype=cdt, device=dev)  # column sums as products: bias gradients
-        grads: list[torch.Tensor | None] = [None] * len(params)
+        grads: list[torch.Tensor | None] = [None] * n_params
         # --- the output stack -------------------------------------------------------------------
         grads[3 * L + 1] = torch.mm(g.t(), a2).to(_F32).unsqueeze(-1)  # [C, E, 1]
         if has_bias:

@@ -40,6 +40,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from .fastgen import _f32, _tanh
+from .warmup import keep_torch_threads
 
 _LOG2E = np.float32(1.4426950408889634)
 _LN2_HI = np.float32(0.693145751953125)
@@ -216,60 +217,50 @@ def _residual_backward(g_h, c1, c0, shift, out, out_c, gsum, r0, r1):
 _PAR = dict(fastmath=True, nogil=True, error_model="numpy", cache=True, parallel=True)
 
 
+@njit(inline="always", cache=True)
 def _bounds(rows, n, c):
+    """Rows of block ``c`` of ``n``."""
     return rows * c // n, rows * (c + 1) // n
-
-
-_bounds_nb = njit(inline="always", cache=True)(_bounds)
 
 
 @njit(**_PAR)
 def _gate_forward_par(A, z, zcat, col0, tail0, n):
     for c in prange(n):
-        r0, r1 = _bounds_nb(A.shape[0], n, c)
+        r0, r1 = _bounds(A.shape[0], n, c)
         _gate_forward(A, z, zcat, col0, tail0, r0, r1)
 
 
 @njit(**_PAR)
 def _gate_backward_par(A, gz, gA, gb_parts, n):
     for c in prange(n):
-        r0, r1 = _bounds_nb(A.shape[0], n, c)
+        r0, r1 = _bounds(A.shape[0], n, c)
         _gate_backward(A, gz, gA, gb_parts[c], r0, r1)
 
 
 @njit(**_PAR)
 def _residual_forward_par(h, r, out, out_c, shift, n):
     for c in prange(n):
-        r0, r1 = _bounds_nb(r.shape[0], n, c)
+        r0, r1 = _bounds(r.shape[0], n, c)
         _residual_forward(h, r, out, out_c, shift, r0, r1)
 
 
 @njit(**_PAR)
 def _residual_backward_par(g_h, c1, c0, shift, out, out_c, gsum_parts, n):
     for c in prange(n):
-        r0, r1 = _bounds_nb(out.shape[0], n, c)
+        r0, r1 = _bounds(out.shape[0], n, c)
         _residual_backward(g_h, c1, c0, shift, out, out_c, gsum_parts[c], r0, r1)
 
 
 @njit(**_PAR)
 def _cross_entropy_par(logits, targets, grad, gsum_parts, totals, scale, n):
     for c in prange(n):
-        r0, r1 = _bounds_nb(logits.shape[0], n, c)
+        r0, r1 = _bounds(logits.shape[0], n, c)
         totals[c] = _cross_entropy(logits, targets, grad, gsum_parts[c], scale, r0, r1)
 
 
 _MIN_ROWS_PER_THREAD = 2048
 _layer_ok: bool | None = None
 _layer_lock = threading.Lock()
-
-
-def _set_numba_threads(n: int) -> None:
-    """numba.set_num_threads(n) in this thread, keeping torch's thread count: launching
-    numba's OpenMP layer can reset this thread's OpenMP count, which torch reads."""
-    before = torch.get_num_threads()
-    numba.set_num_threads(n)
-    if torch.get_num_threads() != before:
-        torch.set_num_threads(before)
 
 
 def parallel_threads() -> int:
@@ -279,18 +270,16 @@ def parallel_threads() -> int:
     n = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
     if n <= 1:
         return 1
-    with _layer_lock:
+    with _layer_lock, keep_torch_threads():
         if _layer_ok is None:
             try:
-                _set_numba_threads(n)  # launches the threading layer
+                numba.set_num_threads(n)  # launches the threading layer
                 _layer_ok = numba.threading_layer() == "omp"
             except Exception:  # noqa: BLE001 - no threading layer loads (e.g. a trimmed bundle): one thread
                 _layer_ok = False
-    if not _layer_ok:
-        return 1
-    if numba.get_num_threads() != n:
-        _set_numba_threads(n)
-    return n
+        if _layer_ok and numba.get_num_threads() != n:
+            numba.set_num_threads(n)
+    return n if _layer_ok else 1
 
 
 def _chunks(rows: int, threads: int | None) -> int:
@@ -467,28 +456,17 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *, threads: int |
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) every kernel signature training uses."""
-    for dt in (torch.float32, torch.bfloat16):
-        A = torch.zeros(4, 2, dtype=dt)
-        z = gate_forward(A, torch.zeros(2, 1, dtype=dt), 0, 2)
-        for gdt in (torch.float32, torch.bfloat16):
-            gate_backward(A, z.to(gdt))
-        cross_entropy(torch.zeros(2, 3, dtype=dt), torch.zeros(2, dtype=torch.int64))
-        h = torch.zeros(3, 2)
-        residual_forward(h, torch.zeros(2, 2, dtype=dt), 1, dt)
-        residual_backward(h[:2], torch.zeros(2, 2, dtype=dt), torch.zeros(2, 2, dtype=dt), 1, dt)
-        if parallel_threads() > 1:  # the row-block versions too
-            a, zz, zc = _np(A), _np(z), _np(torch.zeros(2, 1, dtype=dt))
-            _gate_forward_par(a, zz, zc, 0, 2, 2)
+    """Compile (or load from numba's cache) every kernel signature training uses, in their
+    row-block versions too when torch runs several threads."""
+    rows = 2 * _MIN_ROWS_PER_THREAD  # enough for two row blocks
+    for threads in sorted({1, min(2, parallel_threads())}):
+        for dt in (torch.float32, torch.bfloat16):
+            A = torch.zeros(rows, 2, dtype=dt)
+            z = gate_forward(A, torch.zeros(2, 1, dtype=dt), 0, 2, threads=threads)
             for gdt in (torch.float32, torch.bfloat16):
-                _gate_backward_par(a, _np(z.to(gdt)), _np(torch.empty_like(A)), np.zeros((2, 2), np.float32), 2)
-            logits = torch.zeros(2, 3, dtype=dt)
-            _cross_entropy_par(_np(logits), np.zeros(2, np.int64), _np(torch.empty_like(logits)),
-                               np.zeros((2, 3), np.float32), np.zeros(2), np.float32(0.5), 2)
-            if dt != torch.float32:  # float32's residual forward is a torch add
-                _residual_forward_par(h.numpy(), _np(torch.zeros(2, 2, dtype=dt)), np.zeros((2, 2), np.float32),
-                                      _np(torch.zeros(2, 2, dtype=dt)), 1, 2)
-            c = _np(torch.zeros(2, 2, dtype=dt))
-            out_c = np.zeros((3, 2), np.float32) if dt == torch.float32 else _np(torch.zeros(3, 2, dtype=dt))
-            _residual_backward_par(h[:2].numpy(), c, c, 1, np.zeros((3, 2), np.float32), out_c,
-                                   np.zeros((2, 2), np.float32), 2)
+                gate_backward(A, z.to(gdt), threads=threads)
+            cross_entropy(torch.zeros(rows, 3, dtype=dt), torch.zeros(rows, dtype=torch.int64), threads=threads)
+            h = torch.zeros(rows + 1, 2)
+            c = torch.zeros(rows, 2, dtype=dt)
+            residual_forward(h, c, 1, dt, threads=threads)
+            residual_backward(h[:rows], c, c, 1, dt, threads=threads)

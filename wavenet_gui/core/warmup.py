@@ -1,7 +1,8 @@
-"""Compile numba kernels once per process, from any thread, without failing the caller."""
+"""numba housekeeping: compile kernels once per process, set numba's threads safely."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -34,3 +35,27 @@ def warm_once(what: str, compile_kernels: Callable[[], None]) -> bool:
             return False
         _done.add(what)
         return True
+
+
+@contextlib.contextmanager
+def keep_torch_threads():
+    """Keep this thread's torch thread count across the numba calls inside.
+
+    The first numba call that launches its threading layer (``set_num_threads``,
+    ``get_num_threads``, ``threading_layer``, a parallel kernel) can, with OpenMP, reset
+    the calling thread's OpenMP thread count, which is torch's (measured: 1 -> 2 on 2 cores).
+
+    Examples
+    --------
+    >>> import numba
+    >>> with keep_torch_threads():
+    ...     numba.set_num_threads(1)
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)

@@ -88,14 +88,11 @@ def _leave_a_core_for_the_ui_numba() -> None:
     if cores <= 4:
         try:
             import numba
-            import torch
 
-            before = torch.get_num_threads()
-            numba.set_num_threads(max(1, min(numba.get_num_threads(), cores - 1)))
-            # Launching numba's OpenMP layer can reset this thread's OpenMP count, which is
-            # torch's (measured: 1 -> 2 on 2 cores); keep torch's.
-            if torch.get_num_threads() != before:
-                torch.set_num_threads(before)
+            from wavenet_gui.core.warmup import keep_torch_threads
+
+            with keep_torch_threads():
+                numba.set_num_threads(max(1, min(numba.get_num_threads(), cores - 1)))
         except Exception:  # noqa: BLE001 - numba missing: the torch backend is used
             pass
 

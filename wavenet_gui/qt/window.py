@@ -478,10 +478,12 @@ class MainWindow(QMainWindow):
                 items.append((kind, path))
         return items
 
+    def _store_recent(self, items: list[tuple[str, str]]) -> None:
+        self.settings.setValue("recent/items", [f"{k}:{p}" for k, p in items[:self.RECENT_MAX]])
+
     def remember_recent(self, kind: str, path: str | Path) -> None:
         entry = (kind, str(Path(path).resolve()))
-        items = [entry] + [i for i in self.recent_items() if i != entry]
-        self.settings.setValue("recent/items", [f"{k}:{p}" for k, p in items[:self.RECENT_MAX]])
+        self._store_recent([entry] + [i for i in self.recent_items() if i != entry])
 
     def _fill_recent_menu(self) -> None:
         menu = self.recent_menu
@@ -501,14 +503,13 @@ class MainWindow(QMainWindow):
         menu.addAction("Clear list", self._clear_recent)
 
     def _clear_recent(self) -> None:
-        self.settings.setValue("recent/items", [])
+        self._store_recent([])
         self._fill_recent_menu()
 
     def open_recent(self, kind: str, path: str) -> Task | None:
         """Add a recent audio file (or folder) to the list, or load a recent model."""
         if not Path(path).exists():
-            self.settings.setValue("recent/items", [f"{k}:{p}" for k, p in self.recent_items()
-                                                    if (k, p) != (kind, path)])
+            self._store_recent([i for i in self.recent_items() if i != (kind, path)])
             self._fill_recent_menu()
             self.status(f"{Path(path).name} no longer exists (removed from the recent list)")
             return None
