@@ -184,7 +184,8 @@ def memory_child(minutes: float, iterations: int) -> None:
     rss_before = _vm_hwm_mb()
     model = WaveNet(cfg)
     tc = TrainingConfig(train_iterations=iterations)
-    sampler = WindowSampler([classes], window=cfg.receptive_field + tc.target_length, n_channels=cfg.n_channels)
+    sampler = WindowSampler([classes], receptive_field=cfg.receptive_field, target_length=tc.target_length,
+                            n_channels=cfg.n_channels)
     t0 = time.perf_counter()
     result = Trainer(model, sampler, tc).run()
     print(json.dumps(dict(peak_rss_mb=_vm_hwm_mb(),

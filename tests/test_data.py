@@ -1,176 +1,195 @@
-"""Training windows (core/data.py): weighting, hold-out, validation, storage, clear errors."""
+"""Training windows (core/data.py): every sample a target, silence before a file, padding after a
+short one, weighting, hold-out, validation, storage, clear errors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from wavenet_gui.core.data import WindowSampler, compact_dtype
+from wavenet_gui.core.data import IGNORE, WindowSampler, compact_dtype
 from wavenet_gui.core.errors import ConfigError
 
+N = 65536  # classes: enough to hold global sample indices
+CENTRE = N // 2
 
-def _ramps(lengths: list[int]) -> list[np.ndarray]:
+
+def _ramps(lengths: list[int], start: int = 0) -> list[np.ndarray]:
     """Files whose classes are their global sample index, so a window tells where it came from."""
-    out, start = [], 0
+    out = []
     for n in lengths:
         out.append(np.arange(start, start + n, dtype=np.int64))
         start += n
     return out
 
 
-def test_files_are_drawn_in_proportion_to_their_valid_windows() -> None:
-    lengths, window = [1000, 3000, 6000], 100
-    signals = [np.full(n, i + 1, dtype=np.int64) for i, n in enumerate(lengths)]
-    sampler = WindowSampler(signals, window=window)
-    counts = np.array(lengths) - window + 1
-    assert np.allclose(sampler.file_weights, counts / counts.sum())
-    assert sampler.n_windows == counts.sum()
-
-    batch = sampler.sample(30_000, np.random.default_rng(1234))
-    assert batch.shape == (30_000, window) and batch.dtype == np.int64
-    assert np.all(batch == batch[:, :1])  # one file per window, never straddling two
-    freq = np.bincount(batch[:, 0], minlength=4)[1:] / len(batch)
-    assert np.allclose(freq, counts / counts.sum(), atol=0.015)
+def _targets_of(batch: np.ndarray, T: int) -> np.ndarray:
+    return batch[:, -T:]
 
 
-def test_windows_never_straddle_files_and_cover_every_start() -> None:
-    lengths, window = [50, 70], 10
-    sampler = WindowSampler(_ramps(lengths), window=window, n_channels=256)
+def test_every_sample_is_a_target_sample_zero_and_the_last_included() -> None:
+    rf, T, lengths = 30, 20, [57, 200]
+    sampler = WindowSampler(_ramps(lengths, start=1), receptive_field=rf, target_length=T, n_channels=N)
     batch = sampler.sample(20_000, np.random.default_rng(0))
-    assert np.all(np.diff(batch, axis=1) == 1)  # contiguous inside one file
-    starts = set(batch[:, 0].tolist())
-    expected = set(range(0, 50 - window + 1)) | set(range(50, 120 - window + 1))
-    assert starts == expected
+    assert batch.shape == (20_000, rf + T) and batch.dtype == np.int64
+    targets = _targets_of(batch, T)
+    assert not (targets == IGNORE).any()  # files longer than T are never padded on the right
+    counts = np.bincount(targets.ravel(), minlength=258)[1:258]
+    assert (counts > 0).all()  # every sample of both files, the first and the last included
+    # Coverage is even to within 2x: a sample at a file's edge is as likely a target as a middle one.
+    inner = counts[100:200]
+    assert counts.min() > 0.4 * inner.mean() and counts.max() < 2.5 * inner.mean()
 
 
-def test_holdout_tail_is_never_used_for_training() -> None:
-    lengths, window, holdout = [5000, 10000], 100, 0.1
-    sampler = WindowSampler(_ramps(lengths), window=window, holdout=holdout, n_channels=65536)
-    batch = sampler.sample(50_000, np.random.default_rng(7))
-    assert np.all(np.diff(batch, axis=1) == 1)
-    first, last = batch[:, 0], batch[:, -1]
-    in_a = first < 5000
-    # file A trains on [0, 4500), file B on [5000, 14000)
-    assert 4490 <= last[in_a].max() <= 4499 and first[in_a].min() >= 0
-    assert 13990 <= last[~in_a].max() <= 13999 and first[~in_a].min() >= 5000
+def test_context_before_the_first_sample_is_silence_and_windows_never_mix_files() -> None:
+    rf, T = 40, 10
+    sampler = WindowSampler(_ramps([50, 70], start=1), receptive_field=rf, target_length=T, n_channels=N)
+    assert sampler.pad_class == CENTRE
+    batch = sampler.sample(5000, np.random.default_rng(1))
+    for row in batch:
+        real = row[row != CENTRE]
+        assert np.all(np.diff(real) == 1)  # contiguous inside one file
+        assert (real <= 50).all() or (real >= 51).all()  # never two files
+        if (row == CENTRE).any():  # silence only before the file's first sample
+            k = int(np.argmax(row != CENTRE))
+            assert np.all(row[:k] == CENTRE) and row[k] in (1, 51)
+    # The window whose first target is sample 0 sees rf samples of silence.
+    first = batch[batch[:, rf] == 1]
+    assert len(first) and np.all(first[:, :rf] == CENTRE)
+
+
+def test_short_files_are_right_padded_with_ignore_and_still_trained() -> None:
+    rf, T = 8, 100
+    sampler = WindowSampler([np.full(30, 5), np.full(500, 7)], receptive_field=rf, target_length=T,
+                            names=["tiny.wav", "long.wav"])
+    assert sampler.padded_files == ["tiny.wav"] and sampler.unused_files == []
+    batch = sampler.sample(4000, np.random.default_rng(2))
+    tiny = batch[(batch == 5).any(axis=1)]
+    assert len(tiny) > 0
+    assert np.all(tiny[:, :rf] == 128)  # silence before
+    assert np.all(tiny[:, rf:rf + 30] == 5) and np.all(tiny[:, rf + 30:] == IGNORE)
+    # drawn by its share of the training samples
+    assert np.allclose(sampler.file_weights, [30 / 530, 500 / 530])
+    assert abs(len(tiny) / len(batch) - 30 / 530) < 0.02
+
+
+def test_clips_shorter_than_the_receptive_field_are_accepted() -> None:
+    sampler = WindowSampler([np.full(300, 9)], receptive_field=2047, target_length=2048)
+    batch = sampler.sample(2, np.random.default_rng(0))
+    assert np.all(batch[:, :2047] == 128) and np.all(batch[:, 2047:2347] == 9)
+    assert np.all(batch[:, 2347:] == IGNORE)
+
+
+def test_holdout_tail_is_never_a_training_target() -> None:
+    rf, T = 100, 50
+    sampler = WindowSampler(_ramps([5000, 10000]), receptive_field=rf, target_length=T, holdout=0.1, n_channels=N)
+    targets = _targets_of(sampler.sample(50_000, np.random.default_rng(7)), T)
+    in_a = targets[:, 0] < 5000
+    assert targets[in_a].max() == 4499 and targets[in_a].min() == 0
+    assert targets[~in_a].max() == 13999 and targets[~in_a].min() == 5000
     assert sampler.train_samples == 4500 + 9000 and sampler.total_samples == 15000
 
 
-def test_validation_windows_come_from_the_tails_and_are_fixed() -> None:
-    lengths, window = [5000, 10000], 100
-    sampler = WindowSampler(_ramps(lengths), window=window, holdout=0.1, n_channels=65536)
+def test_validation_scores_every_tail_sample_once_with_real_context() -> None:
+    rf, T = 100, 64
+    sampler = WindowSampler(_ramps([5000, 10000], start=1), receptive_field=rf, target_length=T,
+                            holdout=0.1, n_channels=N)
     assert sampler.has_validation
-    assert sampler.n_validation_windows == 500 // window + 1000 // window
     batches = sampler.validation_batches(4, max_batches=100)
     windows = np.concatenate(batches)
-    assert len(windows) == 15 and [len(b) for b in batches] == [4, 4, 4, 3]
-    assert np.all(np.diff(windows, axis=1) == 1)
-    first = windows[:, 0]
-    in_a = first < 5000
-    assert np.all((first[in_a] >= 4500) & (windows[in_a, -1] < 5000))
-    assert np.all((first[~in_a] >= 14000) & (windows[~in_a, -1] < 15000))
-    # Deterministic: the same windows every time.
+    targets = windows[:, -T:].ravel()
+    scored = np.sort(targets[targets != IGNORE])
+    expected = np.r_[np.arange(4501, 5001), np.arange(14001, 15001)]
+    assert np.array_equal(scored, expected)  # each tail sample exactly once
+    for w in windows:
+        real = w[w != IGNORE]
+        assert np.all(np.diff(real) == 1)  # the context is the file itself, right before the tail
     again = sampler.validation_batches(4, max_batches=100)
     assert all(np.array_equal(a, b) for a, b in zip(batches, again))
 
 
 def test_validation_is_capped_and_spread_over_files() -> None:
-    sampler = WindowSampler(_ramps([20_000, 20_000]), window=10, holdout=0.2, n_channels=65536)
+    sampler = WindowSampler(_ramps([20_000, 20_000]), receptive_field=5, target_length=10, holdout=0.2,
+                            n_channels=N)
     batches = sampler.validation_batches(8, max_batches=3)
     windows = np.concatenate(batches)
     assert len(batches) == 3 and len(windows) == 24
-    assert (windows[:, 0] < 20_000).any() and (windows[:, 0] >= 20_000).any()
+    assert (windows[:, -1] < 20_000).any() and (windows[:, -1] >= 20_000).any()
 
 
-def test_no_validation_without_holdout_or_with_short_tails() -> None:
-    signals = [np.zeros(1000, dtype=np.int64)]
-    assert WindowSampler(signals, window=100).validation_batches(8) == []
-    short_tails = WindowSampler(signals, window=200, holdout=0.1)  # tail of 100 < window
-    assert not short_tails.has_validation
-    assert short_tails.validation_batches(8) == []
+def test_no_validation_without_holdout() -> None:
+    sampler = WindowSampler([np.zeros(1000, dtype=np.int64)], receptive_field=50, target_length=50)
+    assert not sampler.has_validation and sampler.validation_batches(8) == []
 
 
 def test_storage_is_compact() -> None:
     big = np.random.default_rng(0).integers(0, 256, 1_000_000)  # int64: 8 MB
-    sampler = WindowSampler([big], window=1000, n_channels=256)
+    sampler = WindowSampler([big], receptive_field=500, target_length=500)
     assert sampler.dtype == np.uint8
     assert sampler.memory_bytes < 1.01 * 1_000_000
-    assert WindowSampler([big], window=10).dtype == np.uint8  # inferred from the data
-    assert WindowSampler([big], window=10, n_channels=1024).dtype == np.uint16
-    assert WindowSampler([np.array([0, 70000, 3])], window=2).dtype == np.int32
+    assert WindowSampler([big], receptive_field=5, target_length=5, n_channels=1024).dtype == np.uint16
+    assert WindowSampler([np.array([0, 70000, 3])], receptive_field=1, target_length=1,
+                         n_channels=70001).dtype == np.int32
     assert compact_dtype(256) == np.uint8 and compact_dtype(65536) == np.uint16
 
 
 def test_samples_keep_the_values() -> None:
     rng = np.random.default_rng(3)
     signal = rng.integers(0, 256, 5000)
-    sampler = WindowSampler([signal], window=64)
+    sampler = WindowSampler([signal], receptive_field=32, target_length=32)
     batch = sampler.sample(50, np.random.default_rng(9))
-    all_windows = np.lib.stride_tricks.sliding_window_view(signal, 64)
+    padded = np.r_[np.full(32, 128), signal]
+    all_windows = np.lib.stride_tricks.sliding_window_view(padded, 64)
     for row in batch:
-        assert np.all(all_windows == row, axis=1).any()  # each row is a real window
+        assert np.all(all_windows == row, axis=1).any()  # each row is a real (padded) window
 
 
 def test_same_seed_same_batch() -> None:
-    sampler = WindowSampler([np.arange(1000) % 256, np.arange(3000) % 256], window=32)
+    sampler = WindowSampler([np.arange(1000) % 256, np.arange(3000) % 256], receptive_field=16, target_length=16)
     a = sampler.sample(16, np.random.default_rng(42))
     b = sampler.sample(16, np.random.default_rng(42))
     assert np.array_equal(a, b)
 
 
-def test_short_files_are_skipped_with_a_note_and_never_drawn() -> None:
-    signals = [np.full(50, 1), np.full(500, 2)]
-    sampler = WindowSampler(signals, window=100, names=["tiny.wav", "long.wav"])
-    assert sampler.unused_files == [
-        "tiny.wav: shorter than one training window (50 < 100 samples); not used for training"
-    ]
-    assert np.all(sampler.sample(1000, np.random.default_rng(0)) == 2)
+def test_empty_files_are_noted_and_never_drawn() -> None:
+    sampler = WindowSampler([np.zeros(0, int), np.full(500, 2)], receptive_field=10, target_length=100,
+                            names=["empty.wav", "long.wav"])
+    assert sampler.unused_files == ["empty.wav: empty; not used for training"]
+    assert np.all(_targets_of(sampler.sample(1000, np.random.default_rng(0)), 100) == 2)
     assert sampler.file_weights[0] == 0
 
 
-def test_clear_error_when_no_file_is_long_enough() -> None:
-    signals = [np.zeros(1500, dtype=np.int64), np.zeros(1800, dtype=np.int64)]
+def test_clear_error_when_there_is_nothing_to_train_on() -> None:
     with pytest.raises(ConfigError) as info:
-        WindowSampler(signals, window=2048, names=["a.wav", "b.wav"],
-                      receptive_field=2047, sample_rate=8000)  # fmt: skip
-    err = info.value
-    text = str(err)
-    assert err.field == "window" and "\n" not in text
-    for words in ("2,048 samples", "receptive field 2,047", "b.wav", "1,800 samples",
-                  "fewer dilations or blocks", "longer audio", "0.256 s"):  # fmt: skip
-        assert words in text, words
-
-
-def test_error_blames_the_holdout_when_it_is_the_cause() -> None:
-    with pytest.raises(ConfigError, match="smaller hold-out") as info:
-        WindowSampler([np.zeros(2100, dtype=np.int64)], window=2048, holdout=0.1)
-    assert "1,890 samples after holding out 10%" in str(info.value)
+        WindowSampler([np.zeros(0, int)], receptive_field=10, target_length=10)
+    assert info.value.field == "signals" and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"signals": [], "window": 10}, "signals"),
-        ({"signals": [np.zeros((2, 50), int)], "window": 10}, "signals"),
-        ({"signals": [np.zeros(50)], "window": 10}, "signals"),
-        ({"signals": [np.full(50, -1)], "window": 10}, "signals"),
-        ({"signals": [np.full(50, 300)], "window": 10, "n_channels": 256}, "signals"),
-        ({"signals": [np.zeros(50, int)], "window": 1}, "window"),
-        ({"signals": [np.zeros(50, int)], "window": 10.0}, "window"),
-        ({"signals": [np.zeros(50, int)], "window": 10, "holdout": 0.7}, "holdout"),
-        ({"signals": [np.zeros(50, int)], "window": 10, "holdout": -0.1}, "holdout"),
-        ({"signals": [np.zeros(50, int)], "window": 10, "names": ["a", "b"]}, "names"),
+        ({"signals": []}, "signals"),
+        ({"signals": [np.zeros((2, 50), int)]}, "signals"),
+        ({"signals": [np.zeros(50)]}, "signals"),
+        ({"signals": [np.full(50, -1)]}, "signals"),
+        ({"signals": [np.full(50, 300)], "n_channels": 256}, "signals"),
+        ({"signals": [np.zeros(50, int)], "receptive_field": 0}, "receptive_field"),
+        ({"signals": [np.zeros(50, int)], "target_length": 0}, "target_length"),
+        ({"signals": [np.zeros(50, int)], "target_length": 10.0}, "target_length"),
+        ({"signals": [np.zeros(50, int)], "holdout": 0.7}, "holdout"),
+        ({"signals": [np.zeros(50, int)], "holdout": -0.1}, "holdout"),
+        ({"signals": [np.zeros(50, int)], "names": ["a", "b"]}, "names"),
     ],
 )
 def test_bad_arguments(kwargs: dict, field: str) -> None:
     signals = kwargs.pop("signals")
+    kwargs = {"receptive_field": 10, "target_length": 10, **kwargs}
     with pytest.raises(ConfigError) as info:
         WindowSampler(signals, **kwargs)
     assert info.value.field == field and "\n" not in str(info.value)
 
 
 def test_bad_sample_arguments() -> None:
-    sampler = WindowSampler([np.zeros(100, int)], window=10, holdout=0.2)
+    sampler = WindowSampler([np.zeros(100, int)], receptive_field=5, target_length=5, holdout=0.2)
     with pytest.raises(ConfigError, match="batch_size"):
         sampler.sample(0, np.random.default_rng())
     with pytest.raises(ConfigError, match="rng"):

@@ -27,7 +27,8 @@ def _trainer(out, **kw):
     tone = CFG.quantizer.encode(0.5 * np.sin(np.arange(8000) * 0.3)).astype(np.uint8)
     cfg = TrainingConfig(train_iterations=10_000, batch_size=2, target_length=128, save_weights=True,
                          checkpoint_every=2, output_dir=str(out), **kw)
-    return Trainer(model, make_sampler([tone], receptive_field=model.receptive_field, target_length=128), cfg)
+    return Trainer(model, make_sampler([tone], receptive_field=model.receptive_field, target_length=128,
+                                       config=CFG), cfg)
 
 
 def test_stop_at_random_moments_leaves_a_usable_model_and_a_loadable_checkpoint(tmp_path):

@@ -30,7 +30,7 @@ def _trainer(tmp_path=None, seed=0, **overrides):
         opts.update(output_dir=str(tmp_path))
     opts.update(overrides)
     cfg = TrainingConfig(**opts)
-    sampler = make_sampler([_tone(model.config)], receptive_field=model.receptive_field,
+    sampler = make_sampler([_tone(model.config)], receptive_field=model.receptive_field, config=model.config,
                            target_length=cfg.target_length, holdout=cfg.holdout)
     return Trainer(model, sampler, cfg)
 

@@ -220,9 +220,8 @@ def run(args: argparse.Namespace) -> int:
             from .resources_api import example_clip_path
 
             files = [example_clip_path()]
-        min_samples = cfg.receptive_field + 1 if train else 1
-        signals, audio = load_training_audio(files, sample_rate=cfg.sample_rate, quantizer=quantizer,
-                                             min_samples=min_samples)
+        # every sample is a target, clips shorter than the receptive field included
+        signals, audio = load_training_audio(files, sample_rate=cfg.sample_rate, quantizer=quantizer)
         for a in audio:
             for note in a.notes:
                 print(f"note: {a.path.name}: {note}", file=sys.stderr)

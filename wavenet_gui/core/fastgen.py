@@ -843,6 +843,8 @@ class FastGenerator:
         self._dil = dil
         self._qoff = np.concatenate([[0], np.cumsum(dil)[:-1]]).astype(np.int64)
         self._queue = np.zeros((int(dil.sum()), K, R), np.float32)
+        centre = getattr(cfg, "n_channels", C) // 2  # Quantizer.centre: the class of silence
+        self._silent = self._silent_inputs(centre)
         # scratch
         self._acc = np.zeros((K, S + R), np.float32)
         self._h = np.zeros((K, 2 * D), np.float32)
@@ -881,9 +883,30 @@ class FastGenerator:
         return self.config.receptive_field
 
     def reset(self) -> None:
-        """Zero every queue: the state before the first sample (= causal zero padding)."""
-        self._queue.fill(0.0)
+        """Back to the state before the first sample: an all-silent past (the centre class),
+        as :meth:`WaveNet.forward` pads; every queue slot holds its layer's steady input."""
+        for li in range(len(self._dil)):
+            q0 = int(self._qoff[li])
+            self._queue[q0:q0 + int(self._dil[li])] = self._silent[li]
         self._t = 0
+
+    def _silent_inputs(self, centre: int) -> np.ndarray:
+        """Each layer's input [L, R] for a constant all-``centre`` past, from the stored weights.
+
+        For a constant input every activation is constant over time, so one pass through the
+        layers (both taps seeing the same vector) gives the steady state exactly.
+        """
+        emb, wd, bd, wsr, bres = (self._weights[i] for i in range(5))
+        wd, wsr = _from_format(wd), _from_format(wsr)
+        R, D, S = self.R, self.D, self.S
+        h = emb[centre].astype(np.float64)
+        out = np.empty((wd.shape[0], R), np.float32)
+        for li in range(wd.shape[0]):
+            out[li] = h
+            fg = h @ (wd[li, :R] + wd[li, R:]).astype(np.float64) + bd[li]
+            z = np.tanh(fg[:D]) / (1.0 + np.exp(-fg[D:]))
+            h = h + z @ wsr[li, :, S:].astype(np.float64) + bres[li]
+        return out
 
     def close(self) -> None:
         """Stop the worker threads (also done when the generator is garbage collected)."""

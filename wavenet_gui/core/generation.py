@@ -11,7 +11,10 @@ receptive field.  Two engines share one interface:
 
 Both produce exactly what :meth:`WaveNet.forward` defines: with greedy
 decoding, ``generated[i] == argmax(forward(concat(prime, generated[:i])))`` at
-position ``len(prime) - 1 + i``.
+position ``len(prime) - 1 + i``.  Before the first sample the past is silence
+(the centre class), as in :meth:`WaveNet.forward` and in training: every
+layer's queue starts filled with that layer's input for an all-silent past
+(:func:`silent_layer_inputs`).
 """
 
 from __future__ import annotations
@@ -48,12 +51,44 @@ def sample_classes(logits: np.ndarray, uniforms: np.ndarray, temperature: float)
     return idx
 
 
+@torch.no_grad()
+def silent_layer_inputs(model: WaveNet) -> list[torch.Tensor]:
+    """Every layer's input ([n_hidden] each) when the whole past is silence (the centre class).
+
+    For a constant input every layer's activations are constant over time, so one pass
+    through the layers gives them exactly: this is what the cached generators' queues hold
+    before the first sample, matching :meth:`WaveNet.forward`'s silent padding.
+
+    Examples
+    --------
+    >>> from wavenet_gui.core.model import WaveNet, WaveNetConfig
+    >>> model = WaveNet(WaveNetConfig(n_dilations=3, n_blocks=1, n_hidden=8, n_skip=8, n_end=8))
+    >>> [tuple(h.shape) for h in silent_layer_inputs(model)]
+    [(8,), (8,), (8,)]
+    """
+    D = model.config.dilation_channels
+    h = model.embed.weight[model.config.quantizer.centre].detach()  # [R]
+    out = []
+    for layer in model.layers:
+        out.append(h.clone())
+        w = layer.dilated.weight.detach()  # [2D, R, 2]: x[t - d] and x[t] are both h
+        f_g = (w[:, :, 0] + w[:, :, 1]) @ h
+        if layer.dilated.bias is not None:
+            f_g = f_g + layer.dilated.bias.detach()
+        z = torch.tanh(f_g[:D]) * torch.sigmoid(f_g[D:])  # [D]
+        h = h + layer.residual.weight.detach()[:, :, 0] @ z
+        if layer.residual.bias is not None:
+            h = h + layer.residual.bias.detach()
+    return out
+
+
 class TorchQueueGenerator:
     """Reference cached generator: torch ops for each layer, for each sample.
 
     The queue of layer ``l`` (dilation ``d``) is a ring of ``d`` slots; at step
-    ``t`` slot ``t % d`` holds the layer's input from ``t - d`` (zeros before the
-    start, matching the model's causal zero padding).
+    ``t`` slot ``t % d`` holds the layer's input from ``t - d``.  Before the start
+    every slot holds the layer's input for an all-silent past
+    (:func:`silent_layer_inputs`), matching :meth:`WaveNet.forward`'s padding.
     """
 
     def __init__(self, model: WaveNet, *, n_streams: int = 1) -> None:
@@ -83,11 +118,13 @@ class TorchQueueGenerator:
                 ))
             self.end1 = (model.end1.weight.detach()[:, :, 0].T.contiguous(), bias(model.end1, self.cfg.n_end))
             self.end2 = (model.end2.weight.detach()[:, :, 0].T.contiguous(), bias(model.end2, self.cfg.n_channels))
+            self._silent = silent_layer_inputs(model)
         self.reset()
 
     def reset(self) -> None:
-        R = self.cfg.n_hidden
-        self.queues = [torch.zeros(d, self.n_streams, R, device=self.device) for d, *_ in self.layers]
+        """Back to the state before the first sample: an all-silent past."""
+        self.queues = [h.to(self.device).expand(d, self.n_streams, -1).clone()
+                       for (d, *_), h in zip(self.layers, self._silent)]
         self.t = 0
 
     @torch.no_grad()

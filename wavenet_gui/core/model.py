@@ -9,9 +9,15 @@ Shapes use ``B`` (batch), ``T`` (time), ``C`` (``n_channels`` classes),
 ``S`` (skip channels) and ``E`` (end channels).
 
 Causality: ``forward(x)[..., t]`` depends only on ``x[..., :t+1]`` and is the
-distribution of ``x[t+1]``.  Every dilated convolution is padded with zeros on
-the left, which is exactly what the cached generator's zero-filled queues see
-before the first sample, so the two agree from the first step.
+distribution of ``x[t+1]``.
+
+Before the first sample, the past is silence: :meth:`WaveNet.forward` without
+``n_outputs`` prepends ``receptive_field - 1`` samples of the centre class
+(:attr:`Quantizer.centre`, the class of 0.0).  Training windows that start
+before a file's first sample are padded the same way
+(:class:`~wavenet_gui.core.data.WindowSampler`), and the cached generators
+start with their queues in the steady state of that silent past, so training,
+priming and generation "from nothing" all see one and the same context.
 """
 
 from __future__ import annotations
@@ -206,7 +212,8 @@ class WaveNet(nn.Module):
             Compute only the last ``n_outputs`` positions, and without any padding:
             they must each see a full receptive field (``T >= n_outputs +
             receptive_field - 1``).  Equal to ``forward(x)[..., -n_outputs:]`` and much
-            cheaper; training uses it.
+            cheaper; training uses it.  Without it every position is computed, the
+            past before ``x[:, 0]`` being silence (see :meth:`pad_silence`).
 
         Returns
         -------
@@ -214,6 +221,22 @@ class WaveNet(nn.Module):
             ``logits[..., t]`` is the distribution of ``x[t + 1]``.
         """
         return self.logits_btc(x, n_outputs).transpose(1, 2)
+
+    def pad_silence(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with ``receptive_field - 1`` samples of silence (the centre class) prepended.
+
+        This is the one place that defines what the model sees before a signal's
+        first sample; ``forward(x) == forward(pad_silence(x), n_outputs=x.shape[1])``.
+
+        Examples
+        --------
+        >>> model = WaveNet(WaveNetConfig(n_dilations=2, n_blocks=1, n_hidden=4, n_skip=4, n_end=4))
+        >>> model.pad_silence(torch.tensor([[7, 9]])).tolist()
+        [[128, 128, 128, 7, 9]]
+        """
+        n = self.receptive_field - 1
+        silence = torch.full((x.shape[0], n), self.config.quantizer.centre, dtype=x.dtype, device=x.device)
+        return torch.cat([silence, x], dim=1)
 
     def logits_btc(self, x: torch.Tensor, n_outputs: int | None = None) -> torch.Tensor:
         """:meth:`forward` in time-major layout: logits ``[B, T, n_channels]``.
@@ -226,24 +249,20 @@ class WaveNet(nn.Module):
         """
         if x.dim() != 2:
             raise ValueError(f"x must be [B, T], got shape {tuple(x.shape)}")
-        pad = n_outputs is None
-        if pad:
+        if n_outputs is None:  # every position: the past before x[:, 0] is silence
             n_outputs = x.shape[1]
-        else:
-            need = n_outputs + self.receptive_field - 1
-            if x.shape[1] < need:
-                raise ValueError(f"n_outputs={n_outputs} needs at least {need} input samples, got {x.shape[1]}")
-            x = x[:, -need:]  # only what the last n_outputs positions see
+            x = self.pad_silence(x)
+        need = n_outputs + self.receptive_field - 1
+        if x.shape[1] < need:
+            raise ValueError(f"n_outputs={n_outputs} needs at least {need} input samples, got {x.shape[1]}")
+        x = x[:, -need:]  # only what the last n_outputs positions see
         D = self.config.dilation_channels
         h = self.embed(x)  # [B, T, R]
         zs = []
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             d = layer.dilation
-            if pad:
-                h_in = F.pad(h, (0, 0, d, 0))  # [B, d + T, R]: zeros before the start
-            else:
-                h_in = h  # [B, T', R]; the output is d shorter
+            h_in = h  # [B, T', R]; the output is d shorter
             w = layer.dilated.weight  # [2D, R, 2]
             f_g = F.linear(h_in[:, d:], w[:, :, 1], layer.dilated.bias) + F.linear(h_in[:, :-d], w[:, :, 0])
             z = torch.tanh(f_g[..., :D]) * torch.sigmoid(f_g[..., D:])  # [B, T', D]

@@ -49,13 +49,13 @@ def make_sampler(signals: list[np.ndarray], *, receptive_field: int, target_leng
     """The sampler a :class:`~wavenet_gui.core.training.Trainer` needs for this model and config.
 
     With the model's ``config`` (a :class:`~wavenet_gui.core.model.WaveNetConfig`) the sampler
-    checks the classes against ``n_channels`` and its "too short" message speaks in seconds.
+    checks the classes against ``n_channels`` (else 256) and pads with its centre class.
     """
     extra = {}
     if config is not None:
-        extra = dict(n_channels=config.n_channels, receptive_field=config.receptive_field,
-                     sample_rate=config.sample_rate)
-    return WindowSampler(signals, window=receptive_field + target_length, holdout=holdout, names=names, **extra)
+        extra = dict(n_channels=config.n_channels, sample_rate=config.sample_rate)
+    return WindowSampler(signals, receptive_field=receptive_field, target_length=target_length,
+                         holdout=holdout, names=names, **extra)
 
 
 def prediction_path(output_dir: str | Path, *, suffix: str = "", when: datetime | None = None) -> Path:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import MAX_HOLDOUT, WindowSampler
+from .data import IGNORE, MAX_HOLDOUT, WindowSampler
 from .fused import fused_loss
 from .errors import ConfigError
 from .warmup import warm_once
@@ -37,6 +37,7 @@ from .modelfile import MODEL_FILE_NAME, adam_state, load_model, save_model
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
@@ -96,6 +97,16 @@ class TrainingConfig:
     seed: int = 0
     """Seeds window sampling and weight initialisation."""
     device: str = "cpu"
+    lr_warmup: int = 0
+    """Iterations over which the learning rate rises linearly to ``learning_rate`` (0 = none)."""
+    lr_schedule: str = "constant"
+    """After the warm-up: ``"constant"``, or ``"cosine"``: decays to ``lr_floor`` times the
+    learning rate by the last iteration of the run."""
+    lr_floor: float = 0.05
+    """The cosine schedule's final learning rate, as a fraction of ``learning_rate``."""
+    ema: float = 0.0
+    """Decay of an exponential moving average of the weights (e.g. 0.999), kept beside the
+    trained weights for generation (:meth:`Trainer.generation_model`); 0 = off."""
     precision: str = "auto"
     """Arithmetic of the forward and backward pass: ``"float32"``, ``"bfloat16"``
     (matrix products in bfloat16 with float32 weights and accumulation) or ``"auto"``:
@@ -117,6 +128,15 @@ class TrainingConfig:
                 raise ConfigError(name, f"must be a whole number of at least {low}, got {v!r}")
         if not 0.0 <= self.holdout <= MAX_HOLDOUT:
             raise ConfigError("holdout", f"must be between 0 and {MAX_HOLDOUT}, got {self.holdout!r}")
+        if isinstance(self.lr_warmup, bool) or not isinstance(self.lr_warmup, (int, np.integer)) \
+                or self.lr_warmup < 0:
+            raise ConfigError("lr_warmup", f"must be a whole number of iterations (0 = none), got {self.lr_warmup!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError("lr_schedule", f"{self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}")
+        if not isinstance(self.lr_floor, (int, float)) or not 0.0 <= self.lr_floor <= 1.0:
+            raise ConfigError("lr_floor", f"must be a fraction between 0 and 1, got {self.lr_floor!r}")
+        if not isinstance(self.ema, (int, float)) or not 0.0 <= self.ema < 1.0:
+            raise ConfigError("ema", f"must be 0 (off) or a decay below 1 such as 0.999, got {self.ema!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if self.save_weights and not self.output_dir:
@@ -161,7 +181,7 @@ class Trainer:
     >>> model = WaveNet(WaveNetConfig(n_dilations=4, n_blocks=1, n_hidden=8, n_skip=16, n_end=16))
     >>> tone = model.config.quantizer.encode(0.5 * np.sin(np.arange(8000) * 0.1))
     >>> cfg = TrainingConfig(train_iterations=5, target_length=256)
-    >>> sampler = WindowSampler([tone], window=model.receptive_field + cfg.target_length)
+    >>> sampler = WindowSampler([tone], receptive_field=model.receptive_field, target_length=cfg.target_length)
     >>> Trainer(model, sampler, cfg).run().reason
     'iterations'
     """
@@ -171,9 +191,13 @@ class Trainer:
                  losses: list[float] | None = None) -> None:
         self.config = config.validate()
         want = model.receptive_field + config.target_length
-        if sampler.window != want:
+        if sampler.window != want or sampler.receptive_field != model.receptive_field:
             raise ConfigError("window", f"sampler windows are {sampler.window} samples, the model needs {want} "
                                         f"(receptive field {model.receptive_field} + target length {config.target_length})")
+        if sampler.pad_class != model.config.quantizer.centre:
+            raise ConfigError("n_channels", f"the sampler pads with class {sampler.pad_class} but this model's silence "
+                                            f"is class {model.config.quantizer.centre}: build the sampler with "
+                                            "make_sampler(..., config=model.config)")
         self.device = torch.device(config.device)
         self.autocast_dtype = resolve_precision(config.precision, self.device)
         #: Use the fused pass with its hand-written backward (:mod:`.fused`); on a CPU it is
@@ -190,6 +214,78 @@ class Trainer:
         # Window sampling continues deterministically after a resume.
         self.rng = np.random.default_rng([config.seed, iteration])
         self._validation = sampler.validation_batches(config.batch_size) if config.holdout > 0 else []
+        self._ema: list[torch.Tensor] | None = None
+        if config.ema > 0:
+            self._ema = [p.detach().clone() for p in self.model.parameters()]
+        self._run_start, self._run_total = iteration, iteration + config.train_iterations
+
+    # ------------------------------------------------------------------
+    def learning_rate_at(self, iteration: int) -> float:
+        """The learning rate of the step that makes ``iteration + 1`` (warm-up, then the schedule).
+
+        The schedule spans this run: ``train_iterations`` from the iteration it started at.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavenet_gui.core.model import WaveNet, WaveNetConfig
+        >>> from wavenet_gui.core.session import make_sampler
+        >>> model = WaveNet(WaveNetConfig(n_dilations=2, n_blocks=1, n_hidden=4, n_skip=4, n_end=4))
+        >>> cfg = TrainingConfig(learning_rate=0.01, train_iterations=100, lr_warmup=10,
+        ...                      lr_schedule="cosine", lr_floor=0.0, target_length=8)
+        >>> t = Trainer(model, make_sampler([np.zeros(50, int)], receptive_field=4, target_length=8,
+        ...             config=model.config), cfg)
+        >>> [round(t.learning_rate_at(i), 4) for i in (0, 9, 10, 55, 99)]
+        [0.001, 0.01, 0.01, 0.0049, 0.0]
+        """
+        cfg = self.config
+        base = cfg.learning_rate
+        i = iteration - self._run_start
+        if cfg.lr_warmup > 0 and i < cfg.lr_warmup:
+            return base * (i + 1) / cfg.lr_warmup
+        if cfg.lr_schedule == "constant":
+            return base
+        span = max(self._run_total - self._run_start - cfg.lr_warmup - 1, 1)
+        progress = min(max((i - cfg.lr_warmup) / span, 0.0), 1.0)
+        return base * (cfg.lr_floor + (1.0 - cfg.lr_floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+    def _apply_learning_rate(self) -> None:
+        lr = self.learning_rate_at(self.iteration)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self._ema is None:
+            return
+        decay = self.config.ema
+        # early on, average over the steps so far (as r9y9's wavenet_vocoder and timm do)
+        decay = min(decay, (1.0 + self.iteration - self._run_start) / (10.0 + self.iteration - self._run_start))
+        for e, p in zip(self._ema, self.model.parameters()):
+            e.lerp_(p.detach(), 1.0 - decay)
+
+    def generation_model(self) -> WaveNet:
+        """The model to generate from: a copy holding the EMA weights when ``ema`` is on, else the
+        trained model itself.  Training is not disturbed (the copy shares nothing with it).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavenet_gui.core.model import WaveNet, WaveNetConfig
+        >>> from wavenet_gui.core.session import make_sampler
+        >>> model = WaveNet(WaveNetConfig(n_dilations=2, n_blocks=1, n_hidden=4, n_skip=4, n_end=4))
+        >>> t = Trainer(model, make_sampler([np.zeros(50, int)], receptive_field=4, target_length=8,
+        ...             config=model.config), TrainingConfig(target_length=8, ema=0.99))
+        >>> t.generation_model() is model
+        False
+        """
+        if self._ema is None:
+            return self.model
+        copy = WaveNet(self.model.config).to(self.device)
+        with torch.no_grad():
+            for c, e in zip(copy.parameters(), self._ema):
+                c.copy_(e)
+        return copy.eval()
 
     # ------------------------------------------------------------------
     @classmethod
@@ -239,6 +335,16 @@ class Trainer:
 
     def _loss(self, x: torch.Tensor) -> torch.Tensor:
         T = self.config.target_length
+        if bool((x[:, -T:] == IGNORE).any()):
+            # windows of a file shorter than the target length: right-padded, the padding
+            # scored by nothing.  The padding's inputs only reach padded targets (it is a
+            # suffix), so any class will do there.
+            inputs = x[:, :-1].clamp(min=0)
+            with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
+                                enabled=self.autocast_dtype is not None):
+                logits = self.model.logits_btc(inputs, n_outputs=T)  # [B, T, C]
+            C = logits.shape[-1]
+            return F.cross_entropy(logits.float().reshape(-1, C), x[:, -T:].reshape(-1), ignore_index=IGNORE)
         if self.fused:
             return fused_loss(self.model, x, T, self.autocast_dtype or torch.float32)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
@@ -288,6 +394,7 @@ class Trainer:
         cfg = self.config
         start_iteration = self.iteration
         total = start_iteration + cfg.train_iterations
+        self._run_start, self._run_total = start_iteration, total  # the LR schedule spans this run
         t_start = time.perf_counter()
         recent: list[tuple[float, int]] = []  # (time, iteration) to measure speed
         checkpoint: Path | None = None
@@ -297,6 +404,7 @@ class Trainer:
             if cancel is not None and cancel.is_set():
                 reason, message = "cancelled", f"stopped at iteration {self.iteration}"
                 break
+            self._apply_learning_rate()
             value = self.step()
             if self._diverged(value):
                 reason = "diverged"
@@ -305,6 +413,7 @@ class Trainer:
                            f"good weights; lower the learning rate (now {cfg.learning_rate:g}) and train again")
                 break
             self.iteration += 1
+            self._update_ema()
             self.losses.append(value)
             now = time.perf_counter()
             recent.append((now, self.iteration))

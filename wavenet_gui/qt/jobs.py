@@ -196,14 +196,12 @@ def train(paths: list[str], model_kwargs: dict, training_kwargs: dict, model=Non
     _leave_a_core_for_the_ui()  # in this thread too: OpenMP's thread count is per thread
     cfg = WaveNetConfig(**model_kwargs).validate()
     tcfg = TrainingConfig(**training_kwargs).validate()
-    window = cfg.receptive_field + tcfg.target_length
     if tcfg.save_weights and tcfg.output_dir:
         from wavenet_gui.core.fileio import check_writable_dir
 
         check_writable_dir(tcfg.output_dir)
     progress(("status", f"Loading {len(paths)} file(s) at {cfg.sample_rate} Hz…"))
-    signals, loaded = load_training_audio(paths, sample_rate=cfg.sample_rate, quantizer=cfg.quantizer,
-                                          min_samples=window)
+    signals, loaded = load_training_audio(paths, sample_rate=cfg.sample_rate, quantizer=cfg.quantizer)
     notes = [n for la in loaded for n in getattr(la, "notes", [])]
     names = [Path(getattr(la, "path", p)).name for la, p in zip(loaded, paths)]
     sampler = make_sampler(signals, receptive_field=cfg.receptive_field, target_length=tcfg.target_length,

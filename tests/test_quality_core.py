@@ -1,0 +1,243 @@
+"""Issue 10 in the core: the silent past before the first sample (one convention for the model,
+the sampler and both generators), silence trimming, the collapse check, presets, the learning-rate
+schedule, EMA weights and the preview."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from wavenet_gui.core.checks import AudioProfile, check_generation, flatness, longest_constant_run
+from wavenet_gui.core.data import IGNORE
+from wavenet_gui.core.errors import AudioFileError, ConfigError
+from wavenet_gui.core.generation import TorchQueueGenerator, generate, make_generator
+from wavenet_gui.core.model import WaveNet, WaveNetConfig
+from wavenet_gui.core.presets import PRESETS, imitate_dilations, split_settings, suggest_preset
+from wavenet_gui.core.preview import preview
+from wavenet_gui.core.session import make_sampler
+from wavenet_gui.core.silence import trim_silence
+from wavenet_gui.core.training import Trainer, TrainingConfig
+
+SMALL = dict(n_dilations=4, n_blocks=2, n_hidden=8, n_skip=16, n_end=16, n_channels=64)
+
+
+def _model(seed=0, **kw) -> WaveNet:
+    torch.manual_seed(seed)
+    model = WaveNet(WaveNetConfig(**{**SMALL, **kw})).eval()
+    with torch.no_grad():  # make the biases matter: the silent past is then far from zero vectors
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return model
+
+
+# --------------------------------------------------------------------------- the silent past
+def test_forward_pads_with_silence_and_equals_the_unpadded_path_on_a_padded_input():
+    model = _model()
+    x = torch.randint(0, 64, (3, 50))
+    full = model(x)  # [B, C, T]
+    padded = torch.cat([torch.full((3, model.receptive_field - 1), 32), x], dim=1)
+    assert torch.allclose(full, model(padded, n_outputs=50), atol=1e-5)
+    assert torch.equal(model.pad_silence(x), padded)
+    # and the silent past is not zero hidden vectors: an explicit silent prefix changes nothing
+    longer = torch.cat([torch.full((3, 7), 32), x], dim=1)
+    assert torch.allclose(model(longer)[..., 7:], full, atol=1e-5)
+
+
+def test_causality_still_holds_under_the_silent_past():
+    model = _model(1)
+    x = torch.randint(0, 64, (1, 40))
+    y = x.clone()
+    y[0, 20] = (y[0, 20] + 5) % 64
+    a, b = model(x), model(y)
+    assert torch.allclose(a[..., :20], b[..., :20], atol=1e-6)
+    assert not torch.allclose(a[..., 20], b[..., 20])
+
+
+@pytest.mark.parametrize("backend", ["torch", "fast"])
+def test_greedy_generation_from_nothing_replays_argmax_forward_step_by_step(backend):
+    model = _model(2)
+    n = 3 * model.receptive_field
+    out = generate(model, n_samples=n, temperature=0.0, backend=backend, seed=0).classes[0]
+    # generation from nothing = predicting sample 0 from an all-silent past
+    logits = model(torch.as_tensor(out[None, :-1]))[0]  # [C, n - 1]: position t predicts out[t + 1]
+    first = model(torch.tensor([[32]]))[0, :, 0]  # one more silent sample predicts sample 0
+    assert int(first.argmax()) == out[0]
+    assert np.array_equal(logits.argmax(0).numpy(), out[1:])
+
+
+@pytest.mark.parametrize("backend", ["torch", "fast"])
+def test_the_generators_start_in_the_steady_state_of_silence(backend):
+    model = _model(3)
+    gen = make_generator(model, backend=backend)
+    x = np.array([17])
+    fresh = gen.step_logits(x)
+    gen.reset()
+    gen.feed(np.full((1, 5 * model.receptive_field), 32))  # an explicit silent past changes nothing
+    after = gen.step_logits(x)
+    assert np.allclose(fresh, after, atol=1e-4)
+    close = getattr(gen, "close", None)
+    if close:
+        close()
+
+
+def test_the_samplers_padded_windows_are_what_generation_sees():
+    model = _model(4)
+    clip = np.random.default_rng(0).integers(0, 64, 200)
+    T = 16
+    sampler = make_sampler([clip], receptive_field=model.receptive_field, target_length=T, config=model.config)
+    batch = sampler.sample(400, np.random.default_rng(1))
+    window = batch[batch[:, model.receptive_field] == clip[0]][0]  # the window whose first target is sample 0
+    assert np.array_equal(window[model.receptive_field:], clip[:T])
+    # training's logits for that window's targets ...
+    logits = model(torch.as_tensor(window[None, :-1]), n_outputs=T)[0].T.detach().numpy()  # [T, C]
+    # ... equal the generator's, teacher-forced from nothing with the clip
+    gen = TorchQueueGenerator(model)
+    steps = [gen.step_logits(np.array([32]))[0]]  # the silent past, then the clip
+    for c in clip[:T - 1]:
+        steps.append(gen.step_logits(np.array([c]))[0])
+    assert np.allclose(logits, np.array(steps), atol=1e-4)
+
+
+def test_padded_targets_are_ignored_by_the_loss():
+    model = _model(5)
+    trainer = Trainer(model, make_sampler([np.full(10, 3)], receptive_field=model.receptive_field, target_length=32,
+                                          config=model.config), TrainingConfig(target_length=32, batch_size=2))
+    x = torch.as_tensor(trainer.sampler.sample(2, np.random.default_rng(0)))
+    assert (x == IGNORE).any()
+    loss = trainer._loss(x)
+    inputs = x[:, :-1].clamp(min=0)
+    logits = model.logits_btc(inputs, n_outputs=32)[:, :10]  # only the 10 real targets
+    want = torch.nn.functional.cross_entropy(logits.reshape(-1, 64), x[:, -32:-22].reshape(-1))
+    assert torch.allclose(loss, want, atol=1e-5)
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_a_clip_shorter_than_the_receptive_field_trains_and_replays():
+    model = WaveNet(WaveNetConfig(n_dilations=6, n_blocks=2, n_hidden=16, n_skip=32, n_end=32, n_channels=64))
+    clip = model.config.quantizer.encode(0.5 * np.sin(np.arange(90) * 0.7) * np.hanning(90))
+    assert len(clip) < model.receptive_field
+    cfg = TrainingConfig(train_iterations=150, target_length=90, batch_size=2, learning_rate=1e-2, seed=0)
+    torch.manual_seed(0)
+    trainer = Trainer(model, make_sampler([clip], receptive_field=model.receptive_field, target_length=90,
+                                          config=model.config), cfg)
+    trainer.run()
+    out = generate(model, n_samples=90, temperature=0.0, seed=0).classes[0]
+    assert np.mean(np.abs(out - clip) <= 1) > 0.9  # greedy from nothing replays it
+
+
+# --------------------------------------------------------------------------- silence
+def test_trim_silence_cuts_both_ends_and_reports_it():
+    sr = 8000
+    t = np.arange(sr) / sr
+    tone = 0.3 * np.sin(2 * np.pi * 300 * t[:4000])
+    audio = np.r_[np.zeros(2000), tone, 0.001 * np.ones(2000)]
+    trimmed = trim_silence(audio, sample_rate=sr, name="word.wav")
+    assert 1900 <= trimmed.lead <= 2000 and 1900 <= trimmed.trail <= 2000
+    assert trimmed.lead + len(trimmed.samples) + trimmed.trail == len(audio)
+    assert np.array_equal(trimmed.samples, audio[trimmed.lead:len(audio) - trimmed.trail].astype(np.float32))
+    assert trimmed.describe().startswith("trimmed 0.2") and "at the end" in trimmed.describe()
+    whole = trim_silence(audio, sample_rate=sr, threshold=0.0)
+    assert len(whole.samples) == len(audio) and whole.describe() == "no silence to trim"
+
+
+def test_a_file_silent_after_trimming_is_refused_in_one_line():
+    with pytest.raises(AudioFileError) as info:
+        trim_silence(np.full(8000, 0.002), sample_rate=8000, name="/tmp/hiss.wav")
+    text = str(info.value)
+    assert text.startswith("hiss.wav: silent") and "\n" not in text and "threshold" in text
+    with pytest.raises(ConfigError, match="silence_threshold"):
+        trim_silence(np.zeros(10), sample_rate=8000, threshold=-1)
+
+
+# --------------------------------------------------------------------------- collapse check
+def test_collapse_check_finds_silence_stuck_values_and_noise_but_not_the_clip():
+    sr = 8000
+    t = np.arange(2 * sr) / sr
+    clip = 0.3 * np.sin(2 * np.pi * 200 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * t))
+    profile = AudioProfile.of([clip], sample_rate=sr)
+    assert check_generation(clip, profile=profile) is None
+    assert check_generation(np.zeros(sr), profile=profile).kind == "silence"
+    stuck = np.r_[clip[:2000], np.full(4000, 0.4), clip[:2000]]
+    assert check_generation(stuck, profile=profile).kind == "stuck"
+    noise = np.random.default_rng(0).uniform(-0.3, 0.3, sr)
+    found = check_generation(noise, profile=profile)
+    assert found.kind == "noise" and "\n" not in found.message and "Imitate" in found.message
+    # noise-like training audio: noise is not a collapse
+    assert check_generation(noise, profile=AudioProfile.of([noise], sample_rate=sr)) is None
+    assert 0.5 < flatness(noise, sr) < 0.62 and longest_constant_run([1, 1, 2, 2, 2, 3]) == 3
+
+
+# --------------------------------------------------------------------------- presets
+def test_presets_fill_valid_settings_and_imitate_covers_the_longest_clip():
+    for name, preset in PRESETS.items():
+        assert preset.name == name and preset.description.count(".") == 1 and preset.description.endswith(".")
+        for secs in ([0.4], [0.6, 3.0], [30.0]):
+            m, t, g = split_settings(preset.settings(clip_seconds=secs))
+            cfg = WaveNetConfig(**m).validate()
+            TrainingConfig(**t).validate()
+            assert set(g) <= {"temperature", "prime", "silence_threshold"}
+            if name == "imitate" and max(secs) <= 4.0:
+                assert cfg.receptive_field >= max(secs) * cfg.sample_rate
+    assert imitate_dilations(0.6, 8000) == 12 and imitate_dilations(60, 8000) == 14
+    assert suggest_preset([0.6, 1.0]) == "imitate" and suggest_preset([0.6, 20.0]) == "variations"
+    with pytest.raises(ConfigError):
+        suggest_preset([float("nan")])
+
+
+# --------------------------------------------------------------------------- schedule, EMA, preview
+def _tone_trainer(**kw):
+    torch.manual_seed(0)
+    model = WaveNet(WaveNetConfig(**SMALL))
+    clip = model.config.quantizer.encode(0.5 * np.sin(np.arange(3000) * 0.3))
+    cfg = TrainingConfig(**{"train_iterations": 40, "target_length": 64, "batch_size": 2, **kw})
+    return Trainer(model, make_sampler([clip], receptive_field=model.receptive_field, target_length=64,
+                                       config=model.config), cfg)
+
+
+def test_learning_rate_warms_up_then_decays_along_a_cosine():
+    trainer = _tone_trainer(learning_rate=0.01, lr_warmup=10, lr_schedule="cosine", lr_floor=0.1)
+    seen = []
+    trainer.run(callback=lambda p: seen.append(trainer.optimizer.param_groups[0]["lr"]))
+    assert seen[0] == pytest.approx(0.001) and seen[9] == pytest.approx(0.01)
+    assert all(a >= b for a, b in zip(seen[9:], seen[10:]))  # decays monotonically
+    assert seen[-1] == pytest.approx(0.001)
+    flat = _tone_trainer(learning_rate=0.01)
+    assert {flat.learning_rate_at(i) for i in range(40)} == {0.01}
+    for bad in ({"lr_warmup": -1}, {"lr_schedule": "step"}, {"lr_floor": 2.0}, {"ema": 1.0}):
+        with pytest.raises(ConfigError):
+            TrainingConfig(**bad).validate()
+
+
+def test_ema_weights_are_an_average_kept_beside_the_trained_ones():
+    trainer = _tone_trainer(ema=0.9, learning_rate=1e-2)
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    trainer.run()
+    ema = trainer.generation_model()
+    assert ema is not trainer.model
+    for b, e, p in zip(before, ema.parameters(), trainer.model.parameters()):
+        assert not torch.equal(e, p)  # an average lags behind the trained weights ...
+        assert (e - p).abs().max() < (b - p).abs().max() + 1e-6  # ... between the start and now
+    plain = _tone_trainer()
+    assert plain.generation_model() is plain.model  # no EMA: the trained weights themselves
+
+
+def test_preview_generates_a_second_without_touching_the_trainer():
+    trainer = _tone_trainer(train_iterations=5)
+    trainer.run()
+    state = [p.detach().clone() for p in trainer.model.parameters()]
+    rng_state = trainer.rng.bit_generator.state
+    threads = torch.get_num_threads()
+    result = preview(trainer, seconds=0.25, seed=1, temperature=1.0)
+    assert result.audio.shape == (1, 2000) and result.sample_rate == 8000
+    assert all(torch.equal(a, b) for a, b in zip(state, trainer.model.parameters()))
+    assert trainer.rng.bit_generator.state == rng_state and torch.get_num_threads() == threads
+    assert result.collapse is None or "\n" not in result.collapse.message
+    again = preview(trainer.model, seconds=0.25, seed=1, temperature=1.0)
+    assert np.array_equal(again.audio, result.audio)
+    with pytest.raises(ConfigError, match="seconds"):
+        preview(trainer, seconds=0)
+    assert math.isfinite(float(result.audio.std()))
