@@ -329,7 +329,11 @@ def measure_speed(settings: dict, *, steps: int = 4) -> float:
 
 #: CPU seconds per iteration (one thread, float32 fused pass, batch 4) by
 #: (sample_rate, n_dilations, n_blocks, n_hidden, target_length), from ``--measure-speed``.
-SPEED = {}
+SPEED = {
+    (8000, 10, 2, 32, 2048): 0.176,
+    (8000, 12, 2, 32, 4096): 0.508,
+    (8000, 13, 2, 32, 4096): 0.713,
+}
 
 
 def iterations_for(settings: dict, cpu_seconds: float) -> int:
@@ -343,16 +347,15 @@ def iterations_for(settings: dict, cpu_seconds: float) -> int:
 
 def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: dict, speech, streams: int,
              keep: bool) -> dict:
-    sr_clip = clip.sample_rate
     p = PRESETS[preset]
-    raw = load_audio(make_clip(clip), sample_rate=sr_clip)
-    settings = p.settings(clip_seconds=[raw.duration])
+    sr = p.settings(clip_seconds=[1.0]).get("sample_rate", 8000)
+    audio = load_audio(make_clip(clip), sample_rate=sr)
+    threshold = overrides.get("silence_threshold", p.settings(clip_seconds=[1.0]).get("silence_threshold", 0.0))
+    trimmed = trim_silence(audio.samples, sample_rate=sr, threshold=threshold, name=clip.path.name)
+    # the preset sees the clips as the file list shows them: after trimming
+    settings = p.settings(clip_seconds=[trimmed.duration])
     settings.update(overrides)
     mcfg, tcfg, gcfg = split_settings(settings)
-    sr = mcfg.get("sample_rate", 8000)
-    audio = load_audio(clip.path, sample_rate=sr)
-    trimmed = trim_silence(audio.samples, sample_rate=sr, threshold=gcfg.get("silence_threshold", 0.0),
-                           name=clip.path.name)
     torch.manual_seed(seed)
     model = WaveNet(WaveNetConfig(**mcfg))
     q = model.config.quantizer
@@ -365,7 +368,7 @@ def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: 
     result = trainer.run()
     cpu = time.process_time() - t0
     gen_model = trainer.generation_model()
-    n = len(trimmed.samples) + int(0.5 * sr)
+    n = int(round(gcfg.get("length", trimmed.duration) * sr))  # Imitate: the clip's length
     temperature = gcfg.get("temperature", 1.0)
     res = generate(gen_model, n_samples=n, temperature=temperature, seed=seed, n_streams=streams)
     ref = trimmed.samples
@@ -444,9 +447,10 @@ def main(argv=None) -> int:
             if (preset == "speech16k") != (clip.sample_rate == 16000):
                 continue
             for budget in args.budgets.split(","):
+                sr = PRESETS[preset].settings(clip_seconds=[1.0])["sample_rate"]
+                secs = len(trim_silence(load_audio(clip.path, sample_rate=sr).samples, sample_rate=sr).samples) / sr
                 iters = args.iterations or iterations_for(
-                    {**PRESETS[preset].settings(clip_seconds=[len(ref) / clip.sample_rate]), **overrides},
-                    BUDGETS[budget])
+                    {**PRESETS[preset].settings(clip_seconds=[secs]), **overrides}, BUDGETS[budget])
                 run = run_case(clip, preset, iters, seed=args.seed, overrides=overrides, speech=speech,
                                streams=args.streams, keep=args.keep)
                 run["budget_minutes"] = budget

@@ -72,6 +72,14 @@ def test_short_files_are_right_padded_with_ignore_and_still_trained() -> None:
     assert abs(len(tiny) / len(batch) - 30 / 530) < 0.02
 
 
+def test_leading_silence_classes_belong_to_the_silent_past() -> None:
+    sampler = WindowSampler([np.r_[np.full(5, 128), np.arange(1, 21)], np.full(9, 128)],
+                            receptive_field=4, target_length=4, names=["a.wav", "quiet.wav"])
+    assert sampler.train_samples == 20 and sampler.unused_files == ["quiet.wav: empty; not used for training"]
+    targets = sampler.sample(2000, np.random.default_rng(0))[:, -4:]
+    assert set(np.unique(targets)) == set(range(1, 21))  # the leading 128s are never targets
+
+
 def test_clips_shorter_than_the_receptive_field_are_accepted() -> None:
     sampler = WindowSampler([np.full(300, 9)], receptive_field=2047, target_length=2048)
     batch = sampler.sample(2, np.random.default_rng(0))

@@ -57,6 +57,8 @@ class WindowSampler:
     ``receptive_field`` samples of context and ``target_length`` targets; its
     targets lie inside one file's training part, its context may reach
     before the file's first sample, where it is silence (the centre class).
+    A file's leading samples of the centre class belong to that silent past:
+    they are dropped (a file of nothing else is empty).
 
     A file is drawn with probability proportional to its training samples.
     Within a file of ``n >= target_length`` training samples the first target
@@ -157,7 +159,12 @@ class WindowSampler:
                     raise ConfigError(
                         "signals", f"{name}: classes must be in [0, {n_channels}), got {lo} to {hi}"
                     )
-            arrays.append(a)
+            # Leading samples of the centre class are indistinguishable from the silent past
+            # before the file: they are part of it, never targets.  (Otherwise the model would
+            # learn that silence may go on after silence, which is how generation from nothing
+            # stays silent.)
+            loud = np.flatnonzero(a != n_channels // 2)
+            arrays.append(a[int(loud[0]):] if len(loud) else a[:0])
 
         self._dtype = compact_dtype(n_channels)
         lengths = np.array([len(a) for a in arrays], dtype=np.int64)

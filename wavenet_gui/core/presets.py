@@ -7,8 +7,9 @@ CLI's defaults with ``--preset``); the user can still change every field.
 Keys are the setting names as the CLI spells its flags without ``--``: model
 (:class:`~wavenet_gui.core.model.WaveNetConfig` fields), training
 (:class:`~wavenet_gui.core.training.TrainingConfig` fields) and generation and input
-settings (``temperature``, ``prime``, ``silence_threshold``); :func:`split_settings`
-sorts them.
+settings (``temperature``, ``prime``, ``length`` in seconds, ``silence_threshold``);
+:func:`split_settings` sorts them.  Give the presets the clips' durations after trimming
+(as the file list shows them).
 
 Examples
 --------
@@ -36,20 +37,22 @@ __all__ = ["PRESETS", "Preset", "imitate_dilations", "split_settings", "suggest_
 
 #: Clips up to this long (each) are imitated; longer material gets Variations.
 IMITATE_MAX_SECONDS = 4.0
-#: Imitate's receptive field grows with the longest clip up to 2 blocks of this many dilations.
-IMITATE_MAX_DILATIONS = 14
+#: Imitate's receptive field grows with the longest clip up to 2 blocks of this many dilations
+#: (2 s at 8 kHz: longer clips get every pause shorter than that covered).
+IMITATE_MAX_DILATIONS = 13
 IMITATE_MIN_DILATIONS = 10
 
 
 def imitate_dilations(longest_seconds: float, sample_rate: int) -> int:
-    """Dilations per block (2 blocks) whose receptive field covers a clip this long, 10 to 14.
+    """Dilations per block (2 blocks) whose receptive field covers a clip this long, 10 to 13.
 
-    ``2 * (2**n - 1) + 1 >= samples``: 0.6 s at 8 kHz needs 12 (1.02 s), 4 s needs 14 (4.1 s).
+    ``2 * (2**n - 1) + 1 >= samples``: 0.6 s at 8 kHz needs 12 (1.02 s), 1.5 s needs 13 (2.05 s);
+    longer clips get 13, which covers every pause up to 2 s.
 
     Examples
     --------
     >>> [imitate_dilations(s, 8000) for s in (0.2, 0.6, 1.5, 4.0, 9.0)]
-    [10, 12, 13, 14, 14]
+    [10, 12, 13, 13, 13]
     """
     samples = max(1.0, longest_seconds * sample_rate)
     n = math.ceil(math.log2((samples + 1) / 2)) if samples > 1 else 1
@@ -66,11 +69,19 @@ def _check_seconds(clip_seconds: Sequence[float]) -> list[float]:
     return secs
 
 
+#: Iterations of about two minutes of one core by dilations per block (batch 4, 4096 targets).
+_IMITATE_TWO_MINUTES = {10: 500, 11: 350, 12: 240, 13: 170}
+
+
 def _imitate(clip_seconds: Sequence[float]) -> dict[str, Any]:
     secs = _check_seconds(clip_seconds)
     sr = 8000
     longest = max(secs, default=1.0)
+    shortest = min(secs, default=1.0)
     n = imitate_dilations(longest, sr)
+    # long windows amortise the long receptive field (2 x 12 at 4096 targets costs 1.7x the default
+    # per target), but no longer than the shortest clip: padded windows take a slower path
+    target = int(min(4096, max(1024, shortest * sr // 256 * 256)))
     return {
         "sample_rate": sr,
         "n_blocks": 2,
@@ -79,16 +90,16 @@ def _imitate(clip_seconds: Sequence[float]) -> dict[str, Any]:
         "n_skip": 128,
         "n_end": 128,
         "batch_size": 4,
-        # long windows amortise the long receptive field: 1.7x the default's cost per target at 2 x 12
-        "target_length": 4096 if n <= 12 else 8192,
+        "target_length": target,
         "learning_rate": 1e-2,
         "lr_warmup": 20,
         "lr_schedule": "cosine",
         "ema": 0.0,
-        "train_iterations": 240 if n <= 12 else 300,
+        "train_iterations": _IMITATE_TWO_MINUTES[n],  # about 2 minutes of one core (bench/quality.py)
         "silence_threshold": DEFAULT_SILENCE_THRESHOLD,
         "prime": "silence",  # with silence trimmed, this starts at the first non-silent sample
         "temperature": 0.0,  # greedy: replays; see the README for what higher temperatures do
+        "length": round(longest, 2),  # seconds to generate: the longest clip (after it, it drifts)
     }
 
 
@@ -107,7 +118,7 @@ def _variations(clip_seconds: Sequence[float]) -> dict[str, Any]:
         "lr_warmup": 50,
         "lr_schedule": "cosine",
         "ema": 0.0,
-        "train_iterations": 3000,
+        "train_iterations": 680,  # about 2 minutes of one core
         "silence_threshold": DEFAULT_SILENCE_THRESHOLD,
         "prime": "silence",
         "temperature": 1.0,

@@ -456,16 +456,7 @@ class TrainingForm(_BaseForm):
                 except TypeError:
                     pass
         self.show_errors(errors)
-        data_msg = ""
-        if rf is not None and self._longest_input_s is not None:
-            window = rf + training.get("target_length", 0)
-            longest = int(self._longest_input_s * kwargs["sample_rate"])
-            if longest < window:
-                data_msg = (f"A training window (receptive field {rf:,} + target length "
-                            f"{training.get('target_length', 0):,} = {window:,} samples, "
-                            f"{window / kwargs['sample_rate']:.2f} s) is longer than the longest file "
-                            f"({self._longest_input_s:.2f} s): lower dilations per block, blocks or "
-                            "target length, or add longer files.")
+        data_msg = ""  # clips shorter than a training window are trained on (every sample is a target)
         self.data_error.setText(data_msg)
         self.data_error.setVisible(bool(data_msg))
         self._valid = not errors and not data_msg and self._model_config is not None
