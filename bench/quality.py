@@ -58,6 +58,7 @@ from wavenet_gui.core.quantization import Quantizer  # noqa: E402
 from wavenet_gui.core.session import make_sampler  # noqa: E402
 from wavenet_gui.core.silence import trim_silence  # noqa: E402
 from wavenet_gui.core.training import Trainer  # noqa: E402
+from wavenet_gui.core.warmup import keep_torch_threads  # noqa: E402
 
 CLIP_DIR = ROOT / "bench" / "quality_clips"
 
@@ -333,6 +334,8 @@ SPEED = {
     (8000, 10, 2, 32, 2048): 0.176,
     (8000, 12, 2, 32, 4096): 0.508,
     (8000, 13, 2, 32, 4096): 0.713,
+    (8000, 11, 2, 32, 3840): 0.333,
+    (16000, 11, 2, 32, 4096): 0.371,
 }
 
 
@@ -346,7 +349,7 @@ def iterations_for(settings: dict, cpu_seconds: float) -> int:
 
 
 def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: dict, speech, streams: int,
-             keep: bool) -> dict:
+             keep: bool, compare_temperatures: tuple[float, ...] = ()) -> dict:
     p = PRESETS[preset]
     sr = p.settings(clip_seconds=[1.0]).get("sample_rate", 8000)
     audio = load_audio(make_clip(clip), sample_rate=sr)
@@ -364,21 +367,35 @@ def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: 
     sampler = make_sampler([classes], receptive_field=model.receptive_field, target_length=tc.target_length,
                            config=model.config)
     trainer = Trainer(model, sampler, tc)
+    torch.set_num_threads(1)  # one core, whatever earlier generations did to the thread count
     t0 = time.process_time()
     result = trainer.run()
     cpu = time.process_time() - t0
-    gen_model = trainer.generation_model()
+    gen_model = trainer.model
     n = int(round(gcfg.get("length", trimmed.duration) * sr))  # Imitate: the clip's length
     temperature = gcfg.get("temperature", 1.0)
-    res = generate(gen_model, n_samples=n, temperature=temperature, seed=seed, n_streams=streams)
+    with keep_torch_threads():  # several streams start numba's threads, which can change torch's
+        res = generate(gen_model, n_samples=n, temperature=temperature, seed=seed, n_streams=streams)
     ref = trimmed.samples
+    if clip.text is None:
+        speech = None  # speech judges only for speech (pocketsphinx can take minutes on music)
     judged = [judge(a, ref, sr, speech=speech, ref_key=f"{clip.name}@{sr}") for a in res.audio]
+    out_dir = ROOT / "bench" / "quality_out"
     if keep:
-        out_dir = ROOT / "bench" / "quality_out"
         out_dir.mkdir(exist_ok=True)
         for k, a in enumerate(res.audio):
             sf.write(out_dir / f"{clip.name}_{preset}_{iterations}_{k}.wav", a, sr)
+    # the same trained model at other temperatures
+    variants = {}
+    for temp in compare_temperatures:
+        with keep_torch_threads():
+            r = generate(gen_model, n_samples=n, temperature=temp, seed=seed, n_streams=streams)
+        rows = [judge(a, ref, sr, speech=speech, ref_key=f"{clip.name}@{sr}") for a in r.audio]
+        variants[f"T={temp:g}"] = summary(rows)
+        if keep:
+            sf.write(out_dir / f"{clip.name}_{preset}_{iterations}_T{temp:g}.wav", r.audio[0], sr)
     return {
+        "variants": variants,
         "clip": clip.name, "preset": preset, "iterations": iterations, "seed": seed,
         "settings": settings, "receptive_field_s": round(model.config.receptive_field_seconds, 3),
         "trimmed": trimmed.describe(), "cpu_s": round(cpu, 1), "final_loss": round(result.final_loss, 4),
@@ -407,6 +424,8 @@ def main(argv=None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a preset setting (screening experiments)")
     ap.add_argument("--streams", type=int, default=2)
+    ap.add_argument("--compare-temperatures", type=float, nargs="*", default=[],
+                    help="also judge the same trained model at these temperatures")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-speech-judges", action="store_true")
     ap.add_argument("--measure-speed", action="store_true", help="print CPU s/iteration per preset and exit")
@@ -438,7 +457,8 @@ def main(argv=None) -> int:
         make_clip(clip)
         ref = trim_silence(load_audio(clip.path, sample_rate=clip.sample_rate).samples,
                            sample_rate=clip.sample_rate, name=clip.path.name).samples
-        report["calibration"][clip.name] = calibration(ref, clip.sample_rate, speech=speech,
+        report["calibration"][clip.name] = calibration(ref, clip.sample_rate,
+                                                       speech=speech if clip.text is not None else None,
                                                        ref_key=f"{clip.name}@{clip.sample_rate}")
         print(json.dumps({"clip": clip.name, "calibration": report["calibration"][clip.name]}), flush=True)
         for preset in args.presets.split(","):
@@ -452,12 +472,13 @@ def main(argv=None) -> int:
                 iters = args.iterations or iterations_for(
                     {**PRESETS[preset].settings(clip_seconds=[secs]), **overrides}, BUDGETS[budget])
                 run = run_case(clip, preset, iters, seed=args.seed, overrides=overrides, speech=speech,
-                               streams=args.streams, keep=args.keep)
+                               streams=args.streams, keep=args.keep,
+                               compare_temperatures=tuple(args.compare_temperatures))
                 run["budget_minutes"] = budget
                 run["mean"] = summary(run["streams"])
                 report["runs"].append(run)
                 print(json.dumps({k: run[k] for k in ("clip", "preset", "budget_minutes", "iterations", "cpu_s",
-                                                       "final_loss", "mean")}), flush=True)
+                                                       "final_loss", "mean", "variants")}), flush=True)
                 Path(args.out).write_text(json.dumps(report, indent=1))
     Path(args.out).write_text(json.dumps(report, indent=1))
     return 0

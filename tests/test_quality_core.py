@@ -1,6 +1,6 @@
 """Issue 10 in the core: the silent past before the first sample (one convention for the model,
 the sampler and both generators), silence trimming, the collapse check, presets, the learning-rate
-schedule, EMA weights and the preview."""
+schedule and the preview."""
 
 from __future__ import annotations
 
@@ -129,7 +129,8 @@ def test_a_clip_shorter_than_the_receptive_field_trains_and_replays():
                                           config=model.config), cfg)
     trainer.run()
     out = generate(model, n_samples=90, temperature=0.0, seed=0).classes[0]
-    assert np.mean(np.abs(out - clip) <= 1) > 0.9  # greedy from nothing replays it
+    sound = clip[np.flatnonzero(clip != 32)[0]:]  # its leading silence belongs to the silent past
+    assert np.mean(np.abs(out[:len(sound)] - sound) <= 1) > 0.9  # greedy from nothing replays it
 
 
 # --------------------------------------------------------------------------- silence
@@ -184,15 +185,15 @@ def test_presets_fill_valid_settings_and_imitate_covers_the_longest_clip():
             cfg = WaveNetConfig(**m).validate()
             TrainingConfig(**t).validate()
             assert set(g) <= {"temperature", "prime", "silence_threshold", "length"}
-            if name == "imitate" and max(secs) <= 4.0:
-                assert cfg.receptive_field >= max(secs) * cfg.sample_rate
-    assert imitate_dilations(0.6, 8000) == 12 and imitate_dilations(60, 8000) == 14
+            if name == "imitate":  # covers the longest clip, or every pause up to 2 s
+                assert cfg.receptive_field >= min(max(secs), 2.0) * cfg.sample_rate
+    assert imitate_dilations(0.6, 8000) == 12 and imitate_dilations(60, 8000) == 13
     assert suggest_preset([0.6, 1.0]) == "imitate" and suggest_preset([0.6, 20.0]) == "variations"
     with pytest.raises(ConfigError):
         suggest_preset([float("nan")])
 
 
-# --------------------------------------------------------------------------- schedule, EMA, preview
+# --------------------------------------------------------------------------- schedule, preview
 def _tone_trainer(**kw):
     torch.manual_seed(0)
     model = WaveNet(WaveNetConfig(**SMALL))
@@ -211,28 +212,9 @@ def test_learning_rate_warms_up_then_decays_along_a_cosine():
     assert seen[-1] == pytest.approx(0.001)
     flat = _tone_trainer(learning_rate=0.01)
     assert {flat.learning_rate_at(i) for i in range(40)} == {0.01}
-    for bad in ({"lr_warmup": -1}, {"lr_schedule": "step"}, {"lr_floor": 2.0}, {"ema": 1.0}):
+    for bad in ({"lr_warmup": -1}, {"lr_schedule": "step"}, {"lr_floor": 2.0}):
         with pytest.raises(ConfigError):
             TrainingConfig(**bad).validate()
-
-
-def test_ema_weights_are_an_average_kept_beside_the_trained_ones():
-    trainer = _tone_trainer(ema=0.9, learning_rate=1e-2)
-    before = [p.detach().clone() for p in trainer.model.parameters()]
-    trainer.run()
-    ema = trainer.generation_model()
-    assert ema is not trainer.model
-    moved = 0
-    for b, e, p in zip(before, ema.parameters(), trainer.model.parameters()):
-        if torch.equal(b, p):  # e.g. the last layer's residual weights, which get no gradient
-            assert torch.equal(e, p)
-            continue
-        moved += 1
-        assert not torch.equal(e, p)  # an average lags behind the trained weights ...
-        assert (e - p).abs().max() < (b - p).abs().max() + 1e-6  # ... between the start and now
-    assert moved > 10
-    plain = _tone_trainer()
-    assert plain.generation_model() is plain.model  # no EMA: the trained weights themselves
 
 
 def test_preview_generates_a_second_without_touching_the_trainer():

@@ -43,8 +43,11 @@ FRAME_SECONDS = 0.032
 HOP_SECONDS = 0.010
 #: Generated audio at least this silent (while the training audio is not) has collapsed into silence.
 SILENT_COLLAPSE = 0.95
-#: Spectral flatness from which audio sounds like white noise (white noise scores about 0.56).
-NOISE_FLATNESS = 0.35
+#: Spectral flatness from which audio sounds like noise (white noise scores about 0.56, speech 0.05;
+#: bench/quality.py: a sentence model collapsed into noise scored 0.32-0.35, a drum model 0.55).
+NOISE_FLATNESS = 0.3
+#: ... when that is also this many times the training audio's flatness (a noisy texture is not a collapse).
+NOISE_RATIO = 1.5
 #: The longest run of one value counts as stuck from this many seconds (and more than the input's).
 STUCK_SECONDS = 0.25
 
@@ -156,8 +159,8 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     * silence: at least 95% of the frames are silent while the training audio's share is lower;
     * stuck: one value repeats for 0.25 s or more, longer than anywhere in the training audio
       (digital silence counts as silence, not as stuck);
-    * noise: the non-silent frames are as flat as white noise (>= 0.35) while the training
-      audio's are at most half as flat.
+    * noise: the non-silent frames are about as flat as noise (>= 0.3) and more than 1.5x as flat
+      as the training audio's.
 
     Returns
     -------
@@ -191,7 +194,7 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
             return Collapse("stuck", f"The generated audio holds one value ({x[start]:+.3f}) for {run_s:.2f} s: "
                                      f"{_TRY}.")
     flat = flatness(x, sr, loud_db=floor)
-    if np.isfinite(flat) and flat >= NOISE_FLATNESS and not (profile.flatness > flat / 2):
+    if np.isfinite(flat) and flat >= NOISE_FLATNESS and not (profile.flatness * NOISE_RATIO >= flat):
         return Collapse("noise", f"The generated audio sounds like noise (spectral flatness {flat:.2f}, the training "
                                  f"audio's {profile.flatness:.2f}): {_TRY}.")
     return None

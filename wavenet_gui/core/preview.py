@@ -1,7 +1,6 @@
 """Previews while training: a short generation from the current weights that leaves training alone.
 
-:func:`preview` snapshots the weights (the EMA weights when the trainer keeps them), so
-the trainer may go on stepping while the preview generates, and it generates on one
+:func:`preview` snapshots the weights, so the trainer may go on stepping while the preview generates, and it generates on one
 thread, so torch's and numba's thread counts stay as they were.  The window calls it
 every N iterations or on a button, in the background, then plots and plays the result;
 the check of :mod:`wavenet_gui.core.checks` comes with it when a profile of the training
@@ -37,16 +36,16 @@ class PreviewResult:
 
 @torch.no_grad()
 def snapshot(source) -> tuple[WaveNet, int | None]:
-    """A private copy of the weights to generate from: a Trainer's generation weights, or a model's.
+    """A private copy of the weights to generate from: a Trainer's model, or a model.
 
     Taken between two training steps (e.g. from the progress callback) the copy is exact; taken
     from another thread while a step runs, it may mix two consecutive steps, which a preview
     does not mind.
     """
     iteration = None
-    if hasattr(source, "generation_model"):
+    if isinstance(getattr(source, "model", None), WaveNet) and hasattr(source, "iteration"):
         iteration = int(source.iteration)
-        model = source.generation_model()
+        model = source.model
     elif isinstance(source, WaveNet):
         model = source
     else:

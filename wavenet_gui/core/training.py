@@ -104,9 +104,6 @@ class TrainingConfig:
     learning rate by the last iteration of the run."""
     lr_floor: float = 0.05
     """The cosine schedule's final learning rate, as a fraction of ``learning_rate``."""
-    ema: float = 0.0
-    """Decay of an exponential moving average of the weights (e.g. 0.999), kept beside the
-    trained weights for generation (:meth:`Trainer.generation_model`); 0 = off."""
     precision: str = "auto"
     """Arithmetic of the forward and backward pass: ``"float32"``, ``"bfloat16"``
     (matrix products in bfloat16 with float32 weights and accumulation) or ``"auto"``:
@@ -135,8 +132,6 @@ class TrainingConfig:
             raise ConfigError("lr_schedule", f"{self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}")
         if not isinstance(self.lr_floor, (int, float)) or not 0.0 <= self.lr_floor <= 1.0:
             raise ConfigError("lr_floor", f"must be a fraction between 0 and 1, got {self.lr_floor!r}")
-        if not isinstance(self.ema, (int, float)) or not 0.0 <= self.ema < 1.0:
-            raise ConfigError("ema", f"must be 0 (off) or a decay below 1 such as 0.999, got {self.ema!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if self.save_weights and not self.output_dir:
@@ -214,9 +209,6 @@ class Trainer:
         # Window sampling continues deterministically after a resume.
         self.rng = np.random.default_rng([config.seed, iteration])
         self._validation = sampler.validation_batches(config.batch_size) if config.holdout > 0 else []
-        self._ema: list[torch.Tensor] | None = None
-        if config.ema > 0:
-            self._ema = [p.detach().clone() for p in self.model.parameters()]
         self._run_start, self._run_total = iteration, iteration + config.train_iterations
 
     # ------------------------------------------------------------------
@@ -253,39 +245,6 @@ class Trainer:
         lr = self.learning_rate_at(self.iteration)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        if self._ema is None:
-            return
-        decay = self.config.ema
-        # early on, average over the steps so far (as r9y9's wavenet_vocoder and timm do)
-        decay = min(decay, (1.0 + self.iteration - self._run_start) / (10.0 + self.iteration - self._run_start))
-        for e, p in zip(self._ema, self.model.parameters()):
-            e.lerp_(p.detach(), 1.0 - decay)
-
-    def generation_model(self) -> WaveNet:
-        """The model to generate from: a copy holding the EMA weights when ``ema`` is on, else the
-        trained model itself.  Training is not disturbed (the copy shares nothing with it).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from wavenet_gui.core.model import WaveNet, WaveNetConfig
-        >>> from wavenet_gui.core.session import make_sampler
-        >>> model = WaveNet(WaveNetConfig(n_dilations=2, n_blocks=1, n_hidden=4, n_skip=4, n_end=4))
-        >>> t = Trainer(model, make_sampler([np.zeros(50, int)], receptive_field=4, target_length=8,
-        ...             config=model.config), TrainingConfig(target_length=8, ema=0.99))
-        >>> t.generation_model() is model
-        False
-        """
-        if self._ema is None:
-            return self.model
-        copy = WaveNet(self.model.config).to(self.device)
-        with torch.no_grad():
-            for c, e in zip(copy.parameters(), self._ema):
-                c.copy_(e)
-        return copy.eval()
 
     # ------------------------------------------------------------------
     @classmethod
@@ -413,7 +372,6 @@ class Trainer:
                            f"good weights; lower the learning rate (now {cfg.learning_rate:g}) and train again")
                 break
             self.iteration += 1
-            self._update_ema()
             self.losses.append(value)
             now = time.perf_counter()
             recent.append((now, self.iteration))
