@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from wavenet_gui.core.checks import AudioProfile, check_generation, flatness, longest_constant_run
-from wavenet_gui.core.data import IGNORE
+from wavenet_gui.core.data import IGNORE, WindowSampler
 from wavenet_gui.core.errors import AudioFileError, ConfigError
 from wavenet_gui.core.generation import TorchQueueGenerator, generate, make_generator
 from wavenet_gui.core.model import WaveNet, WaveNetConfig
@@ -233,3 +233,52 @@ def test_preview_generates_a_second_without_touching_the_trainer():
     with pytest.raises(ConfigError, match="seconds"):
         preview(trainer, seconds=0)
     assert math.isfinite(float(result.audio.std()))
+
+
+# --------------------------------------------------------------------------- properties
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lengths=st.lists(st.integers(0, 120), min_size=1, max_size=4), rf=st.integers(1, 40),
+       T=st.integers(1, 50), seed=st.integers(0, 2**16))
+def test_sampler_windows_hold_the_convention_for_any_shapes(lengths, rf, T, seed):
+    if sum(lengths) == 0:
+        return
+    files = [np.arange(1, n + 1) + 1000 * (i + 1) for i, n in enumerate(lengths)]  # never the centre class
+    sampler = WindowSampler(files, receptive_field=rf, target_length=T, n_channels=16384)
+    batch = sampler.sample(64, np.random.default_rng(seed))
+    assert batch.shape == (64, rf + T)
+    for row in batch:
+        real = row[(row != 8192) & (row != IGNORE)]
+        k = int(real[0]) // 1000 - 1
+        n = lengths[k]
+        first = int(row[rf]) - 1000 * (k + 1) - 1  # index of the first target in its file
+        assert np.all(real // 1000 == k + 1) and np.all(np.diff(real) == 1)  # one file, contiguous
+        assert 0 <= first <= max(n - T, 0)  # targets inside the file, sample 0 reachable
+        lead = rf - min(rf, first)
+        assert np.all(row[:lead] == 8192) and (lead == 0 or row[lead] == 1000 * (k + 1) + 1)
+        assert np.all(row[rf + min(T, n - first):] == IGNORE)  # padding only after a short file
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nd=st.integers(1, 4), nb=st.integers(1, 2), R=st.integers(1, 8), D=st.integers(0, 8),
+       S=st.integers(1, 8), E=st.integers(1, 8), C=st.integers(2, 16), bias=st.booleans(),
+       backend=st.sampled_from(["torch", "fast"]), seed=st.integers(0, 2**16))
+def test_generators_from_nothing_equal_the_padded_forward_for_any_shape(nd, nb, R, D, S, E, C, bias, backend, seed):
+    torch.manual_seed(seed)
+    model = WaveNet(WaveNetConfig(n_dilations=nd, n_blocks=nb, n_hidden=R, n_dilation_channels=D, n_skip=S,
+                                  n_end=E, n_channels=C, bias=bias)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+    x = np.random.default_rng(seed).integers(0, C, 2 * model.receptive_field + 3)
+    with torch.no_grad():
+        ref = model(torch.as_tensor(x[None]))[0].T.numpy()  # [T, C]
+    gen = make_generator(model, backend=backend)
+    got = np.stack([gen.step_logits(np.array([c]))[0] for c in x])
+    close = getattr(gen, "close", None)
+    if close:
+        close()
+    assert np.abs(got - ref).max() <= 1e-4 * max(1.0, np.abs(ref).max())
