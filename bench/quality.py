@@ -348,8 +348,30 @@ def iterations_for(settings: dict, cpu_seconds: float) -> int:
     return max(1, int(round(cpu_seconds / SPEED[key])))
 
 
+class GainAugmented:
+    """A screening experiment (``--augment-gain DB``): each training window scaled by a random gain.
+
+    The gain is uniform in ``[-db, +db]`` dB per window, applied to the decoded samples and
+    re-quantized (inputs and targets alike, so the model learns the clip at other levels);
+    padding (-1) stays padding.  Kept out of the core unless it measurably helps.
+    """
+
+    def __init__(self, sampler, quantizer: Quantizer, db: float) -> None:
+        self._sampler, self._q, self._db = sampler, quantizer, db
+
+    def __getattr__(self, name):
+        return getattr(self._sampler, name)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        x = self._sampler.sample(batch_size, rng)
+        gain = 10.0 ** (rng.uniform(-self._db, self._db, size=(len(x), 1)) / 20.0)
+        pad = x < 0
+        y = self._q.encode(np.clip(self._q.decode(np.maximum(x, 0)) * gain, -1.0, 1.0))
+        return np.where(pad, x, y).astype(x.dtype)
+
+
 def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: dict, speech, streams: int,
-             keep: bool, compare_temperatures: tuple[float, ...] = ()) -> dict:
+             keep: bool, compare_temperatures: tuple[float, ...] = (), augment_gain_db: float = 0.0) -> dict:
     p = PRESETS[preset]
     sr = p.settings(clip_seconds=[1.0]).get("sample_rate", 8000)
     audio = load_audio(make_clip(clip), sample_rate=sr)
@@ -366,6 +388,8 @@ def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: 
     tc = training.TrainingConfig(**{**tcfg, "train_iterations": iterations, "seed": seed})
     sampler = make_sampler([classes], receptive_field=model.receptive_field, target_length=tc.target_length,
                            config=model.config)
+    if augment_gain_db > 0:
+        sampler = GainAugmented(sampler, q, augment_gain_db)
     trainer = Trainer(model, sampler, tc)
     torch.set_num_threads(1)  # one core, whatever earlier generations did to the thread count
     t0 = time.process_time()
@@ -399,7 +423,7 @@ def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: 
         "clip": clip.name, "preset": preset, "iterations": iterations, "seed": seed,
         "settings": settings, "receptive_field_s": round(model.config.receptive_field_seconds, 3),
         "trimmed": trimmed.describe(), "cpu_s": round(cpu, 1), "final_loss": round(result.final_loss, 4),
-        "temperature": temperature, "streams": judged,
+        "temperature": temperature, "streams": judged, "augment_gain_db": augment_gain_db,
     }
 
 
@@ -427,6 +451,8 @@ def main(argv=None) -> int:
     ap.add_argument("--compare-temperatures", type=float, nargs="*", default=[],
                     help="also judge the same trained model at these temperatures")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--augment-gain", type=float, default=0.0, metavar="DB",
+                    help="screening: scale each training window by a random gain of up to +-DB dB")
     ap.add_argument("--no-speech-judges", action="store_true")
     ap.add_argument("--measure-speed", action="store_true", help="print CPU s/iteration per preset and exit")
     ap.add_argument("--keep", action="store_true", help="write the generated audio to bench/quality_out/")
@@ -473,7 +499,8 @@ def main(argv=None) -> int:
                     {**PRESETS[preset].settings(clip_seconds=[secs]), **overrides}, BUDGETS[budget])
                 run = run_case(clip, preset, iters, seed=args.seed, overrides=overrides, speech=speech,
                                streams=args.streams, keep=args.keep,
-                               compare_temperatures=tuple(args.compare_temperatures))
+                               compare_temperatures=tuple(args.compare_temperatures),
+                               augment_gain_db=args.augment_gain)
                 run["budget_minutes"] = budget
                 run["mean"] = summary(run["streams"])
                 report["runs"].append(run)
