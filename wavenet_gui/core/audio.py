@@ -48,7 +48,7 @@ import soundfile as sf
 from numpy.typing import ArrayLike
 
 from wavenet_gui.core.errors import AudioFileError, ConfigError, OutputError
-from wavenet_gui.core.fileio import atomic_write
+from wavenet_gui.core.fileio import atomic_write, write_new_file
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -657,6 +657,7 @@ def save_audio(
     *,
     sample_rate: int,
     subtype: str | None = None,
+    exclusive: bool = False,
 ) -> Path:
     """Write mono audio atomically; the format follows the extension.
 
@@ -672,11 +673,15 @@ def save_audio(
         Hz, 1000 to 192000.
     subtype : str, optional, keyword-only
         libsndfile subtype for the container, e.g. ``"FLOAT"`` for 32-bit float WAV.
+    exclusive : bool, keyword-only
+        Never replace a file: when ``path`` exists (or another process takes the name at
+        the same moment) the file is named ``stem-2.wav``, ``stem-3.wav``, ...
+        (:func:`~wavenet_gui.core.fileio.write_new_file`).  Default False: replace.
 
     Returns
     -------
     Path
-        ``path``.
+        The file written: ``path``, or with ``exclusive`` the numbered name it got.
 
     Raises
     ------
@@ -725,6 +730,8 @@ def save_audio(
         raise OutputError(
             p, f"could not encode {container}/{chosen} ({_libsndfile_message(err)})"
         ) from None
+    if exclusive:
+        return write_new_file(p, buffer.getbuffer())
     with atomic_write(p) as f:
         f.write(buffer.getbuffer())
     return p
