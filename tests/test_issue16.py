@@ -291,8 +291,10 @@ def test_row04_non_regular_files_through_a_thread_do_not_block(tmp_path):
     assert "named pipe" in box.get("error", ""), box
 
 
-def test_row04_header_limit_is_stated():
-    assert MAX_HEADER_BYTES == 16 * 1024 * 1024
+def test_row04_a_header_over_the_limit_is_refused_from_its_first_8_bytes(tmp_path):
+    path = tmp_path / "big header.safetensors"
+    path.write_bytes((MAX_HEADER_BYTES + 8).to_bytes(8, "little") + b"{" + b" " * 100)
+    _refused(path, "header would be", f"{MAX_HEADER_BYTES:,}")
 
 
 def test_row14_weights_are_checked_after_the_float32_cast(tmp_path):
@@ -581,3 +583,208 @@ def test_row10_streamed_output_larger_than_the_disk_or_a_wav_file_is_refused_at_
         generate_to_files(model, [tmp_path / f"v{k}.wav" for k in range(64)], n_samples=10**9)
     assert "\n" not in str(err.value)
     assert not list(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------------------- row 11: long and absurd audio
+def _wav_header(frames: int, rate: int, channels: int = 1) -> bytes:
+    import struct
+
+    data = frames * 2 * channels
+    return (b"RIFF" + struct.pack("<I", min(36 + data, 0xFFFFFFFF)) + b"WAVE" + b"fmt "
+            + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
+            + b"data" + struct.pack("<I", min(data, 0xFFFFFFFF)))
+
+
+def _sparse_wav(path: Path, *, seconds: float, rate: int, channels: int) -> Path:
+    """A 16-bit WAV of ``seconds``: a tone burst every minute, holes (zeros) between."""
+    frames = int(seconds * rate)
+    with open(path, "wb") as f:
+        f.write(_wav_header(frames, rate, channels))
+        burst = (8000 * np.sin(np.arange(rate) * 2 * np.pi * 440 / rate)).astype("<i2")
+        frame = np.repeat(burst[:, None], channels, axis=1).tobytes()
+        for start in range(0, frames - rate, 60 * rate):
+            f.seek(44 + start * 2 * channels)
+            f.write(frame)
+        f.truncate(44 + frames * 2 * channels)
+    return path
+
+
+@pytest.mark.parametrize("rate", [1, 50, 1_000_000])
+def test_row11_absurd_sample_rates_are_refused_in_one_line(tmp_path, rate):
+    """Row 11: a 100 kB WAV declaring 1 Hz (400 M samples at 8 kHz) is refused, in one line."""
+    from wavenet_gui.core.audio import audio_info, load_audio, load_audio_classes
+    from wavenet_gui.core.errors import AudioFileError
+    from wavenet_gui.core.quantization import Quantizer
+
+    path = tmp_path / f"{rate} Hz.wav"
+    x = (8000 * np.sin(np.arange(50_000) / 3)).astype("<i2")
+    path.write_bytes(_wav_header(len(x), rate) + x.tobytes())
+    for read in (audio_info, lambda p: load_audio(p, sample_rate=8000),
+                 lambda p: load_audio_classes(p, sample_rate=8000, quantizer=Quantizer(256))):
+        with pytest.raises(AudioFileError) as err:
+            read(path)
+        assert str(err.value).startswith(f"{path.name}: declares a sample rate of {rate:,} Hz")
+        assert "\n" not in str(err.value)
+
+
+def test_row11_files_longer_than_the_limit_are_refused_from_the_header(tmp_path):
+    from wavenet_gui.core.audio import MAX_AUDIO_SECONDS, audio_info, load_audio
+    from wavenet_gui.core.errors import AudioFileError
+
+    path = tmp_path / "day.wav"
+    frames = (MAX_AUDIO_SECONDS + 3600) * 8000
+    with open(path, "wb") as f:
+        f.write(_wav_header(frames, 8000))
+        f.write(np.arange(1000, dtype="<i2").tobytes())
+        f.truncate(44 + 2 * frames)  # sparse: 1.4 GB that take no disk
+    for read in (audio_info, lambda p: load_audio(p, sample_rate=8000)):
+        with pytest.raises(AudioFileError, match="is 25.0 hours long"):
+            read(path)
+
+
+@pytest.mark.parametrize("cache_frames", [1 << 22, 1000])
+def test_row11_block_decoding_gives_what_one_piece_gives(tmp_path, monkeypatch, cache_frames):
+    """Row 11: blocks (kept, or decoded twice) and the streaming resampler match a one-piece read."""
+    import soundfile as sf
+    import soxr
+
+    from wavenet_gui.core import audio
+    from wavenet_gui.core.quantization import Quantizer
+
+    monkeypatch.setattr(audio, "CACHE_FRAMES", cache_frames)
+    monkeypatch.setattr(audio, "_BLOCK_FRAMES", 4099)  # many blocks, with odd edges
+    rng = np.random.default_rng(2)
+    x = (0.4 * np.sin(np.arange(90_000) / 9) + 0.05 * rng.standard_normal(90_000) + 0.1).astype(np.float32)
+    stereo = np.stack([x, 0.5 * x], axis=1)
+    sf.write(tmp_path / "s.wav", stereo, 44100, subtype="FLOAT")
+    mono = stereo.mean(axis=1, dtype=np.float64).astype(np.float32)
+    mono -= np.float32(mono.mean(dtype=np.float64))
+    want = np.clip(soxr.resample(mono, 44100, 8000, quality="HQ"), -1, 1)
+    got = audio.load_audio(tmp_path / "s.wav", sample_rate=8000)
+    assert got.notes[0] == "mixed 2 channels to mono" and "DC offset" in got.notes[1]
+    assert got.samples.shape == want.shape
+    np.testing.assert_allclose(got.samples, want, atol=2e-6)
+    q = Quantizer(256)
+    classes = audio.load_audio_classes(tmp_path / "s.wav", sample_rate=8000, quantizer=q)
+    assert classes.classes.dtype == np.uint8 and classes.notes == got.notes
+    np.testing.assert_array_equal(classes.classes, q.encode(got.samples))
+    wide = audio.load_audio_classes(tmp_path / "s.wav", sample_rate=8000, quantizer=Quantizer(1000))
+    assert wide.classes.dtype == np.uint16
+
+
+def test_row11_classes_match_load_audio_on_the_hostile_corpus(hostile_corpus):
+    from tests.hostile import HOSTILE_MIN_SAMPLES, HOSTILE_SAMPLE_RATE
+    from wavenet_gui.core.audio import load_audio, load_audio_classes
+    from wavenet_gui.core.quantization import Quantizer
+
+    q = Quantizer(256, kind="mu_law")
+    for case in hostile_corpus:
+        if case.expect != "accept" or case.path.is_dir():
+            continue
+        a = load_audio(case.path, sample_rate=HOSTILE_SAMPLE_RATE, min_samples=HOSTILE_MIN_SAMPLES)
+        c = load_audio_classes(case.path, sample_rate=HOSTILE_SAMPLE_RATE, quantizer=q,
+                               min_samples=HOSTILE_MIN_SAMPLES)
+        assert c.notes == a.notes, case.label
+        np.testing.assert_array_equal(c.classes, q.encode(a.samples), err_msg=case.label)
+
+
+class _CancelAfter:
+    """An Event whose is_set() turns true after ``n`` checks (a window closing mid-read)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.checks = 0
+
+    def is_set(self) -> bool:
+        self.checks += 1
+        return self.checks > self.n
+
+
+@pytest.mark.parametrize("after", [0, 3, 40])
+def test_row11_a_read_is_cancelled_between_blocks(tmp_path, monkeypatch, after):
+    """Row 11: closing the window during a read stops it within a block (both passes)."""
+    import soundfile as sf
+
+    from wavenet_gui.core import audio
+    from wavenet_gui.core.errors import Cancelled
+    from wavenet_gui.core.quantization import Quantizer
+
+    monkeypatch.setattr(audio, "_BLOCK_FRAMES", 1000)
+    monkeypatch.setattr(audio, "CACHE_FRAMES", 5000)  # decoded twice: 40 checks land in the second pass
+    sf.write(tmp_path / "t.wav", (0.3 * np.sin(np.arange(30_000) / 5)).astype(np.float32), 8000)
+    cancel = _CancelAfter(after)
+    with pytest.raises(Cancelled, match="t.wav: reading was cancelled"):
+        audio.load_audio_classes(tmp_path / "t.wav", sample_rate=16000, quantizer=Quantizer(256), cancel=cancel)
+    assert cancel.checks == after + 1
+
+
+def test_row11_long_file_memory_is_the_output_not_the_file(tmp_path):
+    """Row 11: a 10-minute 44.1 kHz stereo WAV (106 MB; 212 MB as float32) read to 8 kHz classes.
+
+    Peak memory grows by about the output (4.8 MB) and a few blocks, not by the file.
+    ``bench/long_audio.py`` measures the 6-hour case.
+    """
+    path = _sparse_wav(tmp_path / "long.wav", seconds=600, rate=44100, channels=2)
+    proc = _python(f"""
+        import resource
+        import numpy as np
+        from wavenet_gui.core.audio import load_audio_classes
+        from wavenet_gui.core.quantization import Quantizer
+        import soxr  # imported before the baseline, like everything else
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        c = load_audio_classes({str(path)!r}, sample_rate=8000, quantizer=Quantizer(256))
+        grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024
+        print(len(c.classes), c.classes.dtype, grew)
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    n, dtype, grew = proc.stdout.split()
+    assert abs(int(n) - 600 * 8000) <= 2 and dtype == "uint8"
+    assert int(grew) < 40, f"peak RSS grew by {grew} MB"
+
+
+def _envelope_reference(x, n_buckets, start, stop):
+    x = np.asarray(x)[start:stop]
+    bucket = -(-len(x) // n_buckets)
+    chunks = [x[i:i + bucket] for i in range(0, len(x), bucket)]
+    return bucket, np.array([c.min() for c in chunks]), np.array([c.max() for c in chunks])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_row11_display_envelope_is_min_max_per_bucket(seed):
+    """Row 11: the plot's envelope over random lengths, bucket counts and ranges (edges included)."""
+    from wavenet_gui.core.audio import display_envelope
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([1, 2, 7, 999, 1000, 1001, 65_537]))
+    x = rng.uniform(-1, 1, n).astype(np.float32)
+    n_buckets = int(rng.choice([1, 3, 1000, 5000]))
+    start = int(rng.integers(0, n))
+    stop = int(rng.integers(start + 1, n + 1))
+    env = display_envelope(x, n_buckets=n_buckets, start=start, stop=stop)
+    bucket, lo, hi = _envelope_reference(x, n_buckets, start, stop)
+    assert env.bucket == bucket and len(env.lo) <= n_buckets
+    np.testing.assert_array_equal(env.lo, lo)
+    np.testing.assert_array_equal(env.hi, hi)
+    np.testing.assert_array_equal(env.starts, start + bucket * np.arange(len(lo)))
+    t, y = env.as_line(8000)
+    assert len(t) == len(y) == 2 * len(lo) and y.dtype == np.float32
+
+
+def test_row11_display_envelope_of_hours_of_classes_makes_no_big_array():
+    """Row 11: 6 hours at 8 kHz as uint8 classes (173 MB) to 2000 pixels, with no float copy."""
+    import tracemalloc
+
+    from wavenet_gui.core.audio import display_envelope
+    from wavenet_gui.core.quantization import Quantizer
+
+    q = Quantizer(256)
+    classes = np.full(6 * 3600 * 8000, q.centre, np.uint8)
+    classes[12345] = 255
+    classes[-1] = 1
+    tracemalloc.start()
+    env = display_envelope(classes, n_buckets=2000, quantizer=q)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20, f"{peak:,} bytes"
+    assert len(env.lo) == 2000 and env.hi.max() == 1.0 and env.lo.min() == -1.0
+    assert env.hi[0] == 1.0 and env.lo[-1] == -1.0 and env.lo[1] == 0.0
