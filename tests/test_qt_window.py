@@ -417,3 +417,25 @@ def test_open_recent_remembers_files_and_models(qtbot, make_window, tone_file, t
     assert ("audio", str(other.resolve())) not in w2.recent_items()
     w2._clear_recent()
     assert w2.recent_items() == []
+
+
+def test_learning_rate_0_9_on_speech_stops_and_says_why(qtbot, make_window):
+    """Issue 11: three speech clips at learning rate 0.9, Log scale clicked while it trains.  The
+    loss explodes at once; training stops with a warning naming a learning rate to try, and the
+    window keeps a usable model (the state before the step that exploded it)."""
+    speech = sorted((Path(__file__).parent / "data").glob("speech*.wav"))
+    w = make_window(speech, tiny=False)
+    assert len(w.files) == 3
+    w.training_form.set_values({"learning_rate": "0.9", "train_iterations": 300})
+    w.train_button.click()
+    for _ in range(4):  # the crash of the issue came with a repaint in log scale during training
+        w.log_check.click()
+        qtbot.wait(30)
+    qtbot.waitUntil(lambda: not w.busy(), timeout=60000)
+    warnings_shown = [m for m in w.recorder.messages if m[0] == "warning"]
+    assert len(warnings_shown) == 1, w.recorder.messages
+    assert "try 0.09" in warnings_shown[0][2] and "\n" not in warnings_shown[0][2]
+    assert w.model is not None
+    import torch
+
+    assert all(bool(torch.isfinite(p).all()) for p in w.model.parameters())

@@ -17,8 +17,10 @@ from wavenet_gui.core.generation import TorchQueueGenerator, generate, make_gene
 from wavenet_gui.core.model import WaveNet, WaveNetConfig
 from wavenet_gui.core.presets import PRESETS, imitate_dilations, split_settings, suggest_preset
 from wavenet_gui.core.preview import preview
+from wavenet_gui.core.quantization import Quantizer
 from wavenet_gui.core.session import make_sampler
-from wavenet_gui.core.silence import trim_silence
+from wavenet_gui.core import silence
+from wavenet_gui.core.silence import trim_classes, trim_silence
 from wavenet_gui.core.training import Trainer, TrainingConfig
 
 SMALL = dict(n_dilations=4, n_blocks=2, n_hidden=8, n_skip=16, n_end=16, n_channels=64)
@@ -147,6 +149,31 @@ def test_trim_silence_cuts_both_ends_and_reports_it():
     assert trimmed.describe().startswith("trimmed 0.2") and "at the end" in trimmed.describe()
     whole = trim_silence(audio, sample_rate=sr, threshold=0.0)
     assert len(whole.samples) == len(audio) and whole.describe() == "no silence to trim"
+
+
+@pytest.mark.parametrize("block_frames", [1, 3, 4096])
+def test_trimming_classes_block_by_block_equals_trimming_the_decoded_audio(monkeypatch, block_frames):
+    monkeypatch.setattr(silence, "_BLOCK_FRAMES", block_frames)  # tiny blocks: many block edges
+    q = Quantizer(n_channels=256)
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        n = int(rng.integers(1, 4000))
+        x = np.zeros(n)
+        for _ in range(int(rng.integers(1, 3))):
+            a = int(rng.integers(0, n))
+            b = min(n, a + int(rng.integers(1, 600)))
+            x[a:b] = 0.1 * rng.standard_normal(b - a)
+        classes = q.encode(x).astype(np.uint8)
+        try:
+            want = trim_silence(q.decode(classes), sample_rate=8000, threshold=0.01)
+        except AudioFileError as err:
+            with pytest.raises(AudioFileError, match="silent after trimming"):
+                trim_classes(classes, quantizer=q, sample_rate=8000, threshold=0.01)
+            assert "silent after trimming" in str(err)
+            continue
+        got = trim_classes(classes, quantizer=q, sample_rate=8000, threshold=0.01)
+        assert (got.lead, got.trail) == (want.lead, want.trail)
+        assert got.samples.dtype == np.uint8 and np.array_equal(q.decode(got.samples), want.samples)
 
 
 def test_a_file_silent_after_trimming_is_refused_in_one_line():

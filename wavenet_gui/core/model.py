@@ -35,6 +35,10 @@ from .quantization import Quantizer
 #: Limits accepted by :meth:`WaveNetConfig.validate`.
 MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 192_000
+#: The largest model this app builds, trains, saves and loads (400 MB of float32 weights;
+#: a checkpoint with Adam's moments is three times that).  A model file whose config asks
+#: for more is refused before anything is allocated.
+MAX_PARAMETERS = 100_000_000
 
 
 @dataclass
@@ -97,6 +101,20 @@ class WaveNetConfig:
         return self.receptive_field / self.sample_rate
 
     @property
+    def n_parameters(self) -> int:
+        """Weights and biases of the model this config builds, counted without building it.
+
+        Examples
+        --------
+        >>> WaveNetConfig().n_parameters
+        246528
+        """
+        C, R, D, S, E = self.n_channels, self.n_hidden, self.dilation_channels, self.n_skip, self.n_end
+        b = 1 if self.bias else 0
+        per_layer = (2 * D * R * 2 + b * 2 * D) + (S * D + b * S) + (R * D + b * R)
+        return C * R + self.n_layers * per_layer + (E * S + b * E) + (C * E + b * C)
+
+    @property
     def quantizer(self) -> Quantizer:
         return Quantizer(n_channels=self.n_channels, kind=self.quantization)
 
@@ -119,6 +137,9 @@ class WaveNetConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not ok:
                 raise ConfigError(name, f"{value!r} is invalid: {reason}")
+        if self.n_parameters > MAX_PARAMETERS:
+            raise ConfigError("model", f"{self.n_parameters:,} parameters is more than this app's limit of "
+                                       f"{MAX_PARAMETERS:,}; use fewer channels, layers or blocks")
         return self
 
     def to_dict(self) -> dict:

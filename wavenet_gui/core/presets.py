@@ -83,7 +83,7 @@ def _imitate(clip_seconds: Sequence[float]) -> dict[str, Any]:
     n = imitate_dilations(longest, sr)
     # long windows amortise the long receptive field (2 x 12 at 4096 targets costs 1.7x the default
     # per target), but shorter than the shortest clip (with a margin for its leading silence
-    # samples): windows padded after a clip's end take the slower autograd path (5x here)
+    # samples): targets padded after a clip's end are computed and then ignored (wasted work)
     target = int(min(4096, max(1024, (shortest * sr // 256 - 1) * 256)))
     return {
         "sample_rate": sr,

@@ -78,7 +78,7 @@ def write_prediction(output_dir: str | Path, audio: np.ndarray, *, sample_rate: 
     """
     folder = check_writable_dir(output_dir)
     return save_audio(prediction_path(folder, suffix=suffix), np.asarray(audio, dtype=np.float32).reshape(-1),
-                      sample_rate=sample_rate)
+                      sample_rate=sample_rate, exclusive=True)
 
 
 def available_devices() -> list[str]:
