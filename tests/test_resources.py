@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 
 from wavenet_gui import __version__
-from wavenet_gui.launch import handle_early_args
-from wavenet_gui.resources_api import ICON_SIZES, example_clip_path, icon_path, resource_path
+from wavenet_gui.qt.launch import handle_early_args
+from wavenet_gui.resources import ICON_SIZES, example_clip_path, icon_path, resource_path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display on CI
 
@@ -50,7 +50,7 @@ def test_example_clip_is_audible_not_clipped_and_ends_in_silence():
 
 
 def test_example_clip_is_what_the_script_makes():
-    """resources/example.wav is reproducible from scripts/make_resources.py."""
+    """wavenet_gui/resources/example.wav is reproducible from scripts/make_resources.py."""
     sys.path.insert(0, str(REPO / "scripts"))
     try:
         import make_resources
@@ -136,7 +136,7 @@ def test_other_arguments_leave_the_window_to_start():
 
 def test_version_from_a_fresh_interpreter():
     out = subprocess.run(
-        [sys.executable, "-m", "wavenet_gui.launch", "--version"],
+        [sys.executable, "-m", "wavenet_gui.qt.launch", "--version"],
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout
     assert out == f"wavenet-gui {__version__}\n"

@@ -81,8 +81,8 @@ WRITE_EXTENSIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ".ogg": ("OGG", "VORBIS", ("VORBIS",)),
 }
 
-MIN_SAMPLE_RATE = 1000
-MAX_SAMPLE_RATE = 192000
+# The rates a model may be built for (and audio resampled to), defined with the other settings.
+from wavenet_gui.core.config import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # noqa: E402
 
 #: More than this fraction of NaN/Inf samples and a file is refused rather than repaired.
 MAX_NONFINITE_FRACTION = 0.01
@@ -426,14 +426,9 @@ def _read_mono(path: Path, f: sf.SoundFile, frames: int) -> tuple[np.ndarray, in
 
 
 def _resample(x: np.ndarray, source_rate: int, rate: int) -> np.ndarray:
-    try:
-        import soxr
+    import soxr
 
-        y = soxr.resample(x, source_rate, rate, quality="HQ")
-    except ImportError:  # pragma: no cover - soxr comes with librosa
-        import librosa
-
-        y = librosa.resample(x, orig_sr=source_rate, target_sr=rate, res_type="soxr_hq")
+    y = soxr.resample(x, source_rate, rate, quality="HQ")
     return np.ascontiguousarray(y, dtype=np.float32)
 
 

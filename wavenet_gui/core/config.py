@@ -55,8 +55,8 @@ __all__ = [
 #: Sample rates (Hz) a model can be built for; files at any rate are resampled to it.
 MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 192_000
-#: The largest seed accepted (seeds are unsigned 32-bit numbers).
-MAX_SEED = 2**32 - 1
+#: The largest seed accepted (what a 32-bit spin box holds).
+MAX_SEED = 2**31 - 1
 #: The longest audio one generation makes, in seconds (an hour).
 MAX_LENGTH_S = 3600.0
 
@@ -497,19 +497,33 @@ def preset_values(name: str, *, clip_seconds: Sequence[float] = ()) -> dict[str,
 
 # ------------------------------------------------------------------------------------------ argparse
 def _arg_type(s: Setting):
+    """argparse's ``type``: text to the setting's type only; bounds are checked by :func:`validate`
+    later, so that a bad value is reported like every other error (one line, exit status 2)."""
     def convert(text: str) -> Any:
         try:
-            return s.parse(text)
-        except ConfigError as exc:
-            raise argparse.ArgumentTypeError(exc.reason) from None
+            if s.kind == "bool" or (s.optional and text.strip().lower() in ("", "none", "random", "off")):
+                return s.parse(text)
+            if s.kind == "int":
+                try:
+                    return int(text.replace("_", ""))
+                except ValueError:
+                    number = float(text)
+                    return int(number) if number.is_integer() else number
+            if s.kind == "float":
+                return float(text)
+            return text
+        except (ConfigError, ValueError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole number' if s.kind == 'int' else s.kind}") \
+                from None
 
     convert.__name__ = s.kind  # argparse names it in "invalid <type> value"
     return convert
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, groups: Mapping[str, str] | None = None) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, groups: Mapping[str, Any] | None = None) -> None:
     """Add a flag for every CLI setting (``--name``) to ``parser``, grouped, with help and default.
 
+    ``groups`` maps a setting group to a title, or to an argument group already made.
     Flags left out are absent from the parsed namespace (their default is
     ``argparse.SUPPRESS``), so :func:`values_from_args` can tell a flag given from a default.
     """
@@ -520,7 +534,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, groups: Mapping[str, str] 
             continue
         group = made.get(s.group)
         if group is None:
-            group = made[s.group] = parser.add_argument_group(titles.get(s.group, s.group))
+            title = titles.get(s.group, s.group)
+            group = made[s.group] = title if not isinstance(title, str) else parser.add_argument_group(title)
         shown = s.special if s.default is None and s.special else s.default
         if s.kind == "bool":
             text = f"{s.help} (default {'true' if s.default else 'false'})"

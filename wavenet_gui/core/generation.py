@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from . import config as settings
 from .errors import ConfigError
 from .warmup import warm_once
 from .model import WaveNet
@@ -165,13 +166,12 @@ def _prime_array(model: WaveNet, prime, n_streams: int) -> np.ndarray:
     return prime.astype(np.int64)
 
 
-def _validate(n_samples: int, temperature: float, n_streams: int) -> None:
+def _validate(n_samples: int, temperature: float, n_streams: int, weight_format: str = "float32") -> None:
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ConfigError("length", f"must be at least one sample, got {n_samples!r}")
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ConfigError("temperature", f"must be 0 (greedy) or positive, got {temperature!r}")
-    if not 1 <= n_streams <= 64:
-        raise ConfigError("variations", f"must be between 1 and 64, got {n_streams!r}")
+    settings.check("temperature", temperature)
+    settings.check("variations", n_streams)
+    settings.check("weight_format", weight_format)
 
 
 def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: int | None = None,
@@ -196,7 +196,7 @@ def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, s
     >>> sum(c.shape[1] for c in chunks)
     100
     """
-    _validate(n_samples, temperature, n_streams)
+    _validate(n_samples, temperature, n_streams, weight_format)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
     prime = _prime_array(model, prime, n_streams)
@@ -246,7 +246,7 @@ def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: 
     >>> result.audio.shape
     (1, 800)
     """
-    _validate(n_samples, temperature, n_streams)
+    _validate(n_samples, temperature, n_streams, weight_format)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
     quantizer = model.config.quantizer

@@ -1,15 +1,15 @@
-"""Paths to the files shipped in :mod:`wavenet_gui.resources` (Qt-free).
+"""Bundled resources: the application icon and the example clip (see README.md here).
 
-The top-level ``resources/`` folder is installed as the package
-``wavenet_gui.resources`` (see ``package-dir`` in pyproject.toml), and the
-PyInstaller spec collects it as data under the same package path, so
-:func:`importlib.resources.files` finds it installed, in editable mode and in
-the bundle.  If the package ever lives in a zip, the file is extracted once to
-a temporary file that lives until the interpreter exits.
+This package holds the files and finds them (Qt-free): :func:`example_clip_path`,
+:func:`icon_path`, :func:`resource_path`.  They are found with
+:func:`importlib.resources.files`, so they work installed, in editable mode and in the
+PyInstaller bundle (the spec collects this package's data files).  If the package
+ever lives in a zip, a file is extracted once to a temporary file that lives until
+the interpreter exits.
 
 Examples
 --------
->>> from wavenet_gui.resources_api import example_clip_path, icon_path
+>>> from wavenet_gui.resources import example_clip_path, icon_path
 >>> example_clip_path().name
 'example.wav'
 >>> icon_path(32).name

@@ -1,1 +1,0 @@
-"""Bundled resources: the application icon and the example clip (see README.md here)."""
