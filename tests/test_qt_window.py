@@ -445,3 +445,111 @@ def test_open_recent_remembers_files_and_models(qtbot, make_window, tone_file, t
     assert ("audio", str(other.resolve())) not in w2.recent_items()
     w2._clear_recent()
     assert w2.recent_items() == []
+
+
+# ------------------------------------------------------------------ one session under both front ends
+def test_window_and_cli_give_the_same_audio_for_the_same_files_settings_and_seed(qtbot, make_window, tone_file,
+                                                                                  tmp_path):
+    """Both drive the same Session: same files, settings and seeds give the same weights and audio
+    (training seeded by train_seed, sampling by seed, started from the first sample of the first file)."""
+    import torch
+
+    from wavenet_gui.cli import main
+
+    w = make_window([tone_file])
+    w.training_form.set_values({"train_iterations": 6, "train_seed": 5, "output_dir": str(tmp_path / "gui")})
+    w.generation_form.set_values({"length": 0.2, "temperature": 1.0, "seed": 9, "variations": 2, "prime": "first"})
+    w.train_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    gui = sorted((tmp_path / "gui").glob("pred_*.wav"))
+    flags = [a for k, v in TINY.items() if k not in ("target_loss", "train_iterations", "train_seed")
+             for a in (f"--{k}", str(v))]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the window trains on one core fewer: the same arithmetic
+    try:
+        assert main(["--wav", str(tone_file), *flags, "--train_iterations", "6", "--train_seed", "5", "--length", "0.2",
+                     "--temperature", "1.0", "--seed", "9", "--variations", "2", "--prime", "first",
+                     "--output_dir", str(tmp_path / "cli")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    cli = sorted((tmp_path / "cli").glob("pred_*.wav"))
+    assert [p.name[-7:] for p in gui] == [p.name[-7:] for p in cli] == ["_v1.wav", "_v2.wav"]
+    for a, b in zip(gui, cli):
+        np.testing.assert_array_equal(sf.read(a)[0], sf.read(b)[0])
+
+
+def test_stopped_continued_and_saved_model_has_the_whole_history(qtbot, make_window, tone_file, tmp_path):
+    from wavenet_gui.core.modelfile import load_model
+
+    w = make_window([tone_file])
+    train_model(qtbot, w, points=5)
+    first = w.session.state.iteration
+    assert f"stopped at iteration {first}" in w.last_message and f"{first:,} it" in w.model_label.text()
+    train_model(qtbot, w, points=first + 5)  # Train again: the same model goes on
+    total = w.session.state.iteration
+    assert total > first and f"stopped at iteration {total}" in w.last_message
+    assert f"{total:,} it" in w.model_label.text() and "not saved" in w.model_label.text()
+    assert w.loss_plot.n_points == total
+    task = w.save_model(tmp_path / "m.safetensors")
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    assert "not saved" not in w.model_label.text()
+    loaded = load_model(tmp_path / "m.safetensors")
+    assert loaded.training["iteration"] == total and len(loaded.losses) == total
+    np.testing.assert_allclose(loaded.losses, w.session.state.losses, rtol=1e-6)
+    assert loaded.optimizer_state["step"] == total
+
+
+def test_changing_a_model_setting_asks_before_replacing_the_model(qtbot, make_window, tone_file):
+    w = make_window([tone_file])
+    train_model(qtbot, w)
+    model = w.model
+    w.training_form.set_values({"n_end": 32})  # a setting the old form did not show
+    assert w.training_form.model_note.isVisibleTo(w.training_form)
+    assert "end channels" in w.training_form.model_note.text()
+    w.recorder.answer = False
+    w.train_button.click()
+    assert w.recorder.questions and "n_end" in w.recorder.questions[-1] and "not been saved" in w.recorder.questions[-1]
+    assert w.model is model and not w.busy()
+    w.recorder.answer = True
+    w.train_button.click()
+    qtbot.waitUntil(lambda: w.model is not model and w.session.state.iteration >= 2 or bool(w.recorder.messages),
+                    timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
+    assert w.model is not model and w.model.config.n_end == 32
+    assert w.loss_plot.n_points == w.session.state.iteration  # the new model's history only
+
+
+def test_loading_a_model_fills_in_every_model_setting(qtbot, make_window, tmp_path):
+    from wavenet_gui.core.model import WaveNet, WaveNetConfig
+    from wavenet_gui.core.modelfile import save_model
+
+    cfg = WaveNetConfig(n_dilations=3, n_blocks=2, n_hidden=12, n_dilation_channels=6, n_skip=20, n_end=24,
+                        bias=False, n_channels=128, quantization="linear", sample_rate=11025)
+    save_model(tmp_path / "odd.safetensors", WaveNet(cfg), training={"iteration": 40}, losses=[2.0] * 40)
+    w = make_window()
+    task = w.load_model(tmp_path / "odd.safetensors")
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    values = w.training_form.values()
+    assert {k: values[k] for k in cfg.to_dict()} == cfg.to_dict()
+    assert not w.training_form.model_note.isVisibleTo(w.training_form)  # Train continues this model
+    assert w.session.model_mismatch() == [] and w.loss_plot.n_points == 40
+
+
+def test_presets_fill_in_the_form_and_the_fields_stay_editable(qtbot, make_window, tmp_path):
+    from wavenet_gui.core import config
+
+    w = make_window([write_tone(tmp_path / "short.wav", seconds=1.0)], tiny=False)
+    f = w.training_form
+    assert f.preset_combo.currentData() == "imitate"  # first launch: the preset that suits the files
+    assert f.raw_values()["n_dilations"] == config.preset_values("imitate", clip_seconds=[1.0])["n_dilations"]
+    f.preset_combo.setCurrentIndex(f.preset_combo.findData("speech16k"))
+    f.preset_combo.activated.emit(f.preset_combo.currentIndex())
+    assert f.raw_values()["sample_rate"] == 16000 and w.session.settings["sample_rate"] == 16000
+    assert "Voices" in f.preset_label.text()
+    f.set_values({"n_hidden": 40})
+    assert f.preset_combo.currentData() == "custom" and w.session.settings["n_hidden"] == 40

@@ -305,7 +305,7 @@ class Session:
         self._listeners: list[Callable[[str], None]] = []
         self._cancel = threading.Event()
         self.busy = ""
-        """``"training"`` or ``"generating"`` while :meth:`train` or :meth:`generate` runs, else ``""``."""
+        """``"training"`` or ``"generation"`` while :meth:`train` or :meth:`generate` runs, else ``""``."""
         self.model = None
         """The :class:`~wavenet_gui.core.model.WaveNet`, or None before training or loading one."""
         self.state = TrainingState()
@@ -578,10 +578,10 @@ class Session:
 
     def _not_busy(self, what: str) -> None:
         if self.busy:
-            raise WaveNetError(f"cannot {what} while {self.busy} (stop it first)")
+            raise WaveNetError(f"cannot {what} while {self.busy} is running (stop it first)")
 
     def _start(self, busy: str, cancel: threading.Event | None) -> threading.Event:
-        self._not_busy("start " + busy)
+        self._not_busy(busy)
         self._cancel = threading.Event()
         self.busy = busy
         if cancel is None:
@@ -624,6 +624,7 @@ class Session:
         ``replace=True`` when there is a model).  :meth:`stop` ends it after the
         current step and keeps the model.
         """
+        self._not_busy("train")
         cfg, tcfg = self.check_training(replace=replace)
         if not self._files:
             raise ConfigError("wav", "no audio files to train on: add some first")
@@ -704,11 +705,12 @@ class Session:
         variation is written to the output folder as ``pred_[time].wav`` (``_v{k}`` with
         several); :meth:`stop` ends it early and keeps (and writes) what was made.
         """
+        self._not_busy("generate")
         values = self.check_generation()
         sr = self.model.config.sample_rate
         n = max(1, int(round(values["length"] * sr)))
         seed = values["seed"] if values["seed"] is not None else int(np.random.SeedSequence().entropy % 2**31)
-        event = self._start("generating", cancel)
+        event = self._start("generation", cancel)
         self.results = Results(buffers=[AudioBuffer(sr, capacity=n) for _ in range(values["variations"])],
                                sample_rate=sr, seed=seed, n_samples=n)
         self._emit("results")

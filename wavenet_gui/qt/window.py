@@ -64,6 +64,11 @@ def load_core() -> list[str]:
     from wavenet_gui.core.session import available_devices, leave_a_core_free
 
     leave_a_core_free()
+    # The first optimizer imports torch._dynamo (seconds, holding the GIL): do it now, in the
+    # background, rather than when Train is pressed (measured: a 300 ms stall of the UI then).
+    import torch
+
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
     def warm_up() -> None:  # daemon: compiling cannot be interrupted and must not hold up closing
         training.warm_up()
@@ -481,6 +486,7 @@ class MainWindow(QMainWindow):
         if not self._syncing:  # the user edited a field: the form no longer follows the files
             self._follow_files = False
         self.training_form.show_preset(self.training_form.matching_preset())
+        self.training_form.set_model_mismatch(self.session.model_mismatch())
         self._update_actions()
 
     def apply_preset(self, name: str = "") -> None:
