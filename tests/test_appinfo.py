@@ -26,6 +26,8 @@ def log_dir(tmp_path, monkeypatch):
             root.removeHandler(handler)
             handler.close()
     appinfo.uninstall_excepthook()
+    appinfo.set_recovery_saver(None)
+    appinfo._reset_fault_log()
 
 
 def test_app_name_and_paths_are_per_user(monkeypatch):
@@ -211,3 +213,62 @@ def test_self_test_passes_from_a_fresh_interpreter(tmp_path):
     for check in ("training", "generation", "output file", "main window"):
         assert any(line.startswith(f"ok    {check}:") for line in lines), check
     assert len(list((tmp_path / "out").glob("pred_*_selftest.wav"))) == 1
+
+
+def test_a_fatal_error_leaves_every_threads_stack_in_the_log(tmp_path):
+    """Issue 11: a hard crash left nothing in the log.  faulthandler now writes there."""
+    script = textwrap.dedent(
+        """
+        import faulthandler, threading, time
+        from wavenet_gui import appinfo
+        appinfo.setup_logging()
+        assert appinfo.fault_log_path() == appinfo.log_file_path()
+        def worker_loop():
+            time.sleep(60)
+        threading.Thread(target=worker_loop, name="trainer", daemon=True).start()
+        time.sleep(0.2)
+        faulthandler._sigsegv()
+        """
+    )
+    env = {**__import__("os").environ, appinfo.LOG_DIR_ENV: str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode != 0
+    text = (tmp_path / "wavenet-gui.log").read_text(encoding="utf-8")
+    assert "starting" in text  # the ordinary log, then the trace in the same file
+    assert "Fatal Python error: Segmentation fault" in text
+    assert "worker_loop" in text and "<module>" in text  # every thread's stack
+
+
+def test_the_fault_log_follows_the_log_file_when_it_rotates(log_dir, monkeypatch):
+    monkeypatch.setattr(appinfo, "LOG_MAX_BYTES", 2000)
+    path = appinfo.setup_logging()
+    for i in range(100):
+        logging.getLogger("wavenet_gui.test").info("line %d %s", i, "x" * 50)
+    assert (log_dir / "wavenet-gui.log.1").exists()
+    assert appinfo.fault_log_path() == path
+
+
+def test_the_recovery_saver_runs_before_the_user_is_told(log_dir):
+    path = appinfo.setup_logging()
+    shown = []
+    appinfo.install_excepthook(shown.append)
+    appinfo.set_recovery_saver(lambda: log_dir / "recovered.safetensors")
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    assert "saved to" in shown[0] and "recovered.safetensors" in shown[0]
+
+    def broken():
+        raise OSError("disk full")
+
+    appinfo.set_recovery_saver(broken)
+    try:
+        raise RuntimeError("boom again")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    assert "could not be saved" in shown[1] and "disk full" in shown[1]
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    assert "Saved the work on the way out" in text and "disk full" in text

@@ -186,3 +186,22 @@ def test_ctrl_c_during_generation_saves_what_was_generated(tmp_path, tone):
     assert "cancelled, kept" in rest
     (pred,) = (tmp_path / "out").glob("pred_*.wav")
     assert 0 < sf.info(pred).frames < 3000 * 8000
+
+
+def test_learning_rate_0_9_on_speech_stops_with_one_line_and_a_suggestion(tmp_path, capsys):
+    """Issue 11: at learning rate 0.9 on three speech clips the loss exploded and training went
+    on.  The CLI now stops training at once, says why in one line with a learning rate to try,
+    and still generates from the kept (last good) model."""
+    from pathlib import Path
+
+    speech = sorted((Path(__file__).parent / "data").glob("speech*.wav"))
+    out = tmp_path / "out"
+    rc = main(["--wav", *map(str, speech), "--learning_rate", "0.9", "--train_iterations", "200",
+               "--length", "0.1", "--seed", "0", "--output_dir", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0
+    warnings = [line for line in captured.err.splitlines() if "diverged" in line]
+    assert len(warnings) == 1, captured.err
+    assert "try 0.09" in warnings[0] and "Traceback" not in captured.err
+    assert "iteration 200" not in captured.out  # stopped long before the limit
+    assert len(list(out.glob("pred_*.wav"))) == 1

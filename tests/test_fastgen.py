@@ -21,9 +21,15 @@ import copy
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from wavenet_gui.core.fastgen import WEIGHT_FORMATS, FastGenerator, round_model_weights
+from tests.conftest import examples
+from wavenet_gui.core import fastgen
+from wavenet_gui.core.fastgen import _ALL_FORMATS, WEIGHT_FORMATS, FastGenerator, round_model_weights
 from wavenet_gui.core.model import WaveNet, WaveNetConfig
+
+pytestmark = pytest.mark.kernels
 
 CONFIGS = {
     # several blocks, n_dilation_channels != n_hidden, n_skip != n_end, biases
@@ -65,7 +71,11 @@ def _full_logits(model: WaveNet, x: np.ndarray) -> np.ndarray:
 
 
 def _rel_err(got: np.ndarray, ref: np.ndarray) -> float:
-    return float(np.abs(got - ref).max() / np.abs(ref).max())
+    """``max |got - ref| / max |ref|`` (0 when both are all zero, e.g. a dead 1-channel ReLU)."""
+    err, scale = float(np.abs(got - ref).max()), float(np.abs(ref).max())
+    if scale == 0.0:
+        return 0.0 if err == 0.0 else float("inf")
+    return err / scale
 
 
 @pytest.mark.parametrize("weight_format", WEIGHT_FORMATS)
@@ -208,3 +218,67 @@ def test_rejects_bad_arguments():
     with pytest.raises(ValueError):
         FastGenerator(model, weight_format="int8")
     assert g.run(0, first_input=np.zeros(2, np.int64), uniforms=np.zeros((2, 0)), temperature=1.0).shape == (2, 0)
+
+
+# --- fuzzing: random configurations, every weight format, thread count and stream count ----------
+@st.composite
+def generator_cases(draw):
+    nd, nb = draw(st.integers(1, 6)), draw(st.integers(1, 3))
+    wide = draw(st.booleans())  # wide layers exercise every register-blocked kernel and its tails
+    top = 300 if wide else 24
+    R, D = draw(st.integers(1, 48 if wide else 16)), draw(st.integers(1, 80 if wide else 16))
+    cfg = WaveNetConfig(n_dilations=nd, n_blocks=nb, n_hidden=R, n_dilation_channels=D if D != R else 0,
+                        n_skip=draw(st.integers(1, top)), n_end=draw(st.integers(1, top)),
+                        n_channels=draw(st.integers(2, top)), bias=draw(st.booleans()))
+    return dict(cfg=cfg, fmt=draw(st.sampled_from(_ALL_FORMATS)), n_streams=draw(st.integers(1, 8)),
+                threads=draw(st.integers(1, 3)), split=draw(st.booleans()), seed=draw(st.integers(0, 2**31 - 1)),
+                steps=draw(st.integers(1, 40)), prime=draw(st.integers(0, 20)))
+
+
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=generator_cases())
+def test_fuzz_step_logits_equal_the_full_forward(case):
+    """Per-step logits of the cached generator after a fed prime equal the full (padded) forward
+    pass of the same, format-rounded, weights within 1e-4 of the largest logit."""
+    cfg, K = case["cfg"], case["n_streams"]
+    torch.manual_seed(case["seed"])
+    model = WaveNet(cfg).eval()
+    with torch.no_grad():  # lively but bounded activations at every width
+        for name, p in model.named_parameters():
+            fan_in = p[0].numel() if p.dim() > 1 and not name.startswith("embed") else 1
+            p.normal_(0.0, 1.2 / fan_in**0.5)
+    ref_model = _reference(model, case["fmt"])
+    ref64 = copy.deepcopy(ref_model).double()
+    rng = np.random.default_rng(case["seed"])
+    P, n = case["prime"], case["steps"] + cfg.receptive_field  # past the receptive field: the queues wrap
+    x = rng.integers(0, cfg.n_channels, (K, P + n))
+    gen = FastGenerator(model, n_streams=K, weight_format=case["fmt"], threads=case["threads"],
+                        _force_split=case["split"])
+    try:
+        if P:
+            gen.feed(x[:, :P])
+        got = np.stack([gen.step_logits(x[:, P + t]) for t in range(n)], axis=1)
+    finally:
+        gen.close()
+    with torch.no_grad():
+        ref = ref64(torch.from_numpy(x)).transpose(1, 2).numpy()[:, P:]  # float64: the exact logits
+    torch32 = _full_logits(ref_model, x)[:, P:]
+    assert np.isfinite(got).all()
+    # within 1e-4, or (deep narrow stacks where float32 itself loses that) 4x torch's float32 error
+    assert _rel_err(got, ref) <= max(REL, 4 * _rel_err(torch32, ref)), case
+
+
+@pytest.mark.skipif(not fastgen._BOUNDSCHECK, reason="only under NUMBA_BOUNDSCHECK=1")
+def test_boundscheck_covers_the_raw_memory_micro_kernels():
+    """Under NUMBA_BOUNDSCHECK=1 the matrix kernel checks the ranges its LLVM micro-kernels
+    touch (numba's own checks do not see raw pointers)."""
+    w = np.zeros((1, 4, 64), np.float32)
+    v = np.zeros((4, 4), np.float32)
+    out = np.zeros((4, 64), np.float32)
+    fastgen._mm(w, 0, 0, 4, v, 0, out, 0, 64, 0, 4)  # in bounds
+    for bad in [dict(oc1=65), dict(nin=5), dict(k1=5), dict(vc0=1)]:
+        args = dict(li=0, j0=0, nin=4, vc0=0, oc0=0, oc1=64, k0=0, k1=4)
+        args.update(bad)
+        with pytest.raises(IndexError):
+            fastgen._mm(w, args["li"], args["j0"], args["nin"], v, args["vc0"], out, args["oc0"], args["oc1"],
+                        args["k0"], args["k1"])

@@ -16,6 +16,8 @@ from wavenet_gui.core import trainkernels as tk
 from wavenet_gui.core.fused import fused_logits, fused_loss
 from wavenet_gui.core.model import WaveNet, WaveNetConfig
 
+pytestmark = pytest.mark.kernels
+
 CONFIGS = {
     "bias": WaveNetConfig(n_dilations=4, n_blocks=2, n_hidden=8, n_skip=16, n_end=16, n_channels=32),
     "no-bias, wide gate": WaveNetConfig(n_dilations=3, n_blocks=1, n_hidden=8, n_skip=12, n_end=10,
@@ -253,3 +255,45 @@ def test_kernels_split_over_threads_give_the_one_thread_results(dtype):
             assert torch.allclose(one, two, rtol=1e-5, atol=1e-5)
         else:
             assert torch.equal(one, two)
+
+
+def test_no_reference_count_drift_on_none():
+    """Issue 11's crash was ``Fatal Python error: none_dealloc`` (None's reference count reached
+    zero: some C code releases None once too often).  The fused pass, every kernel (one and two
+    row blocks) and the cached generator keep None's count steady over hundreds of calls."""
+    import gc
+    import sys
+
+    from wavenet_gui.core.fastgen import FastGenerator
+
+    model = WaveNet(CONFIGS["bias"])
+    x = torch.randint(0, 32, (1, 4200 + model.receptive_field))
+    A, gz = torch.randn(4200, 8), torch.randn(4200, 4)
+    logits, t = torch.randn(4200, 5), torch.randint(-1, 5, (4200,))
+    gens = [FastGenerator(model, n_streams=k, threads=thr, _force_split=True) for k, thr in ((1, 1), (1, 2), (3, 2))]
+
+    def calls():
+        for dt in (torch.float32, torch.bfloat16):
+            fused_loss(model, x, 4200, dt).backward()
+        for threads in (1, 2):
+            tk.gate_forward(A, torch.zeros(10, 4), 0, 10, threads=threads)
+            tk.gate_backward(A, gz, threads=threads)
+            tk.cross_entropy(logits, t, threads=threads)
+            tk.residual_backward(None, A[:, :4], A[:, 4:], 3, torch.float32, threads=threads)
+            tk.residual_forward(torch.randn(4203, 4), A[:, :4].bfloat16(), 3, torch.bfloat16, threads=threads)
+        for g in gens:
+            k = g.n_streams
+            g.feed(np.zeros((k, 3), np.int64))
+            g.step_logits(np.zeros(k, np.int64))
+            g.run(5, first_input=np.zeros(k, np.int64), uniforms=np.full((k, 5), 0.5), temperature=1.0)
+
+    calls()
+    gc.collect()
+    before = sys.getrefcount(None)
+    for _ in range(10):
+        calls()
+    gc.collect()
+    drift = sys.getrefcount(None) - before
+    for g in gens:
+        g.close()
+    assert abs(drift) < 10, drift  # a leak per call would be >= 10 (measured: 0)

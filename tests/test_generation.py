@@ -10,6 +10,8 @@ from wavenet_gui.core.errors import ConfigError
 from wavenet_gui.core.generation import TorchQueueGenerator, generate, iter_generate, sample_classes
 from wavenet_gui.core.model import WaveNet, WaveNetConfig
 
+pytestmark = pytest.mark.kernels
+
 BACKENDS = ["torch", "fast"]
 
 

@@ -553,3 +553,48 @@ def test_presets_fill_in_the_form_and_the_fields_stay_editable(qtbot, make_windo
     assert "Voices" in f.preset_label.text()
     f.set_values({"n_hidden": 40})
     assert f.preset_combo.currentData() == "custom" and w.session.settings["n_hidden"] == 40
+
+
+def test_learning_rate_0_9_on_speech_stops_and_says_why(qtbot, make_window):
+    """Issue 11: three speech clips at learning rate 0.9, Log scale clicked while it trains.  The
+    loss explodes at once; training stops with a warning naming a learning rate to try, and the
+    window keeps a usable model (the state before the step that exploded it)."""
+    speech = sorted((Path(__file__).parent / "data").glob("speech*.wav"))
+    w = make_window(speech, tiny=False)
+    assert len(w.files) == 3
+    w.training_form.set_values({"learning_rate": "0.9", "train_iterations": 300})
+    w.train_button.click()
+    for _ in range(4):  # the crash of the issue came with a repaint in log scale during training
+        w.log_check.click()
+        qtbot.wait(30)
+    qtbot.waitUntil(lambda: not w.busy(), timeout=60000)
+    warnings_shown = [m for m in w.recorder.messages if m[0] == "warning"]
+    assert len(warnings_shown) == 1, w.recorder.messages
+    assert "try 0.09" in warnings_shown[0][2] and "\n" not in warnings_shown[0][2]
+    assert w.model is not None
+    import torch
+
+    assert all(bool(torch.isfinite(p).all()) for p in w.model.parameters())
+
+
+def test_a_crash_while_training_saves_the_model_being_trained(qtbot, make_window, tone_file, tmp_path):
+    """The window registers a recovery saver with appinfo while it trains (the excepthook
+    calls it), and takes it away when training ends."""
+    from wavenet_gui import appinfo
+    from wavenet_gui.core.modelfile import load_model
+
+    w = make_window([tone_file])
+    w.training_form.set_values({"output_dir": str(tmp_path / "out")})
+    w.train_button.click()
+    qtbot.waitUntil(lambda: w.session.state.iteration >= 3 or bool(w.recorder.messages), timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    sentence = appinfo._save_for_recovery()
+    assert sentence.startswith("Your work was saved to "), sentence
+    saved = sorted((tmp_path / "out").glob("recovered_*.safetensors"))
+    assert len(saved) == 1 and str(saved[0]) in sentence
+    loaded = load_model(saved[0])
+    assert loaded.training["iteration"] >= 3 and len(loaded.losses) == loaded.training["iteration"]
+    assert loaded.optimizer_state is not None
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
+    assert appinfo._save_for_recovery() == ""  # nothing registered once training ended

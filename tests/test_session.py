@@ -35,8 +35,8 @@ def session(tmp_path):
 
 def test_each_file_is_decoded_once_and_again_only_when_it_changes(tmp_path, monkeypatch):
     calls = []
-    real = session_module.load_audio
-    monkeypatch.setattr(session_module, "load_audio", lambda p, **kw: calls.append(p) or real(p, **kw))
+    real = session_module.load_audio_classes
+    monkeypatch.setattr(session_module, "load_audio_classes", lambda p, **kw: calls.append(p) or real(p, **kw))
     s = Session({**TINY, "prime": "first", "output_dir": str(tmp_path / "out")})
     a = _tone(tmp_path / "a.wav")
     s.add_files([a])

@@ -72,7 +72,29 @@ def test_cancel_stops_at_the_next_step_and_the_model_stays_usable():
     assert out.audio.shape == (1, 50) and np.isfinite(out.audio).all()
 
 
-def test_nan_loss_stops_with_an_explanation_and_keeps_last_good_weights():
+def _state(trainer):
+    """Weights and Adam's state, copied."""
+    weights = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    adam = {n: {k: v.clone() if torch.is_tensor(v) else v for k, v in trainer.optimizer.state.get(p, {}).items()}
+            for n, p in trainer.model.named_parameters()}
+    return weights, adam
+
+
+def _assert_state(trainer, state):
+    weights, adam = state
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(v, weights[k]) and torch.isfinite(v).all(), k
+    for n, p in trainer.model.named_parameters():
+        now = trainer.optimizer.state.get(p, {})
+        assert set(now) == set(adam[n]), n
+        for k, v in now.items():
+            assert torch.equal(v, adam[n][k]) if torch.is_tensor(v) else v == adam[n][k], (n, k)
+
+
+@pytest.mark.parametrize("poison", ["loss", "gradients"])
+def test_non_finite_loss_or_gradients_stop_and_undo_the_step_that_led_there(poison):
+    """A NaN at iteration 6 (on the weights step 5 made): step 5 is undone, weights and Adam's
+    moments and step count are those after iteration 4, and the history says 4 iterations."""
     trainer = _trainer(train_iterations=50)
     calls = {"n": 0}
     real_loss = trainer._loss
@@ -80,20 +102,70 @@ def test_nan_loss_stops_with_an_explanation_and_keeps_last_good_weights():
     def poisoned(x):
         calls["n"] += 1
         loss = real_loss(x)
-        return loss * float("nan") if calls["n"] == 6 else loss
+        if calls["n"] != 6:
+            return loss
+        if poison == "loss":
+            return loss * float("nan")
+        p = next(trainer.model.parameters())
+        return loss + torch.sqrt((p * 0).sum())  # adds 0, but d sqrt(0) = inf: NaN gradients
 
     trainer._loss = poisoned
-    before = {}
-
-    def callback(p):
-        before.update({k: v.clone() for k, v in trainer.model.state_dict().items()})
-
-    result = trainer.run(callback=callback)
+    states = {}
+    result = trainer.run(callback=lambda p: states.__setitem__(p.iteration, _state(trainer)))
     assert result.reason == "diverged"
-    assert "learning rate" in result.message
-    assert result.iterations == 5
-    for k, v in trainer.model.state_dict().items():
-        assert torch.equal(v, before[k]) and torch.isfinite(v).all()
+    assert "learning rate" in result.message and "try 0.0003" in result.message
+    assert "iteration 6" in result.message and "iteration 4" in result.message
+    assert ("gradients" in result.message) == (poison == "gradients")
+    assert result.iterations == 4 and trainer.iteration == 4 and len(trainer.losses) == 4
+    _assert_state(trainer, states[4])
+    assert "\n" not in result.message
+
+
+def _speech(cfg):
+    from pathlib import Path
+
+    from wavenet_gui.core.session import load_training_audio
+
+    files = sorted((Path(__file__).parent / "data").glob("speech*.wav"))
+    assert len(files) == 3
+    return load_training_audio(files, sample_rate=cfg.sample_rate, quantizer=cfg.quantizer)[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_learning_rate_0_9_on_speech_stops_and_keeps_the_last_good_state(seed):
+    """Issue 11: at learning rate 0.9 on three speech clips (espeak-ng, 8 kHz) the loss explodes
+    (measured: 5.5 nats, then 164,000) and training went on.  Now it stops at once, undoes the
+    step that exploded it and suggests a learning rate."""
+    torch.manual_seed(seed)
+    model = WaveNet(WaveNetConfig())  # the form's default model
+    cfg = TrainingConfig(learning_rate=0.9, train_iterations=200, seed=seed)
+    sampler = make_sampler(_speech(model.config), receptive_field=model.receptive_field,
+                           target_length=cfg.target_length, config=model.config)
+    trainer = Trainer(model, sampler, cfg)
+    states = {0: _state(trainer)}
+    result = trainer.run(callback=lambda p: states.__setitem__(p.iteration, _state(trainer)))
+    assert result.reason == "diverged", trainer.losses
+    assert result.iterations < 20
+    assert "try 0.09" in result.message and "nats" in result.message
+    _assert_state(trainer, states[result.iterations])
+    assert trainer.losses == [] or max(trainer.losses) < 2 * math.log(256)
+    # the kept model is usable
+    out = generate(trainer.model, n_samples=50, seed=0)
+    assert np.isfinite(out.audio).all()
+
+
+def test_the_divergence_rule_ignores_noise_of_a_well_trained_model():
+    trainer = _trainer()
+    chance = math.log(64)
+    trainer.losses = [0.01] * 20
+    assert not trainer._diverged(0.5)  # 50x the mean, but far better than chance: a hard batch
+    assert trainer._diverged(chance + 0.1)  # worse than a uniform guess after 0.01
+    trainer.losses = [3.0] * 20
+    assert not trainer._diverged(chance + 1)  # early training: under 10x the mean
+    assert trainer._diverged(31.0)
+    assert trainer._diverged(float("nan")) and trainer._diverged(float("inf"))
+    trainer.losses = []
+    assert not trainer._diverged(1e6)  # nothing to compare the first loss with
 
 
 def test_checkpoints_while_training_and_round_trip_generates_identically(tmp_path):

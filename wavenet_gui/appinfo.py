@@ -5,6 +5,12 @@ The window calls :func:`setup_logging` once at start, then
 dialog shows :func:`log_file_path`, :func:`user_settings_note` and
 :func:`versions`.
 
+Fatal errors that no Python code survives (a segmentation fault, a C extension's
+``Fatal Python error``) are written by :mod:`faulthandler` to the same log file, with
+every thread's stack (:func:`setup_logging` enables it).  Whatever can still save the
+work on the way out registers with :func:`set_recovery_saver`: the excepthook calls it
+before telling the user, and the log names what it saved.
+
 Set ``WAVENET_GUI_LOG_DIR`` to put the log somewhere else (tests, the self-test
 in a bundle, a read-only home).
 
@@ -47,6 +53,8 @@ __all__ = [
     "install_excepthook",
     "uninstall_excepthook",
     "crash_message",
+    "set_recovery_saver",
+    "fault_log_path",
     "versions",
     "versions_text",
 ]
@@ -140,9 +148,98 @@ def _active_log_path() -> Path | None:
     return None
 
 
+class _LogFileHandler(logging.handlers.RotatingFileHandler):
+    """The rotating log file; faulthandler follows it to the new file when it rotates."""
+
+    def doRollover(self) -> None:  # noqa: N802 - logging's name
+        super().doRollover()
+        if _fault_file is not None:
+            _enable_fault_log(Path(self.baseFilename))
+
+
+# ------------------------------------------------------------------- fatal errors
+_fault_file = None  # the open file faulthandler writes to (kept open: it writes from a signal handler)
+
+
+def _enable_fault_log(path: Path) -> bool:
+    """Point :mod:`faulthandler` (all threads) at ``path`` (appending); False if it cannot."""
+    global _fault_file
+    import faulthandler
+
+    try:
+        f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - must outlive this call
+    except OSError:
+        return False
+    old, _fault_file = _fault_file, f
+    faulthandler.enable(file=f, all_threads=True)
+    if old is not None:
+        old.close()
+    return True
+
+
+def _reset_fault_log() -> None:
+    """Give :mod:`faulthandler` back to stderr and close the log (tests)."""
+    global _fault_file
+    import faulthandler
+
+    if _fault_file is not None:
+        faulthandler.enable(file=sys.__stderr__, all_threads=True)
+        _fault_file.close()
+        _fault_file = None
+
+
+def fault_log_path() -> Path | None:
+    """The file :mod:`faulthandler` writes fatal errors to (the log file), or None.
+
+    Examples
+    --------
+    >>> fault_log_path() is None or fault_log_path().name.startswith("wavenet-gui")
+    True
+    """
+    return Path(_fault_file.name) if _fault_file is not None else None
+
+
+_recovery_saver: Callable[[], object] | None = None
+
+
+def set_recovery_saver(saver: Callable[[], object] | None) -> None:
+    """Register what saves the user's work when the app fails (None: nothing to save).
+
+    The excepthook (:func:`install_excepthook`) calls it once per uncaught exception,
+    before the message to the user; its return value (e.g. the path of a saved model)
+    goes to the log and the message.  The window sets it while a model is trained,
+    e.g. to :meth:`~wavenet_gui.core.training.Trainer.save_checkpoint` into a recovery
+    folder; after a fatal error that kills the process outright only the last checkpoint
+    and the faulthandler trace in the log remain.
+
+    Examples
+    --------
+    >>> set_recovery_saver(lambda: "/tmp/recovered.safetensors")
+    >>> set_recovery_saver(None)
+    """
+    global _recovery_saver
+    _recovery_saver = saver
+
+
+def _save_for_recovery() -> str:
+    """Run the recovery saver; a sentence for the log and the user ('' if none is set)."""
+    saver = _recovery_saver
+    if saver is None:
+        return ""
+    try:
+        saved = saver()
+    except Exception as exc:  # noqa: BLE001 - the app is failing already: report, never raise
+        logger.error("Saving the work on the way out failed: %s", exc, exc_info=True)
+        return f"Your work could not be saved ({type(exc).__name__}: {exc})."
+    if saved is None:
+        return ""
+    logger.critical("Saved the work on the way out: %s", saved)
+    return f"Your work was saved to {saved}."
+
+
 def _open_file_handler(path: Path) -> logging.Handler:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
+    handler = _LogFileHandler(
         path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=False
     )
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -156,6 +253,9 @@ def setup_logging(*, level: int = logging.INFO, stderr_level: int = logging.WARN
     Idempotent: a second call replaces the handlers it added the first time.  If the
     log folder cannot be written, the log goes to the temporary folder instead, and
     if that fails too, to stderr only (the returned path then does not exist).
+
+    Also points :mod:`faulthandler` at the log file: a fatal error (segmentation
+    fault, abort, ``Fatal Python error``) appends every thread's Python stack to it.
 
     Parameters
     ----------
@@ -196,6 +296,7 @@ def setup_logging(*, level: int = logging.INFO, stderr_level: int = logging.WARN
         file_handler.setLevel(level)
         setattr(file_handler, _HANDLER_TAG, True)
         root.addHandler(file_handler)
+        _enable_fault_log(path)
 
     stderr_handler = logging.StreamHandler(sys.stderr)
     stderr_handler.setLevel(stderr_level)
@@ -260,6 +361,9 @@ def _report(
     if log_path is None:  # logging was not set up: at least print it
         traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
     message = crash_message(exc, log_path)
+    saved = _save_for_recovery()
+    if saved:
+        message += "\n" + saved
     if show is None:
         print(message, file=sys.stderr)
         return

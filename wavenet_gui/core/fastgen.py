@@ -292,6 +292,17 @@ def _make_mk(NS, NV, PD=0):
     return mk
 
 
+#: NUMBA_BOUNDSCHECK=1 (a compile-time constant of the kernels): :func:`_mm` also checks the
+#: ranges its raw-memory micro-kernels touch.  (numba's cache is not keyed on it: tests/conftest.py
+#: gives such runs a cache folder of their own.)
+_BOUNDSCHECK = bool(numba.config.BOUNDSCHECK)
+
+
+@njit(inline="always", cache=True)
+def _touch(x):
+    return x
+
+
 _mk4x4 = _make_mk(4, 4, 8)
 _mk4x1 = _make_mk(4, 1)
 _mk2x8 = _make_mk(2, 8)
@@ -305,6 +316,12 @@ _mk1x1 = _make_mk(1, 1)
 def _mm(w, li, j0, nin, v, vc0, out, oc0, oc1, k0, k1):
     """Same contract as :func:`_mv`, register-blocked: streams in blocks of 4 (then 2, 1),
     output channels in blocks of 64 / 128 / 256 (then 16), leftovers through :func:`_mv`."""
+    if _BOUNDSCHECK and nin > 0 and k1 > k0 and oc1 > oc0:
+        # the micro-kernels address raw memory, which numba's bounds checking does not see:
+        # index the corners of every range they touch instead (an IndexError when out of bounds)
+        _touch(w[li, j0, oc0] + w[li, j0 + nin - 1, oc1 - 1])
+        _touch(v[k0, vc0] + v[k1 - 1, vc0 + nin - 1])
+        _touch(out[k0, oc0] + out[k1 - 1, oc1 - 1])
     wrs = w.shape[2]
     vrs = v.shape[1]
     ors = out.shape[1]

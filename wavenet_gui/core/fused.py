@@ -169,12 +169,16 @@ class FusedWaveNetFunction(torch.autograd.Function):
         if dev.type in KERNEL_DEVICES:  # one pass: the loss and its gradient (softmax - one_hot) / rows
             loss, g_logits, g_b2 = trainkernels.cross_entropy(logits, targets)
             loss = torch.tensor(loss, dtype=_F32)
-        else:
+        else:  # the same as torch operations; rows with a negative target are ignored
             l32 = logits.float()
+            scored = (targets >= 0)[:, None]
+            t = targets.clamp_min(0)[:, None]
+            n_scored = scored.sum()
             g_logits = torch.softmax(l32, dim=1)
-            loss = (torch.logsumexp(l32, 1) - l32.gather(1, targets[:, None])[:, 0]).mean()
-            g_logits.scatter_add_(1, targets[:, None], torch.full((nB, 1), -1.0, device=dev))
-            g_logits = g_logits / nB
+            per_row = torch.logsumexp(l32, 1, keepdim=True) - l32.gather(1, t)
+            loss = torch.where(scored, per_row, 0.0).sum() / n_scored  # NaN when nothing is scored
+            g_logits.scatter_add_(1, t, torch.full((nB, 1), -1.0, device=dev))
+            g_logits = torch.where(scored, g_logits, 0.0) / n_scored.clamp_min(1)
             g_b2 = g_logits.sum(0)
             g_logits = g_logits.to(cdt)
         ctx.save_for_backward(Zcat, a1, a2, *saved, g_logits, g_b2)
@@ -198,7 +202,6 @@ class FusedWaveNetFunction(torch.autograd.Function):
         else:
             g = g_out.to(cdt)
             g_b2 = g_out.float().sum(0)
-        ones = torch.ones(1, nB, dtype=cdt, device=dev)  # column sums as products: bias gradients
         grads: list[torch.Tensor | None] = [None] * n_params
         # --- the output stack -------------------------------------------------------------------
         grads[3 * L + 1] = torch.mm(g.t(), a2).to(_F32).unsqueeze(-1)  # [C, E, 1]
@@ -207,11 +210,11 @@ class FusedWaveNetFunction(torch.autograd.Function):
         g = _relu_grad(torch.mm(g, We2), a2)  # [nB, E]
         grads[3 * L] = torch.mm(g.t(), a1).to(_F32).unsqueeze(-1)  # [E, S, 1]
         if has_bias:
-            grads[6 * L + 2] = torch.mm(ones, g)[0].to(_F32)
+            grads[6 * L + 2] = g.sum(0, dtype=_F32)  # torch's blocked sum: accurate over many rows
         g_skip = _relu_grad(torch.mm(g, We1), a1)  # [nB, S]
         gWs = torch.mm(g_skip.t(), Zcat).to(_F32)  # [S, L*D]
         if has_bias:
-            g_bs = torch.mm(ones, g_skip)[0].to(_F32)
+            g_bs = g_skip.sum(0, dtype=_F32)
         # --- the residual stack, last layer first ----------------------------------------------
         gWd = torch.empty(L, 2, ctx.R, 2 * D, dtype=cdt, device=dev)  # as Wd
         gWr = torch.zeros(L, ctx.R, D, dtype=cdt, device=dev)
@@ -265,6 +268,8 @@ def _prepare(model: WaveNet, x: torch.Tensor, n_outputs: int, dtype: torch.dtype
         raise ValueError(f"x must be [B, T >= {need}], got shape {tuple(x.shape)}")
     x = x[:, -need:]
     inputs = x[:, :x.shape[1] - extra]  # [B, n + rf - 1]
+    if bool((inputs < 0).any()):  # padding (-1) reads as silence
+        inputs = torch.where(inputs < 0, cfg.n_channels // 2, inputs)
     h0 = F.embedding(inputs.t().reshape(-1), model.embed.weight)  # [T * B, R], time-major
     if h0.dtype != torch.float32:
         h0 = h0.float()
@@ -302,13 +307,23 @@ def fused_loss(model: WaveNet, x: torch.Tensor, n_outputs: int,
     """Mean cross-entropy of predicting the last ``n_outputs`` samples of each row of ``x``.
 
     The same value as ``F.cross_entropy(model.logits_btc(x[:, :-1], n_outputs)``
-    ``.reshape(-1, C), x[:, -n_outputs:].reshape(-1))``, with the fused backward.
+    ``.reshape(-1, C), x[:, -n_outputs:].reshape(-1), ignore_index=-1)``, with the fused
+    backward.
+
+    Padding: a negative class (use -1) marks a sample that is not there, e.g. after the end
+    of a file shorter than the window.  As a target it is ignored (no loss, no gradient; the
+    mean is over the other targets, NaN if there are none, as in ``F.cross_entropy``); as an
+    input it reads as silence (the centre class ``n_channels // 2``).  With the padding on the
+    right only ignored targets see those inputs, so the loss is that of the real samples alone;
+    a window that starts before a file may carry silence classes (or -1, the same input)
+    on its left.
 
     Parameters
     ----------
     model : WaveNet
     x : LongTensor [B, T]
-        Windows of classes, ``T >= n_outputs + receptive_field``: inputs and targets.
+        Windows of classes, ``T >= n_outputs + receptive_field``: inputs and targets;
+        classes in ``[0, n_channels)`` or -1.
     n_outputs : int
         Scored samples per row.
     dtype : torch.dtype
@@ -317,6 +332,14 @@ def fused_loss(model: WaveNet, x: torch.Tensor, n_outputs: int,
     Returns
     -------
     Scalar float32 tensor (nats).
+
+    Examples
+    --------
+    >>> from wavenet_gui.core.model import WaveNet, WaveNetConfig
+    >>> model = WaveNet(WaveNetConfig(n_dilations=3, n_blocks=1, n_hidden=8, n_skip=8, n_end=8))
+    >>> x = torch.randint(0, 256, (2, model.receptive_field + 10))
+    >>> x[1, -4:] = -1  # the second window's file ends 4 samples early
+    >>> fused_loss(model, x, n_outputs=10).backward()
     """
     x, h0, meta = _prepare(model, x, n_outputs, dtype, extra=1)
     targets = x[:, -n_outputs:].t().reshape(-1)  # [n * B], time-major like the logits

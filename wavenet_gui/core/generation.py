@@ -34,6 +34,10 @@ from .model import WaveNet
 
 #: Engines accepted by ``backend=``.
 BACKENDS = ("auto", "fast", "torch")
+#: The most samples (length x variations) :func:`generate` keeps in memory (about 1.2 GB:
+#: int64 classes and float32 audio).  Longer output is streamed to disk by
+#: :func:`wavenet_gui.core.streaming.generate_to_files`, whose memory does not grow.
+MAX_IN_MEMORY_SAMPLES = 100_000_000
 
 
 def sample_classes(logits: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
@@ -151,10 +155,18 @@ class GenerationResult:
 
 
 def _prime_array(model: WaveNet, prime, n_streams: int) -> np.ndarray:
+    """The prime as int64 ``[n_streams, <= receptive_field]``: only its last receptive field.
+
+    The next sample depends on the last ``receptive_field`` inputs only (and so does every
+    cached value it reads), so a longer prime is cut before it is copied per stream or fed:
+    a 10-minute prime costs what one receptive field costs.
+    """
     C = model.config.n_channels
     if prime is None:
         prime = np.array([model.config.quantizer.centre])
     prime = np.asarray(prime)
+    if prime.ndim in (1, 2) and prime.shape[-1] > model.receptive_field:
+        prime = prime[..., -model.receptive_field:]
     if prime.ndim == 1:
         prime = np.broadcast_to(prime, (n_streams, prime.shape[0]))
     if prime.ndim != 2 or prime.shape[0] != n_streams or prime.shape[1] < 1:
@@ -236,7 +248,10 @@ def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: 
 
     ``callback(progress, audio_chunk)`` is called after every chunk with the new
     decoded audio ([n_streams, k] float32, a copy).  When ``cancel`` is set the
-    samples made so far are returned with ``cancelled=True``.
+    samples made so far are returned with ``cancelled=True``.  Everything is kept in
+    memory, so ``n_samples * n_streams`` may be at most :data:`MAX_IN_MEMORY_SAMPLES`
+    (a one-line :class:`ConfigError` otherwise); stream longer output to disk with
+    :func:`wavenet_gui.core.streaming.generate_to_files`.
 
     Examples
     --------
@@ -247,6 +262,10 @@ def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: 
     (1, 800)
     """
     _validate(n_samples, temperature, n_streams, weight_format)
+    if n_samples * n_streams > MAX_IN_MEMORY_SAMPLES:
+        raise ConfigError("length", f"{n_samples:,} samples x {n_streams} variations is more than the "
+                                    f"{MAX_IN_MEMORY_SAMPLES:,} samples generation keeps in memory; "
+                                    "write long output straight to files instead")
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
     quantizer = model.config.quantizer

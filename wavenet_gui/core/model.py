@@ -38,6 +38,11 @@ from .errors import ConfigError
 from .quantization import Quantizer
 from .weights import from_format, pack_weights
 
+#: The largest model this app builds, trains, saves and loads (400 MB of float32 weights;
+#: a checkpoint with Adam's moments is three times that).  A model file whose config asks
+#: for more is refused before anything is allocated.
+MAX_PARAMETERS = 100_000_000
+
 _d = settings.default
 
 
@@ -102,6 +107,20 @@ class WaveNetConfig:
         return self.receptive_field / self.sample_rate
 
     @property
+    def n_parameters(self) -> int:
+        """Weights and biases of the model this config builds, counted without building it.
+
+        Examples
+        --------
+        >>> WaveNetConfig().n_parameters
+        246528
+        """
+        C, R, D, S, E = self.n_channels, self.n_hidden, self.dilation_channels, self.n_skip, self.n_end
+        b = 1 if self.bias else 0
+        per_layer = (2 * D * R * 2 + b * 2 * D) + (S * D + b * S) + (R * D + b * R)
+        return C * R + self.n_layers * per_layer + (E * S + b * E) + (C * E + b * C)
+
+    @property
     def quantizer(self) -> Quantizer:
         return Quantizer(n_channels=self.n_channels, kind=self.quantization)
 
@@ -109,6 +128,9 @@ class WaveNetConfig:
         """Raise :class:`ConfigError` naming the first invalid field; return self."""
         for name in settings.MODEL_SETTINGS:
             settings.check(name, getattr(self, name))
+        if self.n_parameters > MAX_PARAMETERS:
+            raise ConfigError("model", f"{self.n_parameters:,} parameters is more than this app's limit of "
+                                       f"{MAX_PARAMETERS:,}; use fewer channels, layers or blocks")
         return self
 
     def to_dict(self) -> dict:

@@ -60,10 +60,11 @@ from typing import Any
 import numpy as np
 
 from . import config
-from .audio import AudioInfo, LoadedAudio, audio_info, find_audio_files, load_audio, save_audio
+from .audio import (AudioInfo, LoadedAudio, LoadedClasses, audio_info, find_audio_files, load_audio,
+                    load_audio_classes, save_audio)
 from .buffer import AudioBuffer
-from .data import WindowSampler, compact_dtype
-from .errors import AudioFileError, ConfigError, WaveNetError
+from .data import WindowSampler
+from .errors import AudioFileError, Cancelled, ConfigError, WaveNetError
 from .fileio import check_writable_dir
 from .quantization import Quantizer
 from .trainstate import TrainingState
@@ -90,11 +91,14 @@ def variation_suffix(k: int, n: int) -> str:
 
 
 def load_training_audio(paths: Iterable[str | Path], *, sample_rate: int, quantizer: Quantizer,
-                        min_samples: int = 1) -> tuple[list[np.ndarray], list[LoadedAudio]]:
+                        min_samples: int = 1, cancel: threading.Event | None = None
+                        ) -> tuple[list[np.ndarray], list[LoadedClasses]]:
     """Load, check and quantize every file; raise the first file's :class:`AudioFileError`.
 
-    Returns the quantized signals (compact integer arrays) and the loaded audio
-    (with its notes on what was changed, e.g. "mixed 2 channels to mono").
+    Each file is decoded block by block straight to classes
+    (:func:`~wavenet_gui.core.audio.load_audio_classes`: never held as float).  Returns
+    the quantized signals (compact integer arrays) and the loaded files (with their notes
+    on what was changed, e.g. "mixed 2 channels to mono").
 
     Examples
     --------
@@ -104,15 +108,11 @@ def load_training_audio(paths: Iterable[str | Path], *, sample_rate: int, quanti
     >>> signals[0].dtype
     dtype('uint8')
     """
-    signals, loaded = [], []
-    dtype = compact_dtype(quantizer.n_channels)
-    for path in paths:
-        audio = load_audio(path, sample_rate=sample_rate, min_samples=min_samples)
-        loaded.append(audio)
-        signals.append(quantizer.encode(audio.samples).astype(dtype))
+    loaded = [load_audio_classes(path, sample_rate=sample_rate, quantizer=quantizer, min_samples=min_samples,
+                                 cancel=cancel) for path in paths]
     if not loaded:
         raise ConfigError("wav", "no audio files were given")
-    return signals, loaded
+    return [a.classes for a in loaded], loaded
 
 
 def make_sampler(signals: list[np.ndarray], *, receptive_field: int, target_length: int,
@@ -149,7 +149,7 @@ def write_prediction(output_dir: str | Path, audio: np.ndarray, *, sample_rate: 
     """
     folder = check_writable_dir(output_dir)
     return save_audio(prediction_path(folder, suffix=suffix, when=when),
-                      np.asarray(audio, dtype=np.float32).reshape(-1), sample_rate=sample_rate)
+                      np.asarray(audio, dtype=np.float32).reshape(-1), sample_rate=sample_rate, exclusive=True)
 
 
 def available_devices() -> list[str]:
@@ -316,6 +316,7 @@ class Session:
         """The file the model was last saved to or loaded from."""
         self.results: Results | None = None
         self.backend = "auto"
+        self._trainer = None  # the Trainer while train() runs (for save_recovery)
         """The generator engine: ``"auto"``, ``"fast"`` (numba) or ``"torch"`` (the reference)."""
 
     # ------------------------------------------------------------------------------ events
@@ -430,8 +431,10 @@ class Session:
                 if info.frames == 0:
                     raise AudioFileError(f, "file holds no audio (zero frames)")
                 if rate is not None:
-                    decoded = self._decode(info.path, rate, quantizer)
+                    decoded = self._decode(info.path, rate, quantizer, cancel)
                     report.notes.extend(f"{f.name}: {n}" for n in decoded.notes)
+            except Cancelled:
+                break
             except WaveNetError as exc:
                 if strict:
                     raise
@@ -496,22 +499,25 @@ class Session:
         except ConfigError:
             return None, None
 
-    def _decode(self, path: str | Path, rate: int, quantizer: Quantizer) -> _Decoded:
-        """The file as compact classes at ``rate``: decoded once, cached by path, mtime, size and rate."""
+    def _decode(self, path: str | Path, rate: int, quantizer: Quantizer,
+                cancel: threading.Event | None = None) -> _Decoded:
+        """The file as compact classes at ``rate``: decoded once, cached by path, mtime, size and rate.
+
+        Decoded block by block straight to classes (the float samples are never held);
+        ``cancel`` stops a long read between blocks (:class:`~wavenet_gui.core.errors.Cancelled`).
+        """
         p = Path(path)
         try:
             st = p.stat()
         except OSError:
-            load_audio(p, sample_rate=rate)  # raises the one-line reason (gone, unreadable, ...)
+            audio_info(p)  # raises the one-line reason (gone, unreadable, ...)
             raise
         key = (self._key(p), st.st_mtime_ns, st.st_size, int(rate), quantizer.n_channels, quantizer.kind)
         hit = self._decoded.get(key)
         if hit is not None:
             return hit
-        loaded = load_audio(p, sample_rate=rate)
-        classes = quantizer.encode(loaded.samples).astype(compact_dtype(quantizer.n_channels))
-        decoded = _Decoded(classes=classes, seconds=loaded.duration, notes=list(loaded.notes))
-        del loaded  # float samples are not kept
+        loaded = load_audio_classes(p, sample_rate=rate, quantizer=quantizer, cancel=cancel)
+        decoded = _Decoded(classes=loaded.classes, seconds=loaded.duration, notes=list(loaded.notes))
         with self._lock:
             for k in [k for k in self._decoded if k[0] == key[0] and k[1:3] != key[1:3]]:
                 del self._decoded[k]  # the file changed: its older decodes go
@@ -557,6 +563,31 @@ class Session:
         self.model_path = written
         self._emit("model")
         return written
+
+    def save_recovery(self, folder: str | Path) -> Path | None:
+        """Write the model as it is now to a new file in ``folder``, for when the app fails.
+
+        For :func:`wavenet_gui.appinfo.set_recovery_saver`: may be called while training
+        runs (from another thread); the file then holds the weights, loss history and
+        Adam's state of the training so far.  Never replaces a file
+        (``recovered_[time].safetensors``, numbered).  Returns the path, or None when
+        there is no model or nothing new since it was saved.
+        """
+        from .training import save_trained_model
+
+        model, trainer = self.model, self._trainer
+        if model is None or not self.unsaved:
+            return None
+        folder = check_writable_dir(folder)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = folder / f"recovered_{stamp}.safetensors"
+        n = 2
+        while path.exists():
+            path = folder / f"recovered_{stamp}-{n}.safetensors"
+            n += 1
+        if trainer is not None:
+            return trainer.save_checkpoint(path)
+        return save_trained_model(path, model, self.state)
 
     def discard_model(self) -> None:
         """Forget the model and its training state (the next training starts a new one)."""
@@ -639,16 +670,16 @@ class Session:
             if self.leave_a_core_free:
                 leave_a_core_free()
             if cancel.is_set():
-                from .training import TrainingResult
-
-                return TrainOutcome(TrainingResult("cancelled", "stopped before it started", self.state.iteration,
-                                                   self.state.mean_loss(), None, 0.0), new_model=False)
+                return self._not_started()
             files = self._files
             yield f"Reading {len(files)} file(s) at {cfg.sample_rate} Hz…"
             rf = cfg.receptive_field
             signals, names = [], []
             for info in files:
-                decoded = self._decode(info.path, cfg.sample_rate, cfg.quantizer)
+                try:
+                    decoded = self._decode(info.path, cfg.sample_rate, cfg.quantizer, cancel)
+                except Cancelled:
+                    return self._not_started()
                 if len(decoded.classes) < rf + 1:
                     n = len(decoded.classes)
                     raise AudioFileError(info.path, f"too short: {n:,} samples ({n / cfg.sample_rate:.3f} s at "
@@ -662,7 +693,7 @@ class Session:
             new_model = self.model is None or self.model.config != cfg
             if new_model:
                 self._new_model(cfg, tcfg.seed)
-            trainer = Trainer(self.model, sampler, tcfg, state=self.state)
+            trainer = self._trainer = Trainer(self.model, sampler, tcfg, state=self.state)
             self.unsaved = True
             self._emit("model")
             yield "Training…"
@@ -671,8 +702,15 @@ class Session:
         finally:
             if trainer is not None and trainer.iteration > 0:
                 self.state.optimizer_state = trainer.optimizer_state()
+            self._trainer = None
             self.busy = ""
             self._emit("model")
+
+    def _not_started(self) -> TrainOutcome:
+        from .training import TrainingResult
+
+        return TrainOutcome(TrainingResult("cancelled", "stopped before it started", self.state.iteration,
+                                           self.state.mean_loss(), None, 0.0), new_model=False)
 
     def _new_model(self, cfg, seed: int) -> None:
         import torch

@@ -161,7 +161,7 @@ def _check_example_clip(run: _Run) -> str:
     signals, loaded = load_training_audio([path], sample_rate=SELF_TEST_SAMPLE_RATE,
                                           quantizer=quantizer)
     audio = loaded[0]
-    seconds = audio.samples.size / audio.sample_rate
+    seconds = audio.duration
     if seconds < 1.0:
         raise RuntimeError(f"{path.name}: only {seconds:.2f} s")
     run.state["signals"] = signals

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
+from wavenet_gui import appinfo
 from wavenet_gui.core.errors import WaveNetError
 from wavenet_gui.core.session import Session, seconds_text
 
@@ -438,6 +439,8 @@ class MainWindow(QMainWindow):
 
     def _on_job_finished(self, job: Job) -> None:
         self._jobs.discard(job)
+        if job is self.train_job:
+            appinfo.set_recovery_saver(None)
         if self._closed:
             return
         if job in (self.train_job, self.gen_job):
@@ -719,6 +722,7 @@ class MainWindow(QMainWindow):
         self._train_from = None
         self.train_job = self._run(work, name="training", yielded=self._on_train_progress,
                                    returned=self._on_train_done, errored=self._on_train_failed)
+        appinfo.set_recovery_saver(self._save_for_recovery)  # the excepthook saves the model being trained
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("Loading audio…")
@@ -727,6 +731,15 @@ class MainWindow(QMainWindow):
                     if continuing else "Starting training…")
         self._update_model_label()
         self._update_actions()
+
+    def _save_for_recovery(self) -> Path | None:
+        """Save the model being trained next to the outputs (else beside the log), for a crash."""
+        for folder in (self.session.settings.get("output_dir"), appinfo.user_log_dir()):
+            try:
+                return self.session.save_recovery(Path(str(folder)).expanduser())
+            except (WaveNetError, OSError, TypeError):
+                continue
+        return None
 
     def stop_training(self) -> None:
         if self.busy() == "training":
@@ -1098,7 +1111,7 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About WaveNet GUI", self.about_text())
 
     def about_text(self) -> str:
-        from wavenet_gui import __version__, appinfo
+        from wavenet_gui import __version__
 
         rows = list(appinfo.versions().items())
         table = "".join(f"<tr><td>{k}</td><td>&nbsp;{v}</td></tr>" for k, v in rows)
