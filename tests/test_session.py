@@ -197,3 +197,14 @@ def test_the_cancel_of_a_caller_also_stops(session):
     cancel.set()
     outcome = session_module._drain(session.train(cancel=cancel), None)
     assert outcome.result.reason == "cancelled" and session.state.iteration == 0
+
+
+def test_generation_longer_than_memory_allows_is_refused_in_one_line(session):
+    from wavenet_gui.core.generation import MAX_IN_MEMORY_SAMPLES
+
+    session.run_training()
+    sr = session.model.config.sample_rate
+    session.update_settings({"variations": 64, "length": MAX_IN_MEMORY_SAMPLES / sr / 64 + 1})
+    with pytest.raises(ConfigError, match="length: .* keeps in memory") as err:
+        session.generate()
+    assert "\n" not in str(err.value) and not session.busy

@@ -747,6 +747,12 @@ class Session:
         values = self.check_generation()
         sr = self.model.config.sample_rate
         n = max(1, int(round(values["length"] * sr)))
+        from .generation import MAX_IN_MEMORY_SAMPLES
+
+        if n * values["variations"] > MAX_IN_MEMORY_SAMPLES:
+            raise ConfigError("length", f"{values['length']:g} s x {values['variations']} variations at {sr} Hz is "
+                                        f"more than the {MAX_IN_MEMORY_SAMPLES:,} samples generation keeps in "
+                                        "memory; generate less at a time")
         seed = values["seed"] if values["seed"] is not None else int(np.random.SeedSequence().entropy % 2**31)
         event = self._start("generation", cancel)
         self.results = Results(buffers=[AudioBuffer(sr, capacity=n) for _ in range(values["variations"])],
