@@ -227,6 +227,10 @@ class Trainer:
     def losses(self) -> list[float]:
         return self.state.losses
 
+    @losses.setter
+    def losses(self, value: list[float]) -> None:
+        self.state.losses = list(value)
+
     @property
     def val_losses(self) -> list[tuple[int, float]]:
         return self.state.val_losses

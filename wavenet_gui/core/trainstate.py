@@ -49,7 +49,9 @@ class TrainingState:
         return {"iteration": int(self.iteration),
                 "loss": self.losses[-1] if self.losses else None,
                 "mean_loss": self.mean_loss(),
-                "val_losses": [[int(i), float(v)] for i, v in self.val_losses]}
+                # two flat lists: a model file's training record holds plain values and lists of them
+                "val_iterations": [int(i) for i, _ in self.val_losses],
+                "val_losses": [float(v) for _, v in self.val_losses]}
 
     @classmethod
     def from_loaded(cls, loaded) -> "TrainingState":
@@ -60,10 +62,11 @@ class TrainingState:
         if isinstance(iteration, bool) or not isinstance(iteration, int) or iteration < 0:
             iteration = len(losses)
         vals = []
-        for entry in training.get("val_losses") or []:
-            if isinstance(entry, (list, tuple)) and len(entry) == 2:
-                i, v = entry
-                if isinstance(i, int) and isinstance(v, (int, float)) and math.isfinite(v):
+        its, values = training.get("val_iterations") or [], training.get("val_losses") or []
+        if isinstance(its, list) and isinstance(values, list):
+            for i, v in zip(its, values):
+                if isinstance(i, int) and not isinstance(i, bool) and isinstance(v, (int, float)) \
+                        and math.isfinite(v):
                     vals.append((int(i), float(v)))
         return cls(iteration=max(int(iteration), len(losses)), losses=losses, val_losses=vals,
                    optimizer_state=loaded.optimizer_state)
