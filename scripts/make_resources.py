@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Make the files in wavenet_gui/resources/ that are generated: the example clip and the icon renders.
+"""Make the files in resources/ that are generated: the example clip and the icon renders.
 
 Usage::
 
     python scripts/make_resources.py            # both
-    python scripts/make_resources.py --clip     # wavenet_gui/resources/example.wav only
+    python scripts/make_resources.py --clip     # resources/example.wav only
     python scripts/make_resources.py --icons    # icon-*.png and icon.ico from icon.svg
 
 The example clip is synthesised here with numpy alone (no samples, no recordings), so it
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-RESOURCES = Path(__file__).resolve().parent.parent / "wavenet_gui" / "resources"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
 SAMPLE_RATE = 16_000
 # Eighth notes at 160 bpm: each note (187.5 ms) is shorter than the default model's receptive
@@ -88,13 +88,13 @@ def write_clip(path: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clip", action="store_true", help="write wavenet_gui/resources/example.wav")
+    parser.add_argument("--clip", action="store_true", help="write resources/example.wav")
     parser.add_argument("--icons", action="store_true", help="render the icon PNGs and .ico")
     args = parser.parse_args(argv)
     do_all = not (args.clip or args.icons)
     if args.clip or do_all:
         path = write_clip(RESOURCES / "example.wav")
-        print(f"wrote wavenet_gui/resources/{path.name} ({path.stat().st_size} bytes)")
+        print(f"wrote resources/{path.name} ({path.stat().st_size} bytes)")
     if args.icons or do_all:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import render_icons

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Render wavenet_gui/resources/icon.svg to the PNG sizes Qt and the bundle use, and to icon.ico.
+"""Render resources/icon.svg to the PNG sizes Qt and the bundle use, and to icon.ico.
 
 Usage::
 
@@ -17,7 +17,7 @@ import struct
 import sys
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parent.parent / "wavenet_gui" / "resources"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 PNG_SIZES = (256, 64, 32, 16)
 ICO_SIZES = (256, 64, 32, 16)
 

@@ -50,7 +50,7 @@ def test_example_clip_is_audible_not_clipped_and_ends_in_silence():
 
 
 def test_example_clip_is_what_the_script_makes():
-    """wavenet_gui/resources/example.wav is reproducible from scripts/make_resources.py."""
+    """resources/example.wav is reproducible from scripts/make_resources.py."""
     sys.path.insert(0, str(REPO / "scripts"))
     try:
         import make_resources
