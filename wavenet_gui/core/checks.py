@@ -140,6 +140,36 @@ class AudioProfile:
         return cls(int(sample_rate), peak, silent, flat, run)
 
 
+    @classmethod
+    def of_classes(cls, signals: Sequence[np.ndarray], *, quantizer, sample_rate: int,
+                   max_seconds: float = 60.0) -> "AudioProfile":
+        """:meth:`of` for quantized training audio (one byte per sample, as training keeps it).
+
+        At most ``max_seconds`` of each file is decoded: a longer file is profiled from 20
+        evenly spaced excerpts, so memory stays small however long the files are.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavenet_gui.core.quantization import Quantizer
+        >>> q = Quantizer(256)
+        >>> p = AudioProfile.of_classes([q.encode(0.5 * np.sin(np.arange(8000)))], quantizer=q, sample_rate=8000)
+        >>> round(p.silent_fraction, 1)
+        0.0
+        """
+        limit = max(1, int(max_seconds * sample_rate))
+        parts: list[np.ndarray] = []
+        for c in signals:
+            c = np.asarray(c).reshape(-1)
+            if len(c) <= limit:
+                parts.append(quantizer.decode(c))
+                continue
+            n = limit // 20
+            for start in np.linspace(0, len(c) - n, 20).astype(np.int64):
+                parts.append(quantizer.decode(c[start:start + n]))
+        return cls.of(parts, sample_rate=sample_rate)
+
+
 @dataclass(frozen=True)
 class Collapse:
     """A collapse found by :func:`check_generation`."""

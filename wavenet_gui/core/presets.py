@@ -4,12 +4,13 @@ Every value here comes from ``bench/quality.py`` (see the README's "What a user 
 expect" table); the comments say which measurement.  A preset fills in the form (or the
 CLI's defaults with ``--preset``); the user can still change every field.
 
-Keys are the setting names as the CLI spells its flags without ``--``: model
-(:class:`~wavenet_gui.core.model.WaveNetConfig` fields), training
+Keys are setting names of :data:`wavenet_gui.core.config.SETTINGS` (the CLI flags
+without ``--``): model (:class:`~wavenet_gui.core.model.WaveNetConfig` fields), training
 (:class:`~wavenet_gui.core.training.TrainingConfig` fields) and generation and input
 settings (``temperature``, ``prime``, ``length`` in seconds, ``silence_threshold``);
-:func:`split_settings` sorts them.  Give the presets the clips' durations after trimming
-(as the file list shows them).
+:func:`wavenet_gui.core.config.preset_values` lays a preset over the table's defaults,
+:func:`split_settings` sorts a preset's own keys.  Give the presets the clips' durations
+after trimming (as the file list shows them).
 
 Examples
 --------
@@ -166,11 +167,17 @@ class Preset:
     label: str
     description: str
     """One sentence for the user."""
-    _make: Callable[[Sequence[float]], dict[str, Any]] = dataclasses.field(repr=False, compare=False, default=None)
+    _make: Callable[[Sequence[float]], dict[str, Any]] | None = dataclasses.field(repr=False, compare=False,
+                                                                                 default=None)
+    values: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    """Fixed values (under what ``_make`` computes from the clips' durations)."""
 
     def settings(self, *, clip_seconds: Sequence[float]) -> dict[str, Any]:
         """The preset's setting values for clips of these durations (seconds), already valid."""
-        return dict(self._make(clip_seconds))
+        out = dict(self.values)
+        if self._make is not None:
+            out.update(self._make(clip_seconds))
+        return out
 
 
 PRESETS: dict[str, Preset] = {
@@ -194,15 +201,16 @@ PRESETS: dict[str, Preset] = {
 
 
 def suggest_preset(clip_seconds: Sequence[float]) -> str:
-    """The preset that suits these clips: ``"imitate"`` when each is at most 4 s, else ``"variations"``.
+    """The preset that suits these clips: ``"imitate"`` when each is at most 4 s, else ``"variations"``
+    (also with no clips: the general-purpose model).
 
     Examples
     --------
     >>> suggest_preset([0.6, 3.9]), suggest_preset([0.6, 12.0]), suggest_preset([])
-    ('imitate', 'variations', 'imitate')
+    ('imitate', 'variations', 'variations')
     """
     secs = _check_seconds(clip_seconds)
-    return "imitate" if all(s <= IMITATE_MAX_SECONDS for s in secs) else "variations"
+    return "imitate" if secs and all(s <= IMITATE_MAX_SECONDS for s in secs) else "variations"
 
 
 def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

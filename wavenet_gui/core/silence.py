@@ -25,13 +25,14 @@ from typing import Callable
 
 import numpy as np
 
+from . import config as _config
 from .errors import AudioFileError, ConfigError
 from .quantization import Quantizer
 
 __all__ = ["DEFAULT_SILENCE_THRESHOLD", "FRAME_SECONDS", "Trimmed", "trim_classes", "trim_silence"]
 
 #: Frames quieter than this RMS level (a fraction of full scale; 0.01 is -40 dBFS) are silence.
-DEFAULT_SILENCE_THRESHOLD = 0.01
+DEFAULT_SILENCE_THRESHOLD = _config.default("silence_threshold")
 #: Length of the frames whose level is measured (the trimming's resolution is a quarter of it).
 FRAME_SECONDS = 0.02
 
