@@ -96,7 +96,7 @@ def test_step_logits_match_forward(name, n_streams, threads, weight_format):
     assert _rel_err(got, ref) <= REL
     if weight_format != "float32":
         assert _rel_err(got, _full_logits(model, x)) <= 3e-2
-    # reset() is the zero-padded start again
+    # reset() is the silent-past start again
     gen.reset()
     again = np.stack([gen.step_logits(x[:, t]) for t in range(5)], axis=1)
     np.testing.assert_array_equal(again, got[:, :5])

@@ -728,7 +728,7 @@ class FastGenerator:
         dil = np.asarray(cfg.dilations, dtype=np.int64)
         self._dil = dil
         self._qoff = np.concatenate([[0], np.cumsum(dil)[:-1]]).astype(np.int64)
-        self._initial = np.ascontiguousarray(model.initial_queues(K), dtype=np.float32)  # the past
+        self._initial = np.ascontiguousarray(model.initial_queues(K, weight_format=weight_format), dtype=np.float32)  # the past
         self._queue = self._initial.copy()
         # scratch
         self._acc = np.zeros((K, S + R), np.float32)
@@ -902,7 +902,7 @@ def warm_up() -> None:
     model = _pytypes.SimpleNamespace(config=cfg, layers=layers, embed=_Conv(4, 4, 1), end1=_Conv(4, 4, 1),
                                      end2=_Conv(4, 4, 1))
     model.embed.weight = _T(np.zeros((4, 4), np.float32))
-    model.initial_queues = lambda k: np.zeros((sum(cfg.dilations), k, cfg.n_hidden), np.float32)
+    model.initial_queues = lambda k, **_: np.zeros((sum(cfg.dilations), k, cfg.n_hidden), np.float32)
     for fmt in WEIGHT_FORMATS:
         for k, thr in ((1, 1), (1, 2), (2, 2)):
             g = FastGenerator(model, n_streams=k, weight_format=fmt, threads=thr, _force_split=True)

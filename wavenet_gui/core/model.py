@@ -30,6 +30,7 @@ so training, priming and generation "from nothing" all see one and the same cont
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 
@@ -42,7 +43,7 @@ from . import config as settings
 from .config import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # noqa: F401 - the limits, defined in config
 from .errors import ConfigError
 from .quantization import Quantizer
-from .weights import from_format, pack_weights
+from .weights import from_format, pack_weights, round_model_weights
 
 #: The largest model this app builds, trains, saves and loads (400 MB of float32 weights;
 #: a checkpoint with Adam's moments is three times that).  A model file whose config asks
@@ -261,13 +262,15 @@ class WaveNet(nn.Module):
                 h = h + layer.residual.bias.detach().float()
         return out
 
-    def initial_queues(self, n_streams: int) -> np.ndarray:
+    def initial_queues(self, n_streams: int, *, weight_format: str = "float32") -> np.ndarray:
         """Every layer's queue of past inputs before the first sample, for cached generation.
 
         float32 ``[sum(dilations), n_streams, R]``: layer ``l`` (dilation ``d``) owns the ``d``
         rows after the dilations of the layers before it, each holding the layer's input
         for an all-silent past (:meth:`silent_layer_inputs`): the same past as
-        :meth:`pad_silence`.
+        :meth:`pad_silence`.  A generator storing its weights in 16 bits (``weight_format``)
+        starts from the past its own rounded weights compute
+        (:func:`~wavenet_gui.core.weights.round_model_weights`).
 
         Examples
         --------
@@ -276,8 +279,11 @@ class WaveNet(nn.Module):
         (3, 3, 4)
         """
         cfg = self.config
+        model = self
+        if weight_format != "float32":
+            model = round_model_weights(copy.deepcopy(self), weight_format)
         rows = [h.cpu().numpy()[None, None, :].repeat(d, 0).repeat(int(n_streams), 1)
-                for d, h in zip(cfg.dilations, self.silent_layer_inputs())]
+                for d, h in zip(cfg.dilations, model.silent_layer_inputs())]
         return np.ascontiguousarray(np.concatenate(rows, axis=0), dtype=np.float32)
 
     # ------------------------------------------------------------------ one sample at a time
@@ -295,7 +301,7 @@ class WaveNet(nn.Module):
 
         weights = {k: t(getattr(packed, k)) for k in ("embed", "wd", "bd", "wsr", "bres", "bskip",
                                                         "e1", "b1", "e2", "b2")}
-        queue = torch.from_numpy(self.initial_queues(n_streams)).to(dev)
+        queue = torch.from_numpy(self.initial_queues(n_streams, weight_format=weight_format)).to(dev)
         offsets = np.concatenate([[0], np.cumsum(self.config.dilations)]).astype(int)
         queues = [queue[a:b] for a, b in zip(offsets[:-1], offsets[1:])]  # [d, K, R] views
         return StepState(weights=weights, queues=queues, dilations=list(self.config.dilations))
