@@ -21,11 +21,13 @@ float32 (bfloat16 results are rounded to nearest even).  ``tanh`` is the
 vectorisable rational approximation the generator uses (max error ~1e-7) and
 ``sigmoid(g) = (1 + tanh(g / 2)) / 2``.  With more than one torch thread, the
 kernels split their rows over numba's threads when numba's threading layer is
-OpenMP: it then shares torch's OpenMP runtime, so the two do not compete for cores
-(measured on 2 cores: a training step 35% faster than with the kernels on one
-thread).  With another layer (a separate pool, which competes with torch's spinning
-OpenMP workers: a Python thread pool measured slower than one thread) they stay on
-the calling thread.
+OpenMP (measured on 2 cores: a training step 35% faster than with the kernels on one
+thread).  With another layer (a separate pool, which competes with torch's OpenMP
+workers: a Python thread pool measured slower than one thread) they stay on the calling
+thread.  numba's OpenMP layer and torch usually load two different OpenMP runtimes (pip's
+torch bundles its own libgomp), whose idle workers must sleep rather than spin, or each
+steals the cores from the other: ``wavenet_gui`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless
+the user chose a policy (see ``wavenet_gui/__init__.py``).
 """
 
 from __future__ import annotations
@@ -307,7 +309,7 @@ _layer_lock = threading.Lock()
 
 def parallel_threads() -> int:
     """How many threads the kernels split rows over: torch's thread count when numba's
-    threading layer is OpenMP (which shares torch's workers), else 1.  Changes neither
+    threading layer is OpenMP, else 1.  Changes neither
     torch's nor numba's thread count (the kernels set numba's only for their own call)."""
     global _layer_ok
     n = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
