@@ -209,7 +209,7 @@ def test_too_short_is_found_from_the_header_before_decoding(tmp_path: Path, monk
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded a file the header already showed to be too short")
 
-    monkeypatch.setattr("wavenet_gui.core.audio._read_mono", no_decoding)
+    monkeypatch.setattr("wavenet_gui.core.audio._mono_blocks", no_decoding)
     with pytest.raises(AudioFileError, match="too short"):
         load_audio(tmp_path / "t.wav", sample_rate=SR, min_samples=1000)
 

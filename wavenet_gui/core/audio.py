@@ -25,12 +25,21 @@ float data outside [-1, 1]                rescaled to peak 1, with a note
 DC offset (``|mean| > 0.01 * scale``)     removed (scale: 1, or the peak if above 1), with a note
 2 or more channels                        averaged to mono, with a note
 8/16/24/32-bit int, 32/64-bit float       accepted (libsndfile scales integers to [-1, 1))
-any source rate                           resampled (soxr, high quality), with a note; a very low
+source rate from 100 Hz to 768 kHz        resampled (soxr, high quality), with a note; a very low
                                           source rate (< 1000 Hz) is accepted and said so
+a rate below 100 Hz or above 768 kHz      refused: "declares a sample rate of 1 Hz; ..."
+longer than 24 hours                      refused: "is 30.0 hours long; ..." (split it)
 quiet audio (peak < 0.01)                 kept as is (never normalised up), with a note
 ========================================  ==========================================================
 
 Amplitude is otherwise never changed: audio inside [-1, 1] keeps its level.
+
+Files are decoded in blocks (:func:`open_audio`): a first pass checks and measures the
+file (NaN count, DC offset, peak), a second yields the finished samples block by block
+through soxr's streaming resampler.  Memory is the output (four bytes per sample from
+:func:`load_audio`, one from :func:`load_audio_classes`) plus a few blocks, and a
+``cancel`` event stops the read between blocks.  :func:`display_envelope` reduces hours
+of samples to a min/max per pixel for plotting.
 """
 
 from __future__ import annotations
@@ -39,7 +48,8 @@ import io
 import math
 import os
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,19 +57,29 @@ import numpy as np
 import soundfile as sf
 from numpy.typing import ArrayLike
 
-from wavenet_gui.core.errors import AudioFileError, ConfigError, OutputError
-from wavenet_gui.core.fileio import atomic_write
+from wavenet_gui.core.errors import AudioFileError, Cancelled, ConfigError, OutputError
+from wavenet_gui.core.fileio import atomic_write, write_new_file
+from wavenet_gui.core.quantization import Quantizer
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "MAX_AUDIO_SECONDS",
     "MAX_SAMPLE_RATE",
+    "MAX_SOURCE_RATE",
     "MIN_SAMPLE_RATE",
+    "MIN_SOURCE_RATE",
     "WRITE_EXTENSIONS",
     "AudioInfo",
+    "AudioStream",
+    "Envelope",
     "LoadedAudio",
+    "LoadedClasses",
     "audio_info",
+    "display_envelope",
     "find_audio_files",
     "load_audio",
+    "load_audio_classes",
+    "open_audio",
     "save_audio",
     "validate_sample_rate",
 ]
@@ -81,8 +101,8 @@ WRITE_EXTENSIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ".ogg": ("OGG", "VORBIS", ("VORBIS",)),
 }
 
-MIN_SAMPLE_RATE = 1000
-MAX_SAMPLE_RATE = 192000
+# The rates a model may be built for (and audio resampled to), defined with the other settings.
+from wavenet_gui.core.config import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # noqa: E402
 
 #: More than this fraction of NaN/Inf samples and a file is refused rather than repaired.
 MAX_NONFINITE_FRACTION = 0.01
@@ -92,6 +112,15 @@ DC_OFFSET_THRESHOLD = 0.01
 QUIET_PEAK = 0.01
 #: Source rates below this are accepted with a warning in the resampling note.
 LOW_SOURCE_RATE = 1000
+#: A file declaring a rate outside [MIN_SOURCE_RATE, MAX_SOURCE_RATE] Hz is refused (a 100 kB
+#: file "at 1 Hz" would otherwise become hours of audio).
+MIN_SOURCE_RATE = 100
+MAX_SOURCE_RATE = 768_000
+#: The longest file read (24 hours); longer recordings must be split.
+MAX_AUDIO_SECONDS = 24 * 3600
+#: Files of up to this many frames stay decoded between the checking pass and the output
+#: pass (16 MB as float32); longer files are decoded twice, so memory stays bounded.
+CACHE_FRAMES = 1 << 22
 
 _BLOCK_FRAMES = 1 << 16
 _MAX_LISTED_SKIPS = 5
@@ -297,6 +326,13 @@ def _info_from(f: sf.SoundFile, path: Path) -> AudioInfo:
     rate = int(f.samplerate)
     if rate <= 0:
         raise AudioFileError(path, f"the header is damaged (sample rate {rate} Hz)")
+    if not MIN_SOURCE_RATE <= rate <= MAX_SOURCE_RATE:
+        raise AudioFileError(path, f"declares a sample rate of {rate:,} Hz; audio files have "
+                                   f"{MIN_SOURCE_RATE} to {MAX_SOURCE_RATE:,} Hz (a damaged or forged header?)")
+    seconds = int(f.frames) / rate
+    if seconds > MAX_AUDIO_SECONDS:
+        raise AudioFileError(path, f"is {seconds / 3600:.1f} hours long; files of at most "
+                                   f"{MAX_AUDIO_SECONDS // 3600} hours are read (split it into parts)")
     return AudioInfo(
         path=path,
         duration=int(f.frames) / rate,
@@ -371,29 +407,41 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     return info
 
 
-def _read_mono(path: Path, f: sf.SoundFile, frames: int) -> tuple[np.ndarray, int, int, bool]:
-    """Read up to ``frames`` frames, block by block, mixing to mono as it goes.
+class _Stats:
+    """What the first pass over a file finds (see :func:`_mono_blocks`)."""
 
-    NaN/Inf samples are set to 0 and counted.  A decoding error stops the read
-    and keeps what came before (after retrying the failing block in smaller
-    pieces from a fresh handle).  Returns (mono, frames read, non-finite count,
-    whether a read error happened).
+    def __init__(self) -> None:
+        self.read = 0
+        self.nonfinite = 0
+        self.total = 0.0  # float64 sum of the mono samples
+        self.lo = math.inf
+        self.hi = -math.inf
+        self.failed = False
+
+
+def _check_cancel(path: Path, cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"{path.name}: reading was cancelled")
+
+
+def _mono_blocks(path: Path, f: sf.SoundFile, frames: int, stats: _Stats,
+                 cancel: threading.Event | None = None) -> Iterator[np.ndarray]:
+    """Decode up to ``frames`` frames block by block, mixed to mono (float32).
+
+    NaN/Inf samples are set to 0 and counted in ``stats``.  A decoding error stops the
+    read and keeps what came before (after retrying the failing block in smaller pieces
+    from a fresh handle).  ``cancel`` is checked before every block.
     """
     channels = int(f.channels)
-    # Blocks are collected rather than written into one preallocated array: a
-    # damaged header may promise far more frames than the file holds.
-    parts: list[np.ndarray] = []
-    pos = 0
-    nonfinite = 0
-    failed = False
     block = _BLOCK_FRAMES
     handle = f
     try:
-        while pos < frames:
+        while stats.read < frames:
+            _check_cancel(path, cancel)
             try:
-                data = handle.read(min(block, frames - pos), dtype="float32", always_2d=True)
+                data = handle.read(min(block, frames - stats.read), dtype="float32", always_2d=True)
             except (sf.SoundFileError, RuntimeError):
-                failed = True
+                stats.failed = True
                 if block <= 256:
                     break
                 block //= 16
@@ -401,7 +449,7 @@ def _read_mono(path: Path, f: sf.SoundFile, frames: int) -> tuple[np.ndarray, in
                     handle.close()
                 try:
                     handle = sf.SoundFile(path)
-                    handle.seek(pos)
+                    handle.seek(stats.read)
                 except Exception:
                     break
                 continue
@@ -411,39 +459,246 @@ def _read_mono(path: Path, f: sf.SoundFile, frames: int) -> tuple[np.ndarray, in
             bad = ~np.isfinite(data)
             count = int(bad.sum())
             if count:
-                nonfinite += count
+                stats.nonfinite += count
                 data[bad] = 0.0
             if channels == 1:
-                parts.append(np.ascontiguousarray(data[:, 0]))
-            else:
-                parts.append(data.mean(axis=1, dtype=np.float64).astype(np.float32))
-            pos += n
+                mono = np.ascontiguousarray(data[:, 0])
+            else:  # the mean over channels in float64, one column at a time (a strided
+                # reduction over a short axis is several times slower)
+                acc = data[:, 0].astype(np.float64)
+                for c in range(1, channels):
+                    acc += data[:, c]
+                acc /= channels
+                mono = acc.astype(np.float32)
+            stats.read += n
+            stats.total += float(mono.sum(dtype=np.float64))
+            stats.lo = min(stats.lo, float(mono.min()))
+            stats.hi = max(stats.hi, float(mono.max()))
+            yield mono
     finally:
         if handle is not f:
             handle.close()
-    mono = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-    return mono, pos, nonfinite, failed
 
 
-def _resample(x: np.ndarray, source_rate: int, rate: int) -> np.ndarray:
-    try:
-        import soxr
+class AudioStream:
+    """An audio file being read in blocks: checked and measured, then decoded block by block.
 
-        y = soxr.resample(x, source_rate, rate, quality="HQ")
-    except ImportError:  # pragma: no cover - soxr comes with librosa
-        import librosa
+    Made by :func:`open_audio`, which reads the file once to check it and to find what
+    must be changed (mono mix, NaN repair, DC offset, level); :meth:`blocks` then yields
+    the finished samples (mono float32 in [-1, 1] at :attr:`sample_rate`) a block at a
+    time, resampled with soxr's streaming resampler, so memory stays at a few blocks
+    whatever the file's length.  Files of at most :data:`CACHE_FRAMES` frames are kept
+    decoded between the two passes; longer ones are decoded twice.
 
-        y = librosa.resample(x, orig_sr=source_rate, target_sr=rate, res_type="soxr_hq")
-    return np.ascontiguousarray(y, dtype=np.float32)
+    Attributes
+    ----------
+    path : Path
+    info : AudioInfo
+        What the header says.
+    sample_rate : int
+        The rate of the blocks (Hz).
+    notes : list of str
+        What is changed on the way in (see :func:`load_audio`).
+    max_samples : int
+        An upper bound on the samples :meth:`blocks` yields (a few above the exact count).
+    """
+
+    def __init__(self, path: Path, info: AudioInfo, rate: int, frames: int, notes: list[str],
+                 shift: np.float32, gain: np.float32 | None, cached: list[np.ndarray] | None,
+                 cancel: threading.Event | None) -> None:
+        self.path = path
+        self.info = info
+        self.sample_rate = rate
+        self.notes = notes
+        self.max_samples = math.ceil(frames * rate / info.sample_rate) + 2
+        self._frames = frames
+        self._shift = shift
+        self._gain = gain
+        self._cached = cached
+        self._cancel = cancel
+
+    def _source(self) -> Iterator[np.ndarray]:
+        if self._cached is not None:
+            for block in self._cached:
+                _check_cancel(self.path, self._cancel)
+                yield block
+            return
+        with _open(self.path) as f:
+            stats = _Stats()
+            yield from _mono_blocks(self.path, f, self._frames, stats, self._cancel)
+        if stats.read != self._frames:
+            raise AudioFileError(self.path, "changed while it was being read")
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """Yield the finished samples, mono float32 in [-1, 1] at :attr:`sample_rate`, block by block.
+
+        Raises :class:`~wavenet_gui.core.errors.Cancelled` when the ``cancel`` event is set.
+        """
+        resampler = None
+        if self.info.sample_rate != self.sample_rate:
+            import soxr
+
+            resampler = soxr.ResampleStream(self.info.sample_rate, self.sample_rate, 1, dtype="float32",
+                                            quality="HQ")
+        for x in self._source():
+            x = x.copy() if self._cached is not None else x
+            if self._shift:
+                x -= self._shift
+            if self._gain is not None:
+                x /= self._gain
+            if resampler is not None:
+                x = resampler.resample_chunk(x, last=False)
+            np.clip(x, -1.0, 1.0, out=x)
+            if len(x):
+                yield x
+        if resampler is not None:
+            x = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+            np.clip(x, -1.0, 1.0, out=x)
+            if len(x):
+                yield x
+
+
+def _check_min_samples(min_samples: object) -> int:
+    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)):
+        raise ConfigError("min_samples", f"must be a whole number, got {min_samples!r}")
+    if min_samples < 1:
+        raise ConfigError("min_samples", f"must be at least 1, got {min_samples}")
+    return int(min_samples)
+
+
+def open_audio(path: str | os.PathLike[str], *, sample_rate: int, min_samples: int = 1,
+               cancel: threading.Event | None = None) -> AudioStream:
+    """Check an audio file and measure it (one pass, bounded memory); decode it with ``.blocks()``.
+
+    Everything :func:`load_audio` refuses is refused here, before any output is made.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file libsndfile reads.
+    sample_rate : int, keyword-only
+        Target rate in Hz, 1000 to 192000.
+    min_samples : int, keyword-only
+        Refuse files shorter than this after resampling.  Default 1.
+    cancel : threading.Event, optional, keyword-only
+        Checked between blocks, here and in ``.blocks()``; when set,
+        :class:`~wavenet_gui.core.errors.Cancelled` is raised.
+
+    Returns
+    -------
+    AudioStream
+
+    Raises
+    ------
+    ConfigError
+        ``sample_rate`` or ``min_samples`` is invalid.
+    AudioFileError
+        The file is refused; ``str(err)`` is one line naming the file.
+    Cancelled
+        ``cancel`` was set.
+
+    Examples
+    --------
+    >>> stream = open_audio("speech.wav", sample_rate=16000)  # doctest: +SKIP
+    >>> sum(len(b) for b in stream.blocks())  # doctest: +SKIP
+    40000
+    """
+    rate = validate_sample_rate(sample_rate)
+    min_samples = _check_min_samples(min_samples)
+    p = _check_path(path)
+    notes: list[str] = []
+    stats = _Stats()
+    cached: list[np.ndarray] | None = []
+    with _open(p) as f:
+        info = _info_from(f, p)
+        promised = _promised_frames(f)
+        if info.frames == 0:
+            raise _no_frames(f, p, promised)
+        expected = math.floor(info.frames * rate / info.sample_rate)
+        if expected < min_samples:
+            raise _too_short(p, expected, rate, min_samples)
+        for block in _mono_blocks(p, f, info.frames, stats, cancel):
+            if cached is not None:
+                cached.append(block)
+                if stats.read > CACHE_FRAMES:
+                    cached = None  # too long to keep: decoded again by .blocks()
+
+    read = stats.read
+    if read == 0:
+        raise AudioFileError(
+            p, f"is truncated or damaged: none of its {promised:,} frames could be decoded"
+        )
+    if read < promised:
+        notes.append(f"truncated: read {read:,} of {promised:,} frames")
+    if stats.nonfinite:
+        fraction = stats.nonfinite / (read * info.channels)
+        if fraction > MAX_NONFINITE_FRACTION:
+            raise AudioFileError(
+                p,
+                f"has {stats.nonfinite:,} NaN/Inf samples ({fraction:.1%} of the file); "
+                "too many to repair",
+            )
+        notes.append(f"replaced {stats.nonfinite:,} NaN/Inf samples with 0")
+    if info.channels > 1:
+        notes.append(f"mixed {info.channels} channels to mono")
+
+    lo, hi = stats.lo, stats.hi
+    if lo == hi:
+        if lo == 0.0:
+            raise AudioFileError(p, "is digital silence; nothing to learn")
+        raise AudioFileError(
+            p, f"is a constant level ({lo:+.3g}, DC) with no sound; nothing to learn"
+        )
+    # The DC threshold is relative to full scale, i.e. to the peak when the
+    # data are rescaled below (loud float files).
+    mean = stats.total / read
+    scale = max(1.0, abs(lo), abs(hi))
+    shift = np.float32(0.0)
+    if abs(mean) > DC_OFFSET_THRESHOLD * scale:
+        shift = np.float32(mean)
+        notes.append(f"removed a DC offset of {mean:+.3g}")
+    # float32 subtraction is monotonic: the largest |x - shift| is at the smallest or largest x
+    peak = float(max(abs(np.float32(hi) - shift), abs(np.float32(lo) - shift)))
+    gain = None
+    if peak > 1.0:
+        gain = np.float32(peak)
+        notes.append(f"rescaled to peak 1 (the peak was {peak:.3g}, outside [-1, 1])")
+    elif peak < QUIET_PEAK:
+        notes.append(f"very quiet (peak {peak:.4f}); kept as is")
+    if info.sample_rate != rate:
+        note = f"resampled from {info.sample_rate} Hz to {rate} Hz"
+        if info.sample_rate < LOW_SOURCE_RATE:
+            note += f" (a very low source rate: nothing above {info.sample_rate // 2} Hz)"
+        notes.append(note)
+    return AudioStream(p, info, rate, read, notes, shift, gain, cached, cancel)
+
+
+def _collect(stream: AudioStream, min_samples: int, dtype: np.dtype,
+             convert=None) -> np.ndarray:
+    """Every block of ``stream`` into one array of ``dtype`` (one allocation, no float64)."""
+    out = np.empty(stream.max_samples, dtype=dtype)
+    n = 0
+    for block in stream.blocks():
+        k = len(block)
+        if n + k > len(out):  # never expected: soxr makes at most ceil(n * ratio) samples
+            out = np.concatenate([out[:n], np.empty(max(k, len(out) // 8), dtype=dtype)])
+        out[n:n + k] = convert(block) if convert is not None else block
+        n += k
+    if n < min_samples:
+        raise _too_short(stream.path, n, stream.sample_rate, min_samples)
+    return out[:n]
 
 
 def load_audio(
-    path: str | os.PathLike[str], *, sample_rate: int, min_samples: int = 1
+    path: str | os.PathLike[str], *, sample_rate: int, min_samples: int = 1,
+    cancel: threading.Event | None = None,
 ) -> LoadedAudio:
     """Read an audio file as mono float32 in [-1, 1] at ``sample_rate``.
 
     See the module docstring for what is accepted (and noted) and what is
-    refused.
+    refused.  The file is decoded in blocks (see :func:`open_audio`): memory holds
+    the result and a few blocks, never the whole file as float.  For training data,
+    :func:`load_audio_classes` holds one byte per sample instead of four.
 
     Parameters
     ----------
@@ -454,6 +709,9 @@ def load_audio(
     min_samples : int, keyword-only
         Refuse files with fewer samples than this after resampling (e.g. the
         model's training window).  Default 1.
+    cancel : threading.Event, optional, keyword-only
+        Checked between blocks: set it (e.g. when the window closes) and
+        :class:`~wavenet_gui.core.errors.Cancelled` is raised within one block.
 
     Returns
     -------
@@ -466,6 +724,8 @@ def load_audio(
         ``sample_rate`` or ``min_samples`` is invalid.
     AudioFileError
         The file is refused; ``str(err)`` is one line naming the file.
+    Cancelled
+        ``cancel`` was set.
 
     Examples
     --------
@@ -473,76 +733,177 @@ def load_audio(
     >>> audio.samples.dtype, audio.notes  # doctest: +SKIP
     (dtype('float32'), ['mixed 2 channels to mono', 'resampled from 44100 Hz to 16000 Hz'])
     """
-    rate = validate_sample_rate(sample_rate)
-    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)):
-        raise ConfigError("min_samples", f"must be a whole number, got {min_samples!r}")
-    if min_samples < 1:
-        raise ConfigError("min_samples", f"must be at least 1, got {min_samples}")
-    min_samples = int(min_samples)
-    p = _check_path(path)
-    notes: list[str] = []
+    stream = open_audio(path, sample_rate=sample_rate, min_samples=min_samples, cancel=cancel)
+    x = _collect(stream, int(min_samples), np.dtype(np.float32))
+    return LoadedAudio(path=stream.path, samples=x, sample_rate=stream.sample_rate, notes=stream.notes)
 
-    with _open(p) as f:
-        info = _info_from(f, p)
-        promised = _promised_frames(f)
-        if info.frames == 0:
-            raise _no_frames(f, p, promised)
-        expected = math.floor(info.frames * rate / info.sample_rate)
-        if expected < min_samples:
-            raise _too_short(p, expected, rate, min_samples)
-        x, read, nonfinite, _failed = _read_mono(p, f, info.frames)
 
-    if read == 0:
-        raise AudioFileError(
-            p, f"is truncated or damaged: none of its {promised:,} frames could be decoded"
-        )
-    if read < promised:
-        notes.append(f"truncated: read {read:,} of {promised:,} frames")
-    total = read * info.channels
-    if nonfinite:
-        fraction = nonfinite / total
-        if fraction > MAX_NONFINITE_FRACTION:
-            raise AudioFileError(
-                p,
-                f"has {nonfinite:,} NaN/Inf samples ({fraction:.1%} of the file); "
-                "too many to repair",
-            )
-        notes.append(f"replaced {nonfinite:,} NaN/Inf samples with 0")
-    if info.channels > 1:
-        notes.append(f"mixed {info.channels} channels to mono")
+@dataclass(eq=False)
+class LoadedClasses:
+    """Audio quantized for training, one byte per sample (see :func:`load_audio_classes`).
 
-    lo, hi = float(x.min()), float(x.max())
-    if lo == hi:
-        if lo == 0.0:
-            raise AudioFileError(p, "is digital silence; nothing to learn")
-        raise AudioFileError(
-            p, f"is a constant level ({lo:+.3g}, DC) with no sound; nothing to learn"
-        )
-    # The DC threshold is relative to full scale, i.e. to the peak when the
-    # data are rescaled below (loud float files).
-    mean = float(x.mean(dtype=np.float64))
-    scale = max(1.0, abs(lo), abs(hi))
-    if abs(mean) > DC_OFFSET_THRESHOLD * scale:
-        x -= np.float32(mean)
-        notes.append(f"removed a DC offset of {mean:+.3g}")
-    peak = float(np.max(np.abs(x)))
-    if peak > 1.0:
-        x /= np.float32(peak)
-        notes.append(f"rescaled to peak 1 (the peak was {peak:.3g}, outside [-1, 1])")
-    elif peak < QUIET_PEAK:
-        notes.append(f"very quiet (peak {peak:.4f}); kept as is")
+    Attributes
+    ----------
+    path : Path
+    classes : np.ndarray
+        ``uint8`` classes (``uint16`` above 256 classes), one per sample.
+    sample_rate : int
+    notes : list of str
+        What was changed on the way in, as in :class:`LoadedAudio`.
+    """
 
-    if info.sample_rate != rate:
-        x = _resample(x, info.sample_rate, rate)
-        note = f"resampled from {info.sample_rate} Hz to {rate} Hz"
-        if info.sample_rate < LOW_SOURCE_RATE:
-            note += f" (a very low source rate: nothing above {info.sample_rate // 2} Hz)"
-        notes.append(note)
-    np.clip(x, -1.0, 1.0, out=x)
+    path: Path
+    classes: np.ndarray
+    sample_rate: int
+    notes: list[str] = field(default_factory=list)
 
-    if len(x) < min_samples:
-        raise _too_short(p, len(x), rate, min_samples)
-    return LoadedAudio(path=p, samples=np.ascontiguousarray(x), sample_rate=rate, notes=notes)
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.classes) / self.sample_rate
+
+
+def load_audio_classes(
+    path: str | os.PathLike[str], *, sample_rate: int, quantizer: Quantizer, min_samples: int = 1,
+    cancel: threading.Event | None = None,
+) -> LoadedClasses:
+    """Read an audio file straight into quantized classes, block by block.
+
+    The same checks, repairs and notes as :func:`load_audio`, and the same classes as
+    ``quantizer.encode(load_audio(...).samples)``, but the file is never held as
+    float: memory is the classes (one byte per sample up to 256 classes) plus a few
+    blocks.  A 6-hour 44.1 kHz stereo WAV read at 8 kHz peaks at about 0.2 GB
+    (see ``bench/long_audio.py``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    sample_rate : int, keyword-only
+        Target rate in Hz, 1000 to 192000.
+    quantizer : Quantizer, keyword-only
+        The model's quantizer.
+    min_samples : int, keyword-only
+        Refuse files shorter than this after resampling.
+    cancel : threading.Event, optional, keyword-only
+        Checked between blocks (raises :class:`~wavenet_gui.core.errors.Cancelled`).
+
+    Returns
+    -------
+    LoadedClasses
+
+    Raises
+    ------
+    ConfigError, AudioFileError, Cancelled
+        As :func:`load_audio`.
+
+    Examples
+    --------
+    >>> from wavenet_gui.core.quantization import Quantizer
+    >>> from wavenet_gui.resources import example_clip_path
+    >>> clip = load_audio_classes(example_clip_path(), sample_rate=8000, quantizer=Quantizer(256))
+    >>> clip.classes.dtype, clip.sample_rate
+    (dtype('uint8'), 8000)
+    """
+    stream = open_audio(path, sample_rate=sample_rate, min_samples=min_samples, cancel=cancel)
+    dtype = quantizer.storage_dtype
+    classes = _collect(stream, int(min_samples), dtype, convert=quantizer.encode)
+    return LoadedClasses(path=stream.path, classes=classes, sample_rate=stream.sample_rate, notes=stream.notes)
+
+
+# --------------------------------------------------------------------------- display
+@dataclass(frozen=True)
+class Envelope:
+    """Min and max of the samples in consecutive buckets, for drawing a long waveform.
+
+    Attributes
+    ----------
+    starts : np.ndarray
+        int64, the index of each bucket's first sample.
+    lo, hi : np.ndarray
+        float32, the smallest and largest value in each bucket.
+    bucket : int
+        Samples per bucket (the last bucket may hold fewer).
+    """
+
+    starts: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    bucket: int
+
+    def as_line(self, sample_rate: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(seconds, values)`` of one line through every bucket's min then max (2 points per bucket).
+
+        Drawn as one connected line, this fills the band the waveform covers; with one sample per
+        bucket it is the waveform itself.
+        """
+        t = np.repeat(self.starts.astype(np.float64) / float(sample_rate), 2)
+        y = np.empty(2 * len(self.lo), dtype=np.float32)
+        y[0::2], y[1::2] = self.lo, self.hi
+        return t, y
+
+
+def display_envelope(samples: np.ndarray, *, n_buckets: int, start: int = 0, stop: int | None = None,
+                     quantizer: Quantizer | None = None) -> Envelope:
+    """Min/max of ``samples[start:stop]`` per bucket, at most ``n_buckets`` buckets (e.g. pixels).
+
+    Works in the samples' own dtype (float32 audio or uint8/uint16 classes): no float64
+    copy of the whole array is made, so hours of audio are drawn with a few thousand
+    points.  Classes are decoded after the reduction (decoding is monotonic).
+
+    Parameters
+    ----------
+    samples : np.ndarray
+        1-D float audio, or integer classes when ``quantizer`` is given.
+    n_buckets : int, keyword-only
+        At most this many buckets (at least 1), e.g. the plot's width in pixels.
+    start, stop : int, keyword-only
+        The range to draw (a zoomed view); default the whole array.
+    quantizer : Quantizer, optional, keyword-only
+        Decode class extremes to audio values.
+
+    Returns
+    -------
+    Envelope
+
+    Raises
+    ------
+    ConfigError
+        ``samples`` is not 1-D, or ``n_buckets`` is not a whole number >= 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> env = display_envelope(np.sin(np.arange(48000, dtype=np.float32) / 10), n_buckets=1000)
+    >>> len(env.lo), env.bucket, float(env.hi.max()) > 0.99
+    (1000, 48, True)
+    """
+    a = np.asarray(samples)
+    if a.ndim != 1:
+        raise ConfigError("samples", f"must be one channel (1-D), got shape {a.shape}")
+    if isinstance(n_buckets, bool) or not isinstance(n_buckets, (int, np.integer)) or n_buckets < 1:
+        raise ConfigError("n_buckets", f"must be a whole number >= 1, got {n_buckets!r}")
+    start, stop, _ = slice(start, stop).indices(len(a))
+    x = a[start:max(start, stop)]
+    n = len(x)
+    if n == 0:
+        empty = np.zeros(0, np.float32)
+        return Envelope(np.zeros(0, np.int64), empty, empty.copy(), 1)
+    bucket = -(-n // int(n_buckets))
+    full = n // bucket
+    lo_parts, hi_parts = [], []
+    if full:
+        body = x[:full * bucket].reshape(full, bucket)
+        lo_parts.append(body.min(axis=1))
+        hi_parts.append(body.max(axis=1))
+    if full * bucket < n:
+        tail = x[full * bucket:]
+        lo_parts.append(tail.min(keepdims=True))
+        hi_parts.append(tail.max(keepdims=True))
+    lo, hi = np.concatenate(lo_parts), np.concatenate(hi_parts)
+    if quantizer is not None:
+        lo, hi = quantizer.decode(lo), quantizer.decode(hi)
+    starts = start + np.arange(len(lo), dtype=np.int64) * bucket
+    return Envelope(starts, np.asarray(lo, np.float32), np.asarray(hi, np.float32), bucket)
 
 
 # --------------------------------------------------------------------------- folders
@@ -657,6 +1018,7 @@ def save_audio(
     *,
     sample_rate: int,
     subtype: str | None = None,
+    exclusive: bool = False,
 ) -> Path:
     """Write mono audio atomically; the format follows the extension.
 
@@ -672,11 +1034,15 @@ def save_audio(
         Hz, 1000 to 192000.
     subtype : str, optional, keyword-only
         libsndfile subtype for the container, e.g. ``"FLOAT"`` for 32-bit float WAV.
+    exclusive : bool, keyword-only
+        Never replace a file: when ``path`` exists (or another process takes the name at
+        the same moment) the file is named ``stem-2.wav``, ``stem-3.wav``, ...
+        (:func:`~wavenet_gui.core.fileio.write_new_file`).  Default False: replace.
 
     Returns
     -------
     Path
-        ``path``.
+        The file written: ``path``, or with ``exclusive`` the numbered name it got.
 
     Raises
     ------
@@ -725,6 +1091,8 @@ def save_audio(
         raise OutputError(
             p, f"could not encode {container}/{chosen} ({_libsndfile_message(err)})"
         ) from None
+    if exclusive:
+        return write_new_file(p, buffer.getbuffer())
     with atomic_write(p) as f:
         f.write(buffer.getbuffer())
     return p

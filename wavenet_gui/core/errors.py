@@ -41,6 +41,10 @@ class ModelFileError(WaveNetError):
         super().__init__(f"{self.path.name}: {reason}")
 
 
+class Cancelled(WaveNetError):
+    """A long read or job was stopped through its ``cancel`` event (e.g. the window closed)."""
+
+
 class TrainingError(WaveNetError):
     """Training cannot go on (for example the loss became NaN)."""
 

@@ -6,6 +6,11 @@ folder (``.name.tmp-XXXX``), are flushed and fsync'ed, and only then renamed
 over the final name with :func:`os.replace`.  A crash, a kill or an exception
 at any moment leaves the previous file (if any) untouched.
 
+:func:`write_new_file` is the same for a file that must never replace another one (a
+generated prediction): the data are published with a hard link, which fails when the
+name exists, so the first free name of ``name``, ``name-2``, ``name-3``, ... is taken,
+also when several processes write into one folder at the same moment.
+
 Every ``OSError`` raised while writing becomes an
 :class:`~wavenet_gui.core.errors.OutputError` whose reason is a short human
 phrase ("disk is full", "permission denied", "folder is read-only", ...).
@@ -23,7 +28,11 @@ from typing import IO, Any
 
 from wavenet_gui.core.errors import OutputError
 
-__all__ = ["atomic_write", "check_writable_dir", "os_error_reason"]
+__all__ = ["atomic_write", "check_writable_dir", "numbered_name", "os_error_reason", "publish_new",
+           "write_new_file"]
+
+#: How many numbered names (``name-2`` ... ) are tried before giving up.
+MAX_NUMBERED_NAMES = 10_000
 
 _REASONS: dict[int, str] = {
     errno.ENOSPC: "disk is full",
@@ -154,6 +163,131 @@ def atomic_write(path: str | os.PathLike[str], *, mode: str = "wb") -> Iterator[
         _remove_quietly(tmp)
         raise
     _fsync_folder(folder)
+
+
+def numbered_name(path: str | os.PathLike[str], n: int) -> Path:
+    """The ``n``-th name tried for a new file: ``path`` itself for 1, else ``stem-n.suffix``.
+
+    Examples
+    --------
+    >>> numbered_name("out/pred_1.wav", 3).name
+    'pred_1-3.wav'
+    """
+    p = Path(os.fspath(path))
+    return p if n <= 1 else p.with_name(f"{p.stem}-{n}{p.suffix}")
+
+
+def publish_new(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """Give the complete file ``tmp`` the first free name of ``path``, ``path-2``, ...; never replace.
+
+    The name is taken with a hard link (``os.link`` fails when the name exists, atomically,
+    across processes), then ``tmp`` is removed.  Where the file system has no hard links,
+    the name is reserved with ``O_CREAT | O_EXCL`` and ``tmp`` renamed over it.
+
+    Parameters
+    ----------
+    tmp : path-like
+        A finished, synced file in the same folder as ``path``.
+    path : path-like
+        The name wanted.
+
+    Returns
+    -------
+    Path
+        The name the file got.
+
+    Raises
+    ------
+    OutputError
+        No free name among :data:`MAX_NUMBERED_NAMES`, or the file system refuses.
+    """
+    tmp = Path(os.fspath(tmp))
+    final = Path(os.fspath(path)).expanduser()
+    use_link = True
+    try:
+        for n in range(1, MAX_NUMBERED_NAMES + 1):
+            candidate = numbered_name(final, n)
+            if use_link:
+                try:
+                    os.link(tmp, candidate)
+                except FileExistsError:
+                    continue
+                except OSError as err:
+                    if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK,
+                                         errno.ENOSYS):
+                        raise
+                    use_link = False  # no hard links here (FAT, some network shares)
+                else:
+                    _remove_quietly(tmp)
+                    _fsync_folder(final.parent)
+                    return candidate
+            try:
+                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            os.close(fd)
+            os.replace(tmp, candidate)
+            _fsync_folder(final.parent)
+            return candidate
+    except OSError as err:
+        _remove_quietly(tmp)
+        raise OutputError(final, os_error_reason(err)) from err
+    _remove_quietly(tmp)
+    raise OutputError(final, f"no free file name (tried {MAX_NUMBERED_NAMES:,} numbered names)")
+
+
+def write_new_file(path: str | os.PathLike[str], data: bytes | bytearray | memoryview) -> Path:
+    """Write ``data`` as a new file named ``path`` (or ``path-2``, ``path-3``, ...), atomically.
+
+    Never replaces an existing file, also against other processes writing the same name
+    at the same moment (see :func:`publish_new`); the file appears complete or not at all.
+
+    Parameters
+    ----------
+    path : path-like
+        The name wanted; its folder must exist.
+    data : bytes-like
+        The whole content.
+
+    Returns
+    -------
+    Path
+        The name the file got.
+
+    Raises
+    ------
+    OutputError
+        With a human reason (disk full, permission denied, ...).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> [write_new_file(folder / "a.txt", b"x").name for _ in range(3)]
+    ['a.txt', 'a-2.txt', 'a-3.txt']
+    """
+    final = Path(os.fspath(path)).expanduser()
+    if final.is_dir():
+        raise OutputError(final, "is a folder")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    except OSError as err:
+        raise OutputError(final, os_error_reason(err)) from err
+    tmp = Path(tmp_name)
+    try:
+        with contextlib.suppress(OSError):
+            os.chmod(fd, _umask_mode())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as err:
+        _remove_quietly(tmp)
+        raise OutputError(final, os_error_reason(err)) from err
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    return publish_new(tmp, final)
 
 
 def _remove_quietly(path: Path) -> None:

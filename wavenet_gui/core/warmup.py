@@ -10,6 +10,32 @@ from typing import Callable
 
 _lock = threading.Lock()
 _done: set[str] = set()
+_exiting = threading.Event()
+
+
+def _mark_exiting() -> None:
+    _exiting.set()
+
+
+# Called when the interpreter starts to exit (before non-daemon threads are joined, the
+# moment concurrent.futures stops taking work), falling back to atexit on other Pythons.
+if hasattr(threading, "_register_atexit"):
+    threading._register_atexit(_mark_exiting)  # noqa: SLF001 - what concurrent.futures itself uses
+else:  # pragma: no cover
+    import atexit
+
+    atexit.register(_mark_exiting)
+
+
+def interpreter_exiting() -> bool:
+    """Whether the interpreter has begun to exit (a background warm-up then stops quietly).
+
+    Examples
+    --------
+    >>> interpreter_exiting()
+    False
+    """
+    return _exiting.is_set() or bool(getattr(threading, "_SHUTTING_DOWN", False)) or sys.is_finalizing()
 
 
 def warm_once(what: str, compile_kernels: Callable[[], None]) -> bool:
@@ -17,7 +43,9 @@ def warm_once(what: str, compile_kernels: Callable[[], None]) -> bool:
 
     Safe to call from several threads (later calls wait for the first).  A failure is
     logged, not raised: warming up is an optimisation only, the kernels then compile on
-    first use.
+    first use.  When the interpreter exits while a warm-up runs in a background thread
+    (the program finished first), the warm-up stops without a word: whatever fails then
+    (e.g. "cannot schedule new futures after interpreter shutdown") is not a failure.
 
     Examples
     --------
@@ -27,10 +55,12 @@ def warm_once(what: str, compile_kernels: Callable[[], None]) -> bool:
     with _lock:
         if what in _done:
             return True
+        if interpreter_exiting():
+            return False
         try:
             compile_kernels()
         except Exception:  # noqa: BLE001 - an optimisation only
-            if not sys.is_finalizing():
+            if not interpreter_exiting():
                 logging.getLogger(__name__).warning("warming up the %s failed", what, exc_info=True)
             return False
         _done.add(what)
