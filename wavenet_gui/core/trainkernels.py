@@ -21,11 +21,13 @@ float32 (bfloat16 results are rounded to nearest even).  ``tanh`` is the
 vectorisable rational approximation the generator uses (max error ~1e-7) and
 ``sigmoid(g) = (1 + tanh(g / 2)) / 2``.  With more than one torch thread, the
 kernels split their rows over numba's threads when numba's threading layer is
-OpenMP: it then shares torch's OpenMP runtime, so the two do not compete for cores
-(measured on 2 cores: a training step 35% faster than with the kernels on one
-thread).  With another layer (a separate pool, which competes with torch's spinning
-OpenMP workers: a Python thread pool measured slower than one thread) they stay on
-the calling thread.
+OpenMP (measured on 2 cores: a training step 35% faster than with the kernels on one
+thread).  With another layer (a separate pool, which competes with torch's OpenMP
+workers: a Python thread pool measured slower than one thread) they stay on the calling
+thread.  numba's OpenMP layer and torch usually load two different OpenMP runtimes (pip's
+torch bundles its own libgomp), whose idle workers must sleep rather than spin, or each
+steals the cores from the other: ``wavenet_gui`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless
+the user chose a policy (see ``wavenet_gui/__init__.py``).
 """
 
 from __future__ import annotations
@@ -307,21 +309,36 @@ _layer_lock = threading.Lock()
 
 def parallel_threads() -> int:
     """How many threads the kernels split rows over: torch's thread count when numba's
-    threading layer is OpenMP (which shares torch's workers), else 1."""
+    threading layer is OpenMP, else 1.  Changes neither
+    torch's nor numba's thread count (the kernels set numba's only for their own call)."""
     global _layer_ok
     n = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
     if n <= 1:
         return 1
-    with _layer_lock, keep_torch_threads():
-        if _layer_ok is None:
-            try:
-                numba.set_num_threads(n)  # launches the threading layer
-                _layer_ok = numba.threading_layer() == "omp"
-            except Exception:  # noqa: BLE001 - no threading layer loads (e.g. a trimmed bundle): one thread
-                _layer_ok = False
-        if _layer_ok and numba.get_num_threads() != n:
-            numba.set_num_threads(n)
+    if _layer_ok is None:
+        with _layer_lock, keep_torch_threads():
+            if _layer_ok is None:
+                try:
+                    numba.get_num_threads()  # launches the threading layer, keeping its count
+                    _layer_ok = numba.threading_layer() == "omp"
+                except Exception:  # noqa: BLE001 - no threading layer loads (e.g. a trimmed bundle): one thread
+                    _layer_ok = False
     return n if _layer_ok else 1
+
+
+def _par(kernel, n: int, *args):
+    """``kernel(*args, n)`` (a row-block kernel) on ``n`` of numba's threads, leaving numba's
+    thread count for this thread, and torch's, as they were."""
+    k = max(1, min(n, numba.config.NUMBA_NUM_THREADS))
+    with keep_torch_threads():
+        before = numba.get_num_threads()
+        if before != k:
+            numba.set_num_threads(k)
+        try:
+            return kernel(*args, n)
+        finally:
+            if before != k:
+                numba.set_num_threads(before)
 
 
 def _chunks(rows: int, threads: int | None) -> int:
@@ -365,7 +382,7 @@ def gate_forward(A: torch.Tensor, zcat: torch.Tensor, col0: int, n_tail: int, *,
     z = torch.empty(rows, D, dtype=A.dtype)
     n = _chunks(rows, threads)
     if n > 1:
-        _gate_forward_par(_np(A), _np(z), _np(zcat), col0, rows - n_tail, n)
+        _par(_gate_forward_par, n, _np(A), _np(z), _np(zcat), col0, rows - n_tail)
     else:
         _gate_forward(_np(A), _np(z), _np(zcat), col0, rows - n_tail, 0, rows)
     return z
@@ -386,7 +403,7 @@ def gate_backward(A: torch.Tensor, gz: torch.Tensor, *, threads: int | None = No
     n = _chunks(rows, threads)
     parts = torch.zeros(n, A.shape[1], dtype=torch.float64)
     if n > 1:
-        _gate_backward_par(_np(A), _np(gz), _np(gA), parts.numpy(), n)
+        _par(_gate_backward_par, n, _np(A), _np(gz), _np(gA), parts.numpy())
     else:
         _gate_backward(_np(A), _np(gz), _np(gA), parts[0].numpy(), 0, rows)
     return gA, parts.sum(0).float()
@@ -417,7 +434,7 @@ def residual_forward(h: torch.Tensor, r: torch.Tensor, shift: int, dtype: torch.
     out_c = torch.empty(rows, R, dtype=dtype)
     n = _chunks(rows, threads)
     if n > 1:
-        _residual_forward_par(_np(h), _np(r), _np(out), _np(out_c), shift, n)
+        _par(_residual_forward_par, n, _np(h), _np(r), _np(out), _np(out_c), shift)
     else:
         _residual_forward(_np(h), _np(r), _np(out), _np(out_c), shift, 0, rows)
     return out, out_c
@@ -452,7 +469,7 @@ def residual_backward(g_h: torch.Tensor | None, c1: torch.Tensor, c0: torch.Tens
     k = _chunks(n, threads)
     parts = torch.zeros(k, R, dtype=torch.float64)
     if k > 1:
-        _residual_backward_par(_np(g_h), _np(c1), _np(c0), shift, _np(out), _np(out_c), parts.numpy(), k)
+        _par(_residual_backward_par, k, _np(g_h), _np(c1), _np(c0), shift, _np(out), _np(out_c), parts.numpy())
     else:
         _residual_backward(_np(g_h), _np(c1), _np(c0), shift, _np(out), _np(out_c), parts[0].numpy(), 0, n)
     return out, out_c, parts.sum(0).float()
@@ -502,7 +519,7 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *, threads: int |
     scale = np.float32(1.0 / max(scored, 1))
     if n > 1:
         totals = np.zeros(n)
-        _cross_entropy_par(_np(logits), tg, _np(grad), parts.numpy(), totals, scale, n)
+        _par(_cross_entropy_par, n, _np(logits), tg, _np(grad), parts.numpy(), totals, scale)
         total = float(totals.sum())
     else:
         total = _cross_entropy(_np(logits), tg, _np(grad), parts[0].numpy(), scale, 0, rows)
