@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from wavenet_gui import appinfo
 from wavenet_gui.core.errors import WaveNetError
+from wavenet_gui.core.fileio import check_path_length, check_writable_dir
 from wavenet_gui.core.session import Session, seconds_text
 
 from .forms import GenerationForm, TrainingForm
@@ -965,6 +966,12 @@ class MainWindow(QMainWindow):
         if buf is None or buf.length == 0:
             return None
         path = Path(path)
+        try:  # a name over 255 bytes, a pseudo folder: one line with the true reason, before any OSError
+            check_path_length(path)
+            check_writable_dir(path.parent)
+        except WaveNetError as exc:
+            self._report_error("Export failed", exc)
+            return None
         if confirm and path.exists() and not self.ask("Overwrite?", f"{path.name} exists. Replace it?"):
             self.status("Export cancelled", 3000)
             return None
@@ -988,13 +995,19 @@ class MainWindow(QMainWindow):
     def export_plots(self, path: str | Path) -> list[Path]:
         """Write ``<stem>-loss.png`` and ``<stem>-waveform.png`` next to ``path``."""
         stem = Path(path).with_suffix("")
+        check_path_length(f"{stem}-waveform.png")
+        check_writable_dir(stem.parent)
         return [self.loss_plot.export_png(f"{stem}-loss.png"), self.waveform_plot.export_png(f"{stem}-waveform.png")]
 
     def open_output_folder(self) -> None:
         out = self.session.settings.get("output_dir")
         if out:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
+            try:
+                folder = check_writable_dir(out)
+            except WaveNetError as exc:
+                self._report_error("Cannot open the output folder", exc)
+                return
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     # ================================================================ playback
     def toggle_play(self, which: str | None = None) -> None:
