@@ -102,3 +102,108 @@ def test_row15_an_export_name_over_255_bytes_is_one_line(tmp_path):
         save_audio(tmp_path / f"{LONG}.wav", np.zeros(10), sample_rate=8000)
     assert len(str(info.value)) < 200
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- row 6: the checkpoint fails
+TINY_FLAGS = ("--n_dilations", "3", "--n_blocks", "1", "--n_hidden", "8", "--n_skip", "8", "--n_end", "8",
+              "--n_channels", "32", "--target_length", "64", "--batch_size", "2", "--length", "0.05",
+              "--seed", "1")
+
+
+def _tone(path: Path, seconds: float = 1.0) -> Path:
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(8000 * seconds)) / 8000
+    sf.write(path, 0.5 * np.sin(2 * np.pi * 220 * t), 8000)
+    return path
+
+
+@pytest.fixture
+def full_disk_for_models(monkeypatch):
+    """Every model write fails as on a full disk (ENOSPC inside the write); audio writes still work."""
+    import contextlib
+    import errno
+
+    from wavenet_gui.core import fileio, modelfile
+
+    calls = []
+
+    @contextlib.contextmanager
+    def full(path, **kwargs):
+        calls.append(Path(path))
+        with fileio.atomic_write(path, **kwargs) as f:
+            raise OSError(errno.ENOSPC, "No space left on device")
+            yield f  # pragma: no cover
+
+    monkeypatch.setattr(modelfile, "atomic_write", full)
+    return calls
+
+
+def test_row06_a_failed_checkpoint_keeps_training_and_the_model(tmp_path, full_disk_for_models, monkeypatch):
+    from wavenet_gui.core.session import Session
+
+    s = Session({**config.defaults(), "n_dilations": 3, "n_blocks": 1, "n_hidden": 8, "n_skip": 8, "n_end": 8, "n_channels": 32,
+                 "target_length": 64, "batch_size": 2, "train_iterations": 7, "checkpoint_every": 2,
+                 "save_weights": True, "output_dir": str(tmp_path / "out")})
+    s.add_files([_tone(tmp_path / "tone.wav")])
+    seen = []
+    outcome = s.run_training(callback=lambda p: seen.append(p))
+    r = outcome.result
+    assert r.reason == "iterations" and r.iterations == 7  # all 7 trained although every checkpoint failed
+    assert r.checkpoint is None and "disk is full" in r.checkpoint_error and "\n" not in r.checkpoint_error
+    failed = [p.iteration for p in seen if not isinstance(p, str) and p.checkpoint_error]
+    assert failed == [2, 4, 6]
+    assert len(full_disk_for_models) == 4  # 2, 4, 6 and the final one
+    assert s.model is not None and s.unsaved and s.state.iteration == 7
+    assert not any((tmp_path / "out").glob("*.safetensors")) and not any((tmp_path / "out").glob(".*tmp*"))
+    # ... and the user can save it elsewhere (here: the same write path, the disk no longer full)
+    import wavenet_gui.core.modelfile as modelfile
+    from wavenet_gui.core import fileio
+
+    monkeypatch.setattr(modelfile, "atomic_write", fileio.atomic_write)
+    saved = s.save_model(tmp_path / "elsewhere.safetensors")
+    assert saved.exists() and not s.unsaved
+
+
+def test_row06_the_cli_goes_on_to_generate_and_says_the_checkpoint_failed(tmp_path, full_disk_for_models, capsys):
+    from wavenet_gui import cli
+
+    out = tmp_path / "out"
+    code = cli.main(["--wav", str(_tone(tmp_path / "tone.wav")), *TINY_FLAGS, "--train_iterations", "5",
+                     "--checkpoint_every", "2", "--save_weights", "--output_dir", str(out)])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_CHECKPOINT_FAILED, err
+    assert "Traceback" not in err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2 and all("disk is full" in w for w in warnings), err  # the first failure, the end
+    assert "generating from the model in memory" in warnings[-1]
+    assert len(list(out.glob("pred_*.wav"))) == 1
+    assert not list(out.glob("*.safetensors"))
+    assert f"{cli.EXIT_CHECKPOINT_FAILED} done, but a checkpoint" in cli.build_parser().format_help().replace(
+        "\n", " ").replace("  ", " ")
+
+
+def _tmpfs(path: Path, size: str) -> bool:
+    path.mkdir()
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_row06_a_real_full_disk_cli_run(tmp_path):
+    """A 96 kB tmpfs: room for the probe and the generated audio, not for a checkpoint."""
+    disk = tmp_path / "disk"
+    if not _tmpfs(disk, "96k"):
+        pytest.skip("cannot mount a tmpfs here (needs root on Linux)")
+    try:
+        proc = cli("--wav", str(_tone(tmp_path / "tone.wav")), *TINY_FLAGS, "--n_hidden", "64",
+                   "--n_skip", "64", "--train_iterations", "3", "--save_weights",  # a 0.3 MB model
+                   "--output_dir", str(disk), cwd=tmp_path)
+        assert proc.returncode == 3, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr and "disk is full" in proc.stderr
+        assert len(list(disk.glob("pred_*.wav"))) == 1
+        assert not list(disk.glob("*.safetensors")) and not list(disk.glob(".*"))
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)

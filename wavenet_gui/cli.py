@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+#: Training and generation ran, but a checkpoint asked for (--save_weights) could not be written.
+EXIT_CHECKPOINT_FAILED = 3
 
 
 def _bool(text: str) -> bool:
@@ -45,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train an unconditioned WaveNet on audio files and generate new audio "
                     "(pred_[timestamp].wav in --output_dir).",
         epilog="Ctrl+C during training stops it and goes on to generation; "
-               "Ctrl+C during generation stops it and saves what was generated.")
+               "Ctrl+C during generation stops it and saves what was generated. "
+               "Exit status: 0 done; 2 bad input (one line on stderr); "
+               f"{EXIT_CHECKPOINT_FAILED} done, but a checkpoint (--save_weights) could not be written.")
     p.add_argument("--version", action="version", version=f"wavenet-cli {__version__}")
     io = p.add_argument_group("audio and files")
     io.add_argument("--wav", nargs="+", metavar="PATH",
@@ -160,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
     session = Session(_settings(args))
     session.backend = args.backend
     train = args.train if args.train is not None else args.model is None
+    checkpoint_failed = False
     given = config.values_from_args(args)
     # Check every setting before any slow work, so a typo fails at once.
     session.checked()
@@ -198,10 +203,18 @@ def run(args: argparse.Namespace) -> int:
     if train:
         bar = None
 
+        warned = False
+
         def on_progress(p):
-            nonlocal bar
+            nonlocal bar, warned
             if isinstance(p, str):
                 return
+            if p.checkpoint_error and not warned:  # once; training goes on with the model in memory
+                warned = True
+                if bar is not None:
+                    bar.close()
+                print(f"warning: {p.checkpoint_error} (training goes on; the model stays in memory)",
+                      file=sys.stderr, flush=True)
             if bar is None:
                 bar = Progress("train", p.total_iterations, start=p.total_iterations - session.checked(
                     "training")["train_iterations"])
@@ -221,6 +234,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"training: {result.message} ({result.elapsed:.1f} s)")
         if result.checkpoint:
             print(f"saved {result.checkpoint}")
+        if result.checkpoint_error:
+            checkpoint_failed = True
+            print(f"warning: {result.checkpoint_error}; generating from the model in memory "
+                  f"(exit status {EXIT_CHECKPOINT_FAILED})", file=sys.stderr, flush=True)
         if result.reason == "diverged":
             print(f"warning: {result.message}", file=sys.stderr)
     if session.model is None:
@@ -237,9 +254,10 @@ def run(args: argparse.Namespace) -> int:
     results = outcome.results
     bar.update(results.length, f"{results.samples_per_s:,.0f} samples/s", force=True)
     bar.close()
+    done = EXIT_CHECKPOINT_FAILED if checkpoint_failed else 0
     if results.length == 0:
         print("generation cancelled before any sample was made; nothing written", file=sys.stderr)
-        return 0
+        return done
     if results.save_error:
         raise ConfigError("output_dir", results.save_error)
     state = "cancelled, kept" if results.cancelled else "generated"
@@ -257,7 +275,7 @@ def run(args: argparse.Namespace) -> int:
             png = plot_waveforms_png(Path(path).with_suffix(".png"), source, results.audio(k),
                                      sample_rate=results.sample_rate)
             print(f"wrote {png}")
-    return 0
+    return done
 
 
 def _run(gen, callback):

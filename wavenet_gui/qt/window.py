@@ -766,6 +766,8 @@ class MainWindow(QMainWindow):
         self._update_model_label(p.iteration)
         if p.checkpoint is not None:
             self.status(f"Checkpoint saved: {p.checkpoint}", 5000)
+        elif p.checkpoint_error:
+            self.status(f"Warning: {p.checkpoint_error}; training goes on, the model stays in memory")
 
     def _on_train_done(self, outcome) -> None:
         r = outcome.result
@@ -777,6 +779,10 @@ class MainWindow(QMainWindow):
         self.loss_plot.refresh()
         if r.reason == "diverged":
             self.show_message("warning", "Training stopped", r.message)
+        if r.checkpoint_error:
+            self.show_message("warning", "Checkpoint not saved",
+                              f"{r.checkpoint_error}. The trained model is kept: use Save model… to save it "
+                              "elsewhere.")
 
     def _on_train_failed(self, exc: BaseException) -> None:
         self.progress_bar.setFormat("Training failed")
