@@ -207,3 +207,104 @@ def test_row06_a_real_full_disk_cli_run(tmp_path):
         assert not list(disk.glob("*.safetensors")) and not list(disk.glob(".*"))
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+# ----------------------------------------------------------------------------- row 1: SIGTERM and SIGHUP
+def _start_cli(*args: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "wavenet_gui.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+
+
+def _signal_when(procs: list[tuple[subprocess.Popen, int, float]], marker: str, timeout: float = 240) -> list:
+    """Send each process its signal ``delay`` s after ``marker`` starts a line of its stderr; collect
+    ``(returncode, stdout, stderr)``."""
+    import signal as sig
+    import threading
+    import time
+
+    out = []
+
+    def watch(proc, signum, delay, box):
+        lines = []
+        sent = False
+        for line in proc.stderr:
+            lines.append(line)
+            if not sent and line.startswith(marker):
+                sent = True
+                time.sleep(delay)
+                proc.send_signal(signum)
+        box.append("".join(lines))
+
+    threads = []
+    for proc, signum, delay in procs:
+        box: list[str] = []
+        t = threading.Thread(target=watch, args=(proc, signum, delay, box), daemon=True)
+        t.start()
+        threads.append((proc, t, box))
+    deadline = time.monotonic() + timeout
+    for proc, t, box in threads:
+        stdout = proc.stdout.read()
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        t.join(10)
+        out.append((proc.returncode, stdout, box[0] if box else ""))
+    assert sig.SIGTERM == 15
+    return out
+
+
+SIGNALS = [("SIGTERM", 0.0), ("SIGHUP", 0.5), ("SIGTERM", 1.5)]
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+def test_row01_sigterm_and_sighup_during_training_save_the_final_checkpoint(tmp_path):
+    import signal as sig
+
+    from wavenet_gui.core.modelfile import load_model
+
+    wav = _tone(tmp_path / "tone.wav", seconds=2.0)
+    procs = []
+    for k, (name, delay) in enumerate(SIGNALS):
+        out = tmp_path / f"run{k}"
+        proc = _start_cli("--wav", str(wav), *TINY_FLAGS, "--train_iterations", "1000000",
+                          "--checkpoint_every", "1000000", "--save_weights", "--output_dir", str(out), cwd=tmp_path)
+        procs.append((proc, getattr(sig, name), delay))
+    results = _signal_when(procs, "train [")
+    for k, ((name, _), (code, stdout, stderr)) in enumerate(zip(SIGNALS, results)):
+        signum = getattr(sig, name)
+        assert code == 128 + signum, (name, code, stderr[-2000:])
+        assert "Traceback" not in stderr, stderr
+        assert f"{name}: training stopped and kept" in stderr
+        assert "stopped at iteration" in stdout and "generate" not in stderr.split(name)[-1]
+        iteration = int(stdout.split("stopped at iteration ")[1].split()[0].rstrip(")"))
+        loaded = load_model(tmp_path / f"run{k}" / "model.safetensors")  # the final checkpoint, whole
+        assert loaded.training["iteration"] == iteration >= 1
+        assert not list((tmp_path / f"run{k}").glob(".*tmp*")) and not list((tmp_path / f"run{k}").glob("pred_*"))
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+def test_row01_sigterm_and_sighup_during_generation_write_the_audio_made_so_far(tmp_path):
+    import signal as sig
+
+    import soundfile as sf
+
+    from wavenet_gui.core.model import WaveNet, WaveNetConfig
+    from wavenet_gui.core.modelfile import save_model
+
+    model = save_model(tmp_path / "m.safetensors", WaveNet(WaveNetConfig(
+        n_dilations=6, n_blocks=2, n_hidden=16, n_skip=16, n_end=16, n_channels=64)), training={"iteration": 1})
+    procs = []
+    for k, (name, delay) in enumerate(SIGNALS):
+        proc = _start_cli("--model", str(model), "--length", "3600", "--prime", "silence", "--seed", "1",
+                          "--output_dir", str(tmp_path / f"run{k}"), cwd=tmp_path)
+        procs.append((proc, getattr(sig, name), delay))
+    results = _signal_when(procs, "generate [")
+    for k, ((name, _), (code, stdout, stderr)) in enumerate(zip(SIGNALS, results)):
+        assert code == 128 + getattr(sig, name), (name, code, stderr[-2000:])
+        assert "Traceback" not in stderr, stderr
+        assert "cancelled, kept" in stdout, stdout
+        written = list((tmp_path / f"run{k}").glob("pred_*.wav"))
+        assert len(written) == 1, stdout
+        info = sf.info(written[0])
+        assert 0 < info.frames < 3600 * 8000
+        assert f"{info.frames / 8000:.2f} s" in stdout

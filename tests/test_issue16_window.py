@@ -181,3 +181,68 @@ def test_row12_generating_an_hour_keeps_the_ui_responsive(qtbot, make_window, to
     assert len(x) <= 2 * 4096 + 2 and x[-1] == pytest.approx(3600, abs=1)
     audio = w.session.results.audio(0)
     assert y.max() == audio.max() and y.min() == audio.min()
+
+
+# ----------------------------------------------------------------------------- row 1 (the window)
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("name, while_training", [("SIGTERM", True), ("SIGHUP", False)])
+def test_row01_a_logout_stops_keeps_saves_a_recovery_copy_and_quits(qtbot, make_window, tone_file, tmp_path,
+                                                                   caplog, name, while_training):
+    import os
+    import signal
+
+    import shiboken6
+
+    from wavenet_gui.core.modelfile import load_model
+    from wavenet_gui.qt.quitsignals import QuitSignals
+
+    w = make_window([tone_file])
+    if while_training:
+        w.train_button.click()
+        qtbot.waitUntil(lambda: w.session.state.iteration >= 3 or bool(w.recorder.messages), timeout=30000)
+    else:
+        train_model(qtbot, w, points=3)
+    assert w.session.unsaved
+    guard = QuitSignals(w.terminate)
+    try:
+        with caplog.at_level("WARNING"):
+            os.kill(os.getpid(), getattr(signal, name))
+            qtbot.waitUntil(lambda: not shiboken6.isValid(w) or not w.isVisible(), timeout=30000)
+    finally:
+        guard.uninstall()
+    assert guard.received == [name]
+    assert not w.recorder.questions and not w.recorder.messages  # nobody is asked: the session is ending
+    assert not w.busy()
+    saved = list((tmp_path / "out").glob("recovered_*.safetensors"))
+    assert len(saved) == 1
+    loaded = load_model(saved[0])
+    assert loaded.training["iteration"] == w.session.state.iteration >= 3  # everything trained is in it
+    assert any(str(saved[0]) in r.getMessage() and name in r.getMessage() for r in caplog.records), caplog.text
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_row01_the_app_quits_cleanly_on_sigterm_and_sighup(tmp_path, name):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "WAVENET_GUI_TIMING": "1", "XDG_CONFIG_HOME": str(tmp_path),
+           "WAVENET_GUI_LOG_DIR": str(tmp_path / "log"), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "wavenet_gui.qt.app"], env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("window shown after"):
+            break
+    time.sleep(1.0)  # PyTorch loads behind the window meanwhile
+    proc.send_signal(getattr(signal, name))
+    out, err = proc.communicate(timeout=60)
+    err = "".join(lines) + err
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    log_text = "".join(p.read_text(errors="replace") for p in (tmp_path / "log").rglob("*.log"))
+    assert f"{name}: stopping the work running and quitting" in log_text
+    assert list(tmp_path.rglob("*.conf")) + list(tmp_path.rglob("*.ini")), "settings not saved on the way out"

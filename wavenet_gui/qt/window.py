@@ -1139,7 +1139,34 @@ class MainWindow(QMainWindow):
                 f"listen to, plot and export what it generates.</p><table>{table}</table>{where}")
 
     # ================================================================ closing
+    def terminate(self, reason: str = "SIGTERM") -> Path | None:
+        """Quit without asking (the session logs out, ``kill``): stop the work running and keep
+        what was made, save a recovery copy of an unsaved model (the log says where), close.
+
+        Returns the recovery copy's path (None when nothing needed saving or it failed).
+        """
+        log.warning("%s: stopping the work running and quitting", reason)
+        self._terminating = True
+        self.session.stop()
+        for job in [job for job in self._jobs if job.running and job.name in ("training", "generation")]:
+            job.wait()
+        saved = None
+        if self.session.model is not None and self.session.unsaved and not self.session.busy:
+            saved = self._save_for_recovery()
+            if saved is not None:
+                log.warning("%s: the unsaved model was saved to %s (open it with Load model)", reason, saved)
+            else:
+                log.error("%s: the unsaved model could not be saved", reason)
+        self.shutdown()
+        self.close()
+        return saved
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if getattr(self, "_terminating", False):  # terminate() stopped and saved: nobody is there to ask
+            self.shutdown()
+            event.accept()
+            super().closeEvent(event)
+            return
         busy = self.busy()
         if busy and not self.ask("Quit?", f"{busy.capitalize()} is running. Stop it and quit?"):
             event.ignore()
