@@ -46,8 +46,10 @@ class LossPlot(pg.PlotWidget):
 
     #: Iterations averaged by the smoothed curve (the Trainer's mean loss uses as many).
     WINDOW = 20
-    #: Most losses read from the history per refresh (a 1 M history takes a few refreshes).
-    PULL_CHUNK = 200_000
+    #: Most losses read from the history per refresh (a 1 M history takes 20 refreshes, about a second).
+    PULL_CHUNK = 50_000
+    #: Losses per block whose min and max are kept (drawing a long history reads those).
+    BLOCK = 64
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,8 +89,11 @@ class LossPlot(pg.PlotWidget):
         src = self._source
         self._base = max(0, int(src.iteration) - len(src.losses)) if src is not None else 0
         self._n = 0
-        self._y = np.zeros(1024, np.float64)  # losses (capacity doubles as they grow)
-        self._cs = np.zeros(1025, np.float64)  # cumulative sums, with a leading 0
+        cap = max(1024, len(src.losses) if src is not None else 0)  # a loaded history: room for all of it
+        self._y = np.zeros(cap, np.float64)  # losses (capacity doubles as training adds more)
+        self._cs = np.zeros(cap + 1, np.float64)  # cumulative sums, with a leading 0
+        self._bmin = np.zeros(cap // self.BLOCK + 1, np.float64)  # min / max of each complete block
+        self._bmax = np.zeros(cap // self.BLOCK + 1, np.float64)
         self._n_val = -1
         self._dirty = True
 
@@ -134,6 +139,13 @@ class LossPlot(pg.PlotWidget):
                 self._y, self._cs = y, cs
             self._y[self._n:stop] = new
             self._cs[self._n + 1:stop + 1] = self._cs[self._n] + np.cumsum(new)
+            b0, b1 = self._n // self.BLOCK, stop // self.BLOCK
+            if b1 > b0:
+                if b1 > len(self._bmin):
+                    self._bmin = np.concatenate([self._bmin, np.zeros(b1, np.float64)])
+                    self._bmax = np.concatenate([self._bmax, np.zeros(b1, np.float64)])
+                blocks = self._y[b0 * self.BLOCK:b1 * self.BLOCK].reshape(b1 - b0, self.BLOCK)
+                self._bmin[b0:b1], self._bmax[b0:b1] = blocks.min(axis=1), blocks.max(axis=1)
             self._n = stop
             self._dirty = True
         n_val = len(src.val_losses) if src is not None else 0
@@ -170,11 +182,26 @@ class LossPlot(pg.PlotWidget):
             raw = self._y[lo:hi].copy()
             xs, ends = x, i_end
         else:
-            edges = lo + (np.arange(buckets + 1) * m) // buckets
+            B = self.BLOCK
+            b0, b1 = -(-lo // B), hi // B
+            if m >= 4 * B * buckets and b1 - b0 >= buckets:
+                # from the blocks' extremes (kept as losses arrive): cost ~ history / BLOCK
+                edges = (b0 + (np.arange(buckets + 1) * (b1 - b0)) // buckets) * B
+                mins = np.minimum.reduceat(self._bmin[b0:b1], edges[:-1] // B - b0)
+                maxs = np.maximum.reduceat(self._bmax[b0:b1], edges[:-1] // B - b0)
+                if lo < edges[0]:  # the part-blocks at either end join the first / last bucket
+                    mins[0] = min(mins[0], self._y[lo:edges[0]].min())
+                    maxs[0] = max(maxs[0], self._y[lo:edges[0]].max())
+                if edges[-1] < hi:
+                    mins[-1] = min(mins[-1], self._y[edges[-1]:hi].min())
+                    maxs[-1] = max(maxs[-1], self._y[edges[-1]:hi].max())
+                edges[0], edges[-1] = lo, hi
+            else:
+                edges = lo + (np.arange(buckets + 1) * m) // buckets
+                mins = np.minimum.reduceat(self._y[lo:hi], edges[:-1] - lo)
+                maxs = np.maximum.reduceat(self._y[lo:hi], edges[:-1] - lo)
             starts = edges[:-1]
             seg = self._y[lo:hi]
-            mins = np.minimum.reduceat(seg, starts - lo)
-            maxs = np.maximum.reduceat(seg, starts - lo)
             # per bucket: its extreme values at its first and last iteration, in time order
             x = self._base + np.repeat(starts + 1, 2).astype(np.float64)
             x[1::2] = self._base + edges[1:]
@@ -259,6 +286,7 @@ class WaveformPlot(pg.GraphicsLayoutWidget):
         self._dirty = {"input": False, "generated": False}
         self._expected: dict[str, float] = {"input": 0.0, "generated": 0.0}
         self._view_dirty = {"input": False, "generated": False}
+        self._connect = {"input": "all", "generated": "all"}
         self._env: dict[str, dict | None] = {"input": None, "generated": None}
         self._setting_range = False
 
@@ -335,18 +363,22 @@ class WaveformPlot(pg.GraphicsLayoutWidget):
         plot = self.input_plot if key == "input" else self.generated_plot
         width = max(200, int(plot.getViewBox().width()) or 800)
         n = len(y)
+        self._connect[key] = "all"
         if n <= 4 * width:
             return np.arange(n, dtype=np.float64) / sr, np.array(y, dtype=np.float32)
-        env = self._envelope(key, y)
+        self._connect[key] = "pairs"  # a vertical line per bucket, from its minimum to its maximum
+        env = _coarsen(self._envelope(key, y), width)
         x0, x1 = plot.getViewBox().viewRange()[0]
         i0, i1 = int(np.clip(x0 * sr, 0, n)), int(np.clip(np.ceil(x1 * sr), 0, n))
         if i1 - i0 < env.bucket * width // 2:  # zoomed in past the cached resolution
             margin = max(i1 - i0, 1)
             lo, hi = max(0, i0 - margin), min(n, i1 + margin)
             if hi - lo <= 4 * width:
+                self._connect[key] = "all"
                 return np.arange(lo, hi, dtype=np.float64) / sr, np.array(y[lo:hi], dtype=np.float32)
             env = display_envelope(y, n_buckets=3 * width, start=lo, stop=hi)
         return env.as_line(sr)
+
 
     def refresh(self) -> None:
         for key in self._dirty:
@@ -364,9 +396,23 @@ class WaveformPlot(pg.GraphicsLayoutWidget):
                 finally:
                     self._setting_range = False
             x, y = self.curve_data(key)
-            self.curves[key].setData(x, y, skipFiniteCheck=True)
+            self.curves[key].setData(x, y, skipFiniteCheck=True, connect=self._connect[key])
 
     def export_png(self, path: str | Path) -> Path:
         self.refresh()
         return export_item_png(self.ci, path)
 
+
+def _coarsen(env: Envelope, width: int) -> Envelope:
+    """Merge neighbouring buckets until there are at most ``2 * width`` (a line from each bucket's
+    minimum to its maximum: more than two per pixel only costs painting)."""
+    k = -(-len(env.lo) // (2 * width))
+    if k <= 1:
+        return env
+    n = len(env.lo) // k * k
+    lo, hi = env.lo[:n].reshape(-1, k).min(axis=1), env.hi[:n].reshape(-1, k).max(axis=1)
+    starts = env.starts[:n:k]
+    if n < len(env.lo):
+        lo, hi = np.append(lo, env.lo[n:].min()), np.append(hi, env.hi[n:].max())
+        starts = np.append(starts, env.starts[n])
+    return Envelope(starts, lo, hi, env.bucket * k)
