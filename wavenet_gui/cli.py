@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+#: Training and generation ran, but a checkpoint asked for (--save_weights) could not be written.
+EXIT_CHECKPOINT_FAILED = 3
 
 
 def _bool(text: str) -> bool:
@@ -45,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train an unconditioned WaveNet on audio files and generate new audio "
                     "(pred_[timestamp].wav in --output_dir).",
         epilog="Ctrl+C during training stops it and goes on to generation; "
-               "Ctrl+C during generation stops it and saves what was generated.")
+               "Ctrl+C during generation stops it and saves what was generated. "
+               "SIGTERM or SIGHUP stops training (writing the final checkpoint with --save_weights) or "
+               "generation (writing the audio made so far), then exits with status 128 + the signal number. "
+               "Exit status: 0 done; 2 bad input (one line on stderr); "
+               f"{EXIT_CHECKPOINT_FAILED} done, but a checkpoint (--save_weights) could not be written.")
     p.add_argument("--version", action="version", version=f"wavenet-cli {__version__}")
     io = p.add_argument_group("audio and files")
     io.add_argument("--wav", nargs="+", metavar="PATH",
@@ -102,29 +108,88 @@ def _fmt_time(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class _Interrupt:
-    """First Ctrl+C sets the event; a second one interrupts for real."""
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP outside training and generation (or a second one): the run ends at once.
 
-    def __init__(self, message: str) -> None:
-        self.event = threading.Event()
-        self.message = message
+    A ``BaseException``, so no ``except Exception`` on the way swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+class _Signals:
+    """Ctrl+C (SIGINT), SIGTERM and SIGHUP: stop the step running, keep what was made.
+
+    During training or generation (a :meth:`phase`) the first signal sets the phase's cancel
+    event: training stops after the current step and writes its final checkpoint
+    (``--save_weights``), generation stops after the current chunk and writes the audio made
+    so far.  After Ctrl+C the run goes on (training to generation); after SIGTERM or SIGHUP
+    (a logout, ``kill``, a job scheduler) it ends once everything is written, with exit status
+    128 + the signal's number.  A second signal, or one outside a phase, ends the run at once.
+    """
+
+    NAMES = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.event: threading.Event | None = None
+        self.message = ""
+        self.terminated = 0
+        self.previous: dict[int, object] = {}
+
+    def install(self) -> "_Signals":
+        for name in self.NAMES:
+            signum = getattr(signal, name, None)
+            if signum is None:  # no SIGHUP on Windows
+                continue
+            try:
+                self.previous[signum] = signal.signal(signum, self._handler)
+            except ValueError:  # not the main thread (an embedding program): leave signals alone
+                break
+        return self
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous.clear()
+
+    def phase(self, message: str) -> "_Phase":
+        return _Phase(self, message)
+
+    def _handler(self, signum, frame) -> None:
+        if signum != signal.SIGINT and not self.terminated:
+            self.terminated = signum
+        if self.event is None or self.event.is_set():
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise Terminated(signum)
+        self.event.set()
+        if signum == signal.SIGINT:
+            sys.stderr.write(f"\nCtrl+C: {self.message}\n")
+        else:
+            sys.stderr.write(f"\n{signal.Signals(signum).name}: stopping after this step; keeping what was made, "
+                             "then exiting\n")
+        sys.stderr.flush()
+
+
+class _Phase:
+    def __init__(self, owner: _Signals, message: str) -> None:
+        self.owner, self.message = owner, message
 
     def __enter__(self) -> threading.Event:
-        def handler(signum, frame):
-            if self.event.is_set():
-                raise KeyboardInterrupt
-            self.event.set()
-            sys.stderr.write(f"\nCtrl+C: {self.message}\n")
-
-        try:
-            self.previous = signal.signal(signal.SIGINT, handler)
-        except ValueError:  # not the main thread
-            self.previous = None
-        return self.event
+        event = threading.Event()
+        if self.owner.terminated:  # a SIGTERM earlier: stop at once, keep what there is
+            event.set()
+        self.owner.event, self.owner.message = event, self.message
+        return event
 
     def __exit__(self, *exc) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        self.owner.event = None
 
 
 def _settings(args: argparse.Namespace) -> dict:
@@ -151,15 +216,17 @@ def _settings(args: argparse.Namespace) -> dict:
     return values
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
     from .core import config
     from .core.errors import ConfigError
     from .core.generation import warm_up
     from .core.session import Session
 
+    signals = signals or _Signals()
     session = Session(_settings(args))
     session.backend = args.backend
     train = args.train if args.train is not None else args.model is None
+    checkpoint_failed = False
     given = config.values_from_args(args)
     # Check every setting before any slow work, so a typo fails at once.
     session.checked()
@@ -198,10 +265,18 @@ def run(args: argparse.Namespace) -> int:
     if train:
         bar = None
 
+        warned = False
+
         def on_progress(p):
-            nonlocal bar
+            nonlocal bar, warned
             if isinstance(p, str):
                 return
+            if p.checkpoint_error and not warned:  # once; training goes on with the model in memory
+                warned = True
+                if bar is not None:
+                    bar.close()
+                print(f"warning: {p.checkpoint_error} (training goes on; the model stays in memory)",
+                      file=sys.stderr, flush=True)
             if bar is None:
                 bar = Progress("train", p.total_iterations, start=p.total_iterations - session.checked(
                     "training")["train_iterations"])
@@ -209,8 +284,8 @@ def run(args: argparse.Namespace) -> int:
             bar.update(p.iteration, f"loss {p.loss:.3f} (mean {p.mean_loss:.3f}){val} "
                                     f"{p.samples_per_s / 1000:.1f}k samples/s ETA {_fmt_time(p.eta)}")
 
-        with _Interrupt("stopping training after this step, then generating "
-                        "(Ctrl+C during generation stops it and keeps what was made)") as cancel:
+        with signals.phase("stopping training after this step, then generating "
+                           "(Ctrl+C during generation stops it and keeps what was made)") as cancel:
             outcome = _run(session.train(cancel=cancel), on_progress)
         result = outcome.result
         if bar is not None:
@@ -221,8 +296,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"training: {result.message} ({result.elapsed:.1f} s)")
         if result.checkpoint:
             print(f"saved {result.checkpoint}")
+        if result.checkpoint_error:
+            checkpoint_failed = True
+            print(f"warning: {result.checkpoint_error}; generating from the model in memory "
+                  f"(exit status {EXIT_CHECKPOINT_FAILED})", file=sys.stderr, flush=True)
         if result.reason == "diverged":
             print(f"warning: {result.message}", file=sys.stderr)
+        if signals.terminated:
+            print(f"wavenet-cli: {signal.Signals(signals.terminated).name}: training stopped and kept; "
+                  "not generating", file=sys.stderr, flush=True)
+            return 128 + signals.terminated
     if session.model is None:
         raise ConfigError("model", "there is no model: train (--train true) or load one (--model)")
 
@@ -232,14 +315,15 @@ def run(args: argparse.Namespace) -> int:
     def on_chunk(p):
         bar.update(p.done, f"{p.samples_per_s:,.0f} samples/s ({p.realtime_factor:.2f}x real time)")
 
-    with _Interrupt("stopping generation and saving what was made (press again to abort)") as cancel:
+    with signals.phase("stopping generation and saving what was made (press again to abort)") as cancel:
         outcome = _run(session.generate(cancel=cancel), on_chunk)
     results = outcome.results
     bar.update(results.length, f"{results.samples_per_s:,.0f} samples/s", force=True)
     bar.close()
+    done = 128 + signals.terminated if signals.terminated else EXIT_CHECKPOINT_FAILED if checkpoint_failed else 0
     if results.length == 0:
         print("generation cancelled before any sample was made; nothing written", file=sys.stderr)
-        return 0
+        return done
     if results.save_error:
         raise ConfigError("output_dir", results.save_error)
     state = "cancelled, kept" if results.cancelled else "generated"
@@ -259,7 +343,7 @@ def run(args: argparse.Namespace) -> int:
             png = plot_waveforms_png(Path(path).with_suffix(".png"), source, results.audio(k),
                                      sample_rate=results.sample_rate)
             print(f"wrote {png}")
-    return 0
+    return done
 
 
 def _run(gen, callback):
@@ -273,12 +357,23 @@ def _run(gen, callback):
 
 
 def main(argv: list[str] | None = None) -> int:
+    signals = _Signals().install()  # before the slow imports: a SIGTERM now ends the run cleanly
+    try:
+        return _main(argv, signals)
+    except Terminated as t:
+        print(f"\nwavenet-cli: {t.name}: stopped", file=sys.stderr)
+        return 128 + t.signum
+    finally:
+        signals.restore()
+
+
+def _main(argv: list[str] | None, signals: _Signals) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .core.errors import WaveNetError
 
     try:
-        return run(args)
+        return run(args, signals)
     except WaveNetError as e:
         print(f"wavenet-cli: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -58,7 +58,7 @@ import soundfile as sf
 from numpy.typing import ArrayLike
 
 from wavenet_gui.core.errors import AudioFileError, Cancelled, ConfigError, OutputError
-from wavenet_gui.core.fileio import atomic_write, write_new_file
+from wavenet_gui.core.fileio import atomic_write, write_new_file, path_length_problem, shorten
 from wavenet_gui.core.quantization import Quantizer
 
 __all__ = [
@@ -960,6 +960,9 @@ def find_audio_files(
 
     for item in paths:
         p = Path(os.fspath(item)).expanduser()
+        problem = path_length_problem(p)
+        if problem:
+            raise AudioFileError(shorten(p.name), problem)
         if not p.exists():
             if p.is_symlink():
                 raise AudioFileError(p, "is a broken link (its target does not exist)")

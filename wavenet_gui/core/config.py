@@ -44,6 +44,7 @@ from typing import Any
 
 from .data import MAX_HOLDOUT
 from .errors import ConfigError
+from .fileio import path_length_problem
 from .quantization import MAX_CHANNELS, MIN_CHANNELS, QUANTIZATION_KINDS
 
 __all__ = [
@@ -160,9 +161,13 @@ class Setting:
                 return value
             raise self._fail(f"{value!r} is not one of {', '.join(map(str, self.allowed))}")
         if self.kind == "text":
-            if isinstance(value, str) and value.strip():
-                return value
-            raise self._fail("needs a value")
+            if not (isinstance(value, str) and value.strip()):
+                raise self._fail("needs a value")
+            if self.widget in ("folder", "prime") and value not in ("first", "silence"):
+                problem = path_length_problem(value)
+                if problem:
+                    raise self._fail(problem)
+            return value
         number = self._number(value)
         lo, hi = self.minimum, self.maximum
         too_low = lo is not None and (number <= lo if self.minimum_exclusive else number < lo)

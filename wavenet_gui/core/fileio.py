@@ -28,8 +28,12 @@ from typing import IO, Any
 
 from wavenet_gui.core.errors import OutputError
 
-__all__ = ["atomic_write", "check_writable_dir", "numbered_name", "os_error_reason", "publish_new",
-           "write_new_file"]
+__all__ = ["atomic_write", "check_path_length", "check_writable_dir", "numbered_name", "os_error_reason",
+           "path_length_problem", "publish_new", "shorten", "write_new_file"]
+
+#: The longest file or folder name most file systems take (bytes, NAME_MAX), and the longest path.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4095
 
 #: How many numbered names (``name-2`` ... ) are tried before giving up.
 MAX_NUMBERED_NAMES = 10_000
@@ -50,6 +54,10 @@ if hasattr(errno, "EDQUOT"):
     _REASONS[errno.EDQUOT] = "disk quota exceeded"
 
 _MODES = ("wb", "w")
+#: Kernel file systems that show files but take no new ones.
+_PSEUDO_FILE_SYSTEMS = {"proc", "sysfs", "cgroup", "cgroup2", "debugfs", "securityfs", "pstore", "bpf",
+                        "tracefs", "configfs", "efivarfs", "fusectl", "binfmt_misc", "autofs", "devpts",
+                        "mqueue", "hugetlbfs"}
 
 
 def os_error_reason(error: OSError) -> str:
@@ -75,6 +83,80 @@ def os_error_reason(error: OSError) -> str:
         return _REASONS[error.errno]
     text = error.strerror or str(error) or type(error).__name__
     return f"could not write ({' '.join(str(text).split())})"
+
+
+def shorten(name: str, keep: int = 24) -> str:
+    """``name`` cut in the middle (``abc…xyz``) when longer than ``2 * keep + 1`` characters."""
+    return name if len(name) <= 2 * keep + 1 else f"{name[:keep]}…{name[-keep:]}"
+
+
+def path_length_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` is too long for the file system, or None when its length is fine.
+
+    Checked from the text alone, before the path is used, so a name over 255 bytes gives
+    this one line rather than an ``OSError`` from deep inside a read or write.
+
+    Examples
+    --------
+    >>> path_length_problem("out/" + "a" * 300)
+    'the name is 300 bytes long; the limit is 255'
+    >>> path_length_problem("out/pred.wav") is None
+    True
+    """
+    text = os.fspath(path)
+    raw = os.fsencode(text)
+    if len(raw) > MAX_PATH_BYTES:
+        return f"the path is {len(raw):,} bytes long; the limit is {MAX_PATH_BYTES:,}"
+    parts = Path(text).parts
+    for k, part in enumerate(parts):
+        n = len(os.fsencode(part))
+        if n > MAX_NAME_BYTES:
+            what = "the name" if k == len(parts) - 1 else f"the folder name {shorten(part)!r}"
+            return f"{what} is {n:,} bytes long; the limit is {MAX_NAME_BYTES}"
+    return None
+
+
+def check_path_length(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, or :class:`OutputError` when a name in it is too long (see :func:`path_length_problem`)."""
+    problem = path_length_problem(path)
+    if problem:
+        raise OutputError(shorten(os.fspath(path), 40), problem)
+    return Path(os.fspath(path))
+
+
+def _fs_type(folder: Path) -> str:
+    """The type of the file system holding ``folder`` ("proc", "sysfs", ...; "" when unknown)."""
+    try:
+        target = os.path.realpath(folder)
+        best, kind = "", ""
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                mount = fields[1].replace("\\040", " ")
+                if (target == mount or target.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+                    best, kind = mount, fields[2]
+        return kind
+    except OSError:
+        return ""
+
+
+def _creation_reason(folder: Path, err: OSError) -> str:
+    """Why a file or folder could not be created in the existing folder ``folder``."""
+    kind = _fs_type(folder)
+    if kind in _PSEUDO_FILE_SYSTEMS or (err.errno == errno.ENOENT and folder.is_dir()):
+        what = f"a {kind} system folder" if kind else "a system folder"
+        return f"files cannot be created here ({what}); choose another folder"
+    return os_error_reason(err)
+
+
+def _tmp_prefix(final: Path) -> str:
+    """A temporary name's prefix that stays under 255 bytes for any legal final name."""
+    name = final.name
+    while len(os.fsencode(name)) > 100:
+        name = name[:-1]
+    return f".{name}.tmp-"
 
 
 def _umask_mode() -> int:
@@ -125,12 +207,12 @@ def atomic_write(path: str | os.PathLike[str], *, mode: str = "wb") -> Iterator[
     """
     if mode not in _MODES:
         raise ValueError(f"atomic_write mode must be one of {_MODES}, got {mode!r}")
-    final = Path(os.fspath(path)).expanduser()
+    final = check_path_length(Path(os.fspath(path)).expanduser())
     folder = final.parent
     if final.is_dir():
         raise OutputError(final, "is a folder")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=_tmp_prefix(final), dir=folder)
     except OSError as err:
         raise OutputError(final, os_error_reason(err)) from err
     tmp = Path(tmp_name)
@@ -174,7 +256,12 @@ def numbered_name(path: str | os.PathLike[str], n: int) -> Path:
     'pred_1-3.wav'
     """
     p = Path(os.fspath(path))
-    return p if n <= 1 else p.with_name(f"{p.stem}-{n}{p.suffix}")
+    if n <= 1:
+        return p
+    stem, tail = p.stem, f"-{n}{p.suffix}"
+    while stem and len(os.fsencode(stem + tail)) > MAX_NAME_BYTES:  # a long legal name stays legal
+        stem = stem[:-1]
+    return p.with_name(stem + tail)
 
 
 def publish_new(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
@@ -266,11 +353,11 @@ def write_new_file(path: str | os.PathLike[str], data: bytes | bytearray | memor
     >>> [write_new_file(folder / "a.txt", b"x").name for _ in range(3)]
     ['a.txt', 'a-2.txt', 'a-3.txt']
     """
-    final = Path(os.fspath(path)).expanduser()
+    final = check_path_length(Path(os.fspath(path)).expanduser())
     if final.is_dir():
         raise OutputError(final, "is a folder")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=_tmp_prefix(final), dir=final.parent)
     except OSError as err:
         raise OutputError(final, os_error_reason(err)) from err
     tmp = Path(tmp_name)
@@ -338,23 +425,27 @@ def check_writable_dir(path: str | os.PathLike[str]) -> Path:
     >>> out.is_dir()
     True
     """
-    folder = Path(os.fspath(path)).expanduser().absolute()
+    folder = check_path_length(Path(os.fspath(path)).expanduser().absolute())
     if folder.exists() and not folder.is_dir():
         raise OutputError(folder, "is not a folder")
     if not folder.exists():
+        existing = folder
         for parent in folder.parents:
             if parent.exists():
+                existing = parent
                 if not parent.is_dir():
                     raise OutputError(folder, f"cannot create the folder: {parent} is not a folder")
                 break
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise OutputError(folder, f"cannot create the folder: {os_error_reason(err)}") from err
+            reason = _creation_reason(existing, err)
+            raise OutputError(folder, reason if reason.startswith("files cannot") else
+                              f"cannot create the folder: {reason}") from err
     try:
         fd, probe = tempfile.mkstemp(prefix=".write-test.tmp-", dir=folder)
     except OSError as err:
-        raise OutputError(folder, os_error_reason(err)) from err
+        raise OutputError(folder, _creation_reason(folder, err)) from err
     try:
         try:
             os.write(fd, b"\0")

@@ -42,7 +42,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
 from .errors import ConfigError, ModelFileError
-from .fileio import atomic_write, check_writable_dir
+from .fileio import atomic_write, check_writable_dir, path_length_problem, shorten
 from .model import MAX_PARAMETERS, WaveNet, WaveNetConfig
 
 FORMAT = "wavenet-gui-model"
@@ -81,6 +81,9 @@ class LoadedModel:
 def resolve_model_path(path: str | Path) -> Path:
     """A model file, or a folder holding ``model.safetensors``."""
     path = Path(path)
+    problem = path_length_problem(path)
+    if problem:
+        raise ModelFileError(shorten(path.name), problem)
     if path.is_dir():
         candidate = path / MODEL_FILE_NAME
         if not candidate.exists():

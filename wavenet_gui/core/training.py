@@ -17,6 +17,7 @@ Progress goes to a plain callback with no Qt in it.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -30,12 +31,14 @@ import torch.nn.functional as F
 
 from . import config as settings
 from .data import IGNORE, WindowSampler
-from .errors import ConfigError
+from .errors import ConfigError, WaveNetError
 from .fused import fused_loss
 from .model import WaveNet
 from .modelfile import MODEL_FILE_NAME, adam_state, load_model, save_model
 from .trainstate import TrainingState
 from .warmup import warm_once
+
+log = logging.getLogger(__name__)
 
 _d = settings.default
 
@@ -165,6 +168,8 @@ class TrainingProgress:
     eta: float | None
     checkpoint: Path | None
     """Set on the iteration that wrote a checkpoint."""
+    checkpoint_error: str = ""
+    """Set on the iteration whose checkpoint could not be written (one line: where and why)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,9 @@ class TrainingResult:
     final_loss: float | None
     checkpoint: Path | None
     elapsed: float
+    checkpoint_error: str = ""
+    """Why the last checkpoint could not be written ("" when it was, or none was asked for).
+    Training goes on when a checkpoint fails: the model stays in memory, unsaved."""
 
 
 class Trainer:
@@ -315,6 +323,14 @@ class Trainer:
             path = Path(self.config.output_dir) / MODEL_FILE_NAME
         self.state.optimizer_state = self.optimizer_state()
         return save_trained_model(path, self.model, self.state, config=self.config)
+
+    def _try_checkpoint(self) -> tuple[Path | None, str]:
+        """:meth:`save_checkpoint`; a write failure (full disk, ...) becomes ``(None, reason)``."""
+        try:
+            return self.save_checkpoint(), ""
+        except WaveNetError as exc:
+            log.warning("checkpoint failed: %s", exc)
+            return None, f"checkpoint not saved: {exc}"
 
     # ------------------------------------------------------------------
     def mean_loss(self) -> float | None:
@@ -481,6 +497,7 @@ class Trainer:
         t_start = time.perf_counter()
         recent: list[tuple[float, int]] = []  # (time, iteration) to measure speed
         checkpoint: Path | None = None
+        checkpoint_error = ""
         reason, message = "iterations", f"reached the iteration limit ({total})"
         val_loss = None
         while self.iteration < total:
@@ -506,14 +523,16 @@ class Trainer:
                 val_loss = self.validation_loss()
                 if val_loss is not None:
                     self.val_losses.append((self.iteration, val_loss))
+            failed = ""
             if cfg.save_weights and self.iteration % cfg.checkpoint_every == 0:
-                checkpoint = self.save_checkpoint()
+                checkpoint, failed = self._try_checkpoint()
+                checkpoint_error = failed
             mean = self.mean_loss()
             yield TrainingProgress(
                 iteration=self.iteration, total_iterations=total, loss=value, mean_loss=mean,
                 val_loss=val_loss, samples_per_s=rate * cfg.batch_size * cfg.target_length,
                 elapsed=now - t_start, eta=(total - self.iteration) / rate if rate > 0 else None,
-                checkpoint=checkpoint)
+                checkpoint=checkpoint, checkpoint_error=failed)
             done = self.iteration - start_iteration
             if cfg.target_loss is not None and done >= min(cfg.loss_window, cfg.train_iterations) \
                     and mean <= cfg.target_loss:
@@ -523,11 +542,14 @@ class Trainer:
                 break
         final_checkpoint = None
         if cfg.save_weights and self.iteration > start_iteration:
-            final_checkpoint = checkpoint or self.save_checkpoint()
+            final_checkpoint = checkpoint
+            if final_checkpoint is None:
+                final_checkpoint, checkpoint_error = self._try_checkpoint()
         self.state.optimizer_state = self.optimizer_state()  # Adam's moments outlive this run
         self.model.eval()
         return TrainingResult(reason=reason, message=message, iterations=self.iteration,
                               final_loss=self.mean_loss(), checkpoint=final_checkpoint,
+                              checkpoint_error=checkpoint_error if final_checkpoint is None else "",
                               elapsed=time.perf_counter() - t_start)
 
     def run(self, *, callback: Callable[[TrainingProgress], None] | None = None,

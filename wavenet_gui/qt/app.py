@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, app, lambda: QMessageBox.critical(window, "Unexpected error", message))
 
     appinfo.install_excepthook(show_crash)
+    from .quitsignals import QuitSignals
+
+    quit_signals = QuitSignals(window.terminate, app)  # SIGTERM / SIGHUP: stop, keep, save a copy, quit
     window.show()
     shown = time.perf_counter() - _T0
     log.info("window shown %.2f s after start", shown)
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = app.exec()
     finally:
+        quit_signals.uninstall()
         appinfo.uninstall_excepthook()
     if own_app and not os.environ.get("WAVENET_GUI_FULL_TEARDOWN"):
         # The window has stopped its workers and saved the settings: skip the interpreter's

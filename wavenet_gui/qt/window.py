@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from wavenet_gui import appinfo
 from wavenet_gui.core.errors import WaveNetError
+from wavenet_gui.core.fileio import check_path_length, check_writable_dir
 from wavenet_gui.core.session import Session, seconds_text
 
 from .forms import GenerationForm, TrainingForm
@@ -765,6 +766,8 @@ class MainWindow(QMainWindow):
         self._update_model_label(p.iteration)
         if p.checkpoint is not None:
             self.status(f"Checkpoint saved: {p.checkpoint}", 5000)
+        elif p.checkpoint_error:
+            self.status(f"Warning: {p.checkpoint_error}; training goes on, the model stays in memory")
 
     def _on_train_done(self, outcome) -> None:
         r = outcome.result
@@ -776,6 +779,10 @@ class MainWindow(QMainWindow):
         self.loss_plot.refresh()
         if r.reason == "diverged":
             self.show_message("warning", "Training stopped", r.message)
+        if r.checkpoint_error:
+            self.show_message("warning", "Checkpoint not saved",
+                              f"{r.checkpoint_error}. The trained model is kept: use Save model… to save it "
+                              "elsewhere.")
 
     def _on_train_failed(self, exc: BaseException) -> None:
         self.progress_bar.setFormat("Training failed")
@@ -967,6 +974,12 @@ class MainWindow(QMainWindow):
         if buf is None or buf.length == 0:
             return None
         path = Path(path)
+        try:  # a name over 255 bytes, a pseudo folder: one line with the true reason, before any OSError
+            check_path_length(path)
+            check_writable_dir(path.parent)
+        except WaveNetError as exc:
+            self._report_error("Export failed", exc)
+            return None
         if confirm and path.exists() and not self.ask("Overwrite?", f"{path.name} exists. Replace it?"):
             self.status("Export cancelled", 3000)
             return None
@@ -990,13 +1003,19 @@ class MainWindow(QMainWindow):
     def export_plots(self, path: str | Path) -> list[Path]:
         """Write ``<stem>-loss.png`` and ``<stem>-waveform.png`` next to ``path``."""
         stem = Path(path).with_suffix("")
+        check_path_length(f"{stem}-waveform.png")
+        check_writable_dir(stem.parent)
         return [self.loss_plot.export_png(f"{stem}-loss.png"), self.waveform_plot.export_png(f"{stem}-waveform.png")]
 
     def open_output_folder(self) -> None:
         out = self.session.settings.get("output_dir")
         if out:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
+            try:
+                folder = check_writable_dir(out)
+            except WaveNetError as exc:
+                self._report_error("Cannot open the output folder", exc)
+                return
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     # ================================================================ playback
     def toggle_play(self, which: str | None = None) -> None:
@@ -1122,7 +1141,34 @@ class MainWindow(QMainWindow):
                 f"listen to, plot and export what it generates.</p><table>{table}</table>{where}")
 
     # ================================================================ closing
+    def terminate(self, reason: str = "SIGTERM") -> Path | None:
+        """Quit without asking (the session logs out, ``kill``): stop the work running and keep
+        what was made, save a recovery copy of an unsaved model (the log says where), close.
+
+        Returns the recovery copy's path (None when nothing needed saving or it failed).
+        """
+        log.warning("%s: stopping the work running and quitting", reason)
+        self._terminating = True
+        self.session.stop()
+        for job in [job for job in self._jobs if job.running and job.name in ("training", "generation")]:
+            job.wait()
+        saved = None
+        if self.session.model is not None and self.session.unsaved and not self.session.busy:
+            saved = self._save_for_recovery()
+            if saved is not None:
+                log.warning("%s: the unsaved model was saved to %s (open it with Load model)", reason, saved)
+            else:
+                log.error("%s: the unsaved model could not be saved", reason)
+        self.shutdown()
+        self.close()
+        return saved
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if getattr(self, "_terminating", False):  # terminate() stopped and saved: nobody is there to ask
+            self.shutdown()
+            event.accept()
+            super().closeEvent(event)
+            return
         busy = self.busy()
         if busy and not self.ask("Quit?", f"{busy.capitalize()} is running. Stop it and quit?"):
             event.ignore()
