@@ -407,6 +407,31 @@ class MainWindow(QMainWindow):
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
+    def choose(self, title: str, text: str, choices: tuple[str, ...]) -> str:
+        """Ask with one button per choice ("Save", "Discard", "Cancel", ...); the chosen one (Esc: the last)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(title)
+        box.setText(text)
+        standard = {"Save": QMessageBox.StandardButton.Save, "Discard": QMessageBox.StandardButton.Discard,
+                    "Cancel": QMessageBox.StandardButton.Cancel}
+        buttons = {}
+        for choice in choices:
+            if choice in standard:
+                buttons[box.addButton(standard[choice])] = choice
+            else:
+                buttons[box.addButton(choice, QMessageBox.ButtonRole.ActionRole)] = choice
+        first = next(iter(buttons))
+        box.setDefaultButton(first)
+        box.setEscapeButton(list(buttons)[-1])
+        box.exec()
+        return buttons.get(box.clickedButton(), choices[-1])
+
+    def ask_save_path(self, title: str, start: str) -> str:
+        """A file name to save a model to ("" when cancelled)."""
+        path, _ = QFileDialog.getSaveFileName(self, title, start, MODEL_FILTER)
+        return path
+
     def status(self, text: str, timeout_ms: int = 0) -> None:
         self.last_message = text
         self.statusBar().showMessage(text, timeout_ms)
@@ -1121,13 +1146,68 @@ class MainWindow(QMainWindow):
 
     # ================================================================ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        busy = self.busy()
-        if busy and not self.ask("Quit?", f"{busy.capitalize()} is running. Stop it and quit?"):
+        if not self._closed and not self.confirm_quit():
             event.ignore()
             return
         self.shutdown()
         event.accept()
         super().closeEvent(event)
+
+    def confirm_quit(self) -> bool:
+        """Whether the window may close: asks to save a model changed since it was last saved or loaded.
+
+        "Save the trained model before quitting?" with Save, Discard and Cancel (training, if
+        it runs, is stopped first and the model as it is then is saved); with nothing unsaved,
+        running work is stopped after asking.  A failed or cancelled save keeps the window open.
+        """
+        busy = self.busy()
+        if busy == "model file":
+            self.status("Wait until the model file is written, then quit", 5000)
+            return False
+        if self.session.model is not None and (self.session.unsaved or busy == "training"):
+            running = " Training is running: it stops first." if busy == "training" else (
+                " Generation is running: it stops first." if busy else "")
+            choice = self.choose("Quit?", "Save the trained model before quitting?" + running
+                                 + " Discard loses the training.", ("Save", "Discard", "Cancel"))
+            if choice == "Cancel":
+                return False
+            if choice == "Save":
+                return self._save_before_quit()
+            return True
+        if busy and not self.ask("Quit?", f"{busy.capitalize()} is running. Stop it and quit?"):
+            return False
+        return True
+
+    def _save_before_quit(self) -> bool:
+        """Stop training, then save the model (to its file, else where the user says); True when saved."""
+        if self.busy() in ("training", "generation"):
+            self.session.stop()
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                for job in (self.train_job, self.gen_job):
+                    if job is not None and job.running:
+                        job.wait()
+            finally:
+                QApplication.restoreOverrideCursor()
+        known = self.session.model_path
+        if known is not None and Path(known).suffix == ".safetensors" and Path(known).parent.is_dir():
+            path = str(known)
+        else:
+            start = self.settings.value("model/last_dir", self.session.settings.get("output_dir") or "")
+            path = self.ask_save_path("Save the trained model", str(Path(start or ".") / "model.safetensors"))
+            if not path:
+                self.status("Not quitting: the model is not saved", 6000)
+                return False
+            if not path.endswith(".safetensors"):
+                path += ".safetensors"
+        try:
+            written = self.session.save_model(path)
+        except Exception as exc:  # noqa: BLE001 - any failure keeps the window (and the model) open
+            self._report_error("Could not save the model; not quitting", exc)
+            return False
+        self.remember_recent("model", written)
+        self.settings.setValue("model/last_dir", str(Path(written).parent))
+        return True
 
     def shutdown(self) -> None:
         """Stop all work, wait for it and save the settings.  Safe to call more than once."""
