@@ -97,3 +97,66 @@ def test_save_before_quit_uses_the_models_own_file(qtbot, make_window, tone_file
     from wavenet_gui.core.modelfile import load_model
 
     assert len(load_model(path).losses) == w.session.state.iteration
+
+
+# ------------------------------------------------------------------ 2. fit the screen
+_FIT_SCRIPT = r"""
+import json, sys
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from wavenet_gui.qt.window import MainWindow
+
+ini = sys.argv[1]
+if sys.argv[2] == "huge":  # a geometry saved on a bigger screen (2,394 px wide)
+    s = QSettings(ini, QSettings.Format.IniFormat)
+    w0 = MainWindow(s, load_core=False, restore_files=False)
+    w0.setGeometry(100, 100, 2394, 1400)
+    s.setValue("window/geometry", w0.saveGeometry())
+    s.sync()
+    w0.shutdown()
+    w0.settings = QSettings(ini + ".x", QSettings.Format.IniFormat)
+w = MainWindow(QSettings(ini, QSettings.Format.IniFormat), load_core=False, restore_files=False)
+w.show()
+app.processEvents()
+avail = w.screen().availableGeometry()
+buttons = {}
+for b in (w.train_button, w.stop_button, w.generate_button, w.cancel_button, w.play_button, w.export_button,
+          w.load_model_button, w.save_model_button, w.play_input_button):
+    top_left = b.mapTo(w, b.rect().topLeft())
+    buttons[b.objectName()] = [top_left.x(), top_left.y(), b.width(), b.height(), b.isVisible()]
+print(json.dumps({"frame": [w.frameGeometry().x(), w.frameGeometry().y(), w.frameGeometry().width(),
+                            w.frameGeometry().height()],
+                  "size": [w.width(), w.height()], "min": [w.minimumSizeHint().width(), w.minimumSizeHint().height()],
+                  "avail": [avail.x(), avail.y(), avail.width(), avail.height()],
+                  "dpr": w.devicePixelRatio(), "buttons": buttons}))
+w.shutdown()
+"""
+
+
+@pytest.mark.parametrize("screen,scale,stored", [((1280, 720), 1, "none"), ((1600, 1000), 2, "none"),
+                                                ((1600, 1000), 2, "huge"), ((1280, 720), 1, "huge")])
+def test_the_window_fits_small_and_scaled_screens(tmp_path, screen, scale, stored):
+    """At 100 % on 1280x720 and at 200 % on 1600x1000 the window, every button on it, fits the screen,
+    also when the stored geometry came from a bigger screen."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "s", "x": 0, "y": 0, "width": screen[0], "height": screen[1],
+                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": str(scale)}
+    out = subprocess.run([sys.executable, "-c", _FIT_SCRIPT, str(tmp_path / "s.ini"), stored], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["dpr"] == scale
+    x, y, width, height = got["frame"]
+    ax, ay, aw, ah = got["avail"]
+    assert width * scale <= screen[0] and height * scale <= screen[1], got  # in device pixels
+    assert ax <= x and x + width <= ax + aw and ay <= y and y + height <= ay + ah, got
+    assert got["min"][0] * scale <= screen[0] * 0.8, got  # and it can be made narrower still
+    for name, (bx, by, bw, bh, visible) in got["buttons"].items():
+        assert visible and bx >= 0 and by >= 0 and bx + bw <= got["size"][0] and by + bh <= got["size"][1], (name, got)

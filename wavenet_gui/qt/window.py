@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QRect, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QApplication, QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
@@ -26,6 +26,7 @@ from wavenet_gui import appinfo
 from wavenet_gui.core.errors import WaveNetError
 from wavenet_gui.core.session import Session, seconds_text
 
+from .flow import FlowLayout
 from .forms import GenerationForm, TrainingForm
 from .playback import PLAYING, AudioBuffer, Player
 from .plots import LossPlot, WaveformPlot
@@ -44,6 +45,7 @@ EXPORT_FORMATS = {  # dialog filter -> (extension, soundfile subtype)
     "OGG Vorbis (*.ogg)": (".ogg", None),
 }
 REFRESH_MS = 66  # plot redraw rate, ~15 Hz
+MIN_PANEL_WIDTH = 240  # the settings panel's narrowest (its form scrolls sideways below its own width)
 
 
 def example_clip() -> Path | None:
@@ -114,6 +116,7 @@ class MainWindow(QMainWindow):
         self.last_message = ""
         self._last_play = "generated"
         self._closed = False
+        self._shown_once = False
         self._settings_saved = False
         self._follow_files = False  # apply the suggested preset when files come (first launch, reset)
         self._syncing = False  # the forms are being filled from the session
@@ -135,10 +138,9 @@ class MainWindow(QMainWindow):
         self.generation_form.changed.connect(self._on_form_changed)
         self.training_form.preset_chosen.connect(self.apply_preset)
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        if geometry is None or not self.restoreGeometry(geometry):
             self.resize(self._default_size())
+        self.fit_to_screen()
 
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
@@ -214,8 +216,9 @@ class MainWindow(QMainWindow):
             scroll.setObjectName(f"{form.objectName()}Scroll")
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-            # The panel is made wide enough for the form (below): it scrolls up and down only.
-            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            # The panel opens wide enough for the form (below); made narrower (a small screen, 200 %
+            # scaling), the form scrolls sideways too rather than holding the window wide.
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
             scroll.setWidget(form)
             self.form_scrolls.append(scroll)
             self.tabs.addTab(scroll, title)
@@ -226,7 +229,7 @@ class MainWindow(QMainWindow):
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 3)
         left.setSizes([170, 650])
-        left.setMinimumWidth(self._settings_panel_width())
+        left.setMinimumWidth(MIN_PANEL_WIDTH)
 
         b = self._button
         self.train_button = b("trainButton", "Train", "Train on the files in the list (Ctrl+T)", self.start_training)
@@ -259,14 +262,22 @@ class MainWindow(QMainWindow):
         self.log_check.setObjectName("logScaleCheck")
         self.log_check.setToolTip("Show the loss on a logarithmic axis")
 
-        controls = QHBoxLayout()
+        # The buttons in groups that wrap to more rows when the window is narrow (nothing off-screen).
+        self.controls_box = QWidget()
+        self.controls_box.setObjectName("controls")
+        controls = FlowLayout(self.controls_box, spacing=6)
         for group in ((self.train_button, self.stop_button), (self.load_model_button, self.save_model_button),
                       (self.generate_button, self.cancel_button),
                       (self.play_input_button, self.play_button, self.export_button)):
+            box = QWidget()
+            row = QHBoxLayout(box)
+            row.setContentsMargins(0, 0, 12, 0)
             for w in group:
-                controls.addWidget(w)
-            controls.addSpacing(12)
-        controls.addStretch(1)
+                row.addWidget(w)
+            controls.addWidget(box)
+        policy = self.controls_box.sizePolicy()
+        policy.setHeightForWidth(True)
+        self.controls_box.setSizePolicy(policy)
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("progressBar")
         self.progress_bar.setRange(0, 1)
@@ -293,7 +304,7 @@ class MainWindow(QMainWindow):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
-        rl.addLayout(controls)
+        rl.addWidget(self.controls_box)
         rl.addWidget(self.progress_bar)
         rl.addWidget(plots, 1)
 
@@ -303,7 +314,7 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(0, 0)
         main.setStretchFactor(1, 1)
         main.setChildrenCollapsible(False)
-        main.setSizes([left.minimumWidth(), 10_000])  # the form gets its width, the plots the rest
+        main.setSizes([self._settings_panel_width(), 10_000])  # the form gets its width, the plots the rest
         self.main_splitter = main
         self.setCentralWidget(main)
 
@@ -378,15 +389,50 @@ class MainWindow(QMainWindow):
         form_w = max(form_w, *(f.sizeHint().width() for f in (self.training_form, self.generation_form)))
         return form_w + self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent) + 24
 
+    def _available(self) -> QRect | None:
+        """The screen's available area, or None on the offscreen platform's nominal 800x800 screen."""
+        screen = self.screen()
+        if screen is None:
+            return None
+        avail = screen.availableGeometry()
+        if avail.width() <= 0 or avail.height() <= 0:
+            return None
+        if QApplication.platformName() == "offscreen" and screen.geometry().size() == QSize(800, 800):
+            return None  # the tests' default offscreen screen: not a real one
+        return avail
+
     def _default_size(self) -> QSize:
         """1280x820, less where the screen is smaller."""
         size = self.sizeHint()
-        screen = self.screen()
-        if screen is not None and QApplication.platformName() != "offscreen":  # its screen is a nominal 800x600
-            avail = screen.availableGeometry()
-            if avail.width() > 0 and avail.height() > 0:
-                size = size.boundedTo(QSize(avail.width() - 20, avail.height() - 40))
+        avail = self._available()
+        if avail is not None:
+            size = size.boundedTo(QSize(avail.width() - 20, avail.height() - 40))
         return size
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._shown_once:  # the frame's size is known once shown: fit again with it
+            self._shown_once = True
+            self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """Shrink and move the window into the screen's available area (a restored size may not fit:
+        it can come from another screen or another scale factor)."""
+        avail = self._available()
+        if avail is None:
+            return
+        frame = self.frameGeometry()
+        extra_w = max(0, frame.width() - self.width())
+        extra_h = max(0, frame.height() - self.height())
+        w = min(self.width(), avail.width() - extra_w)
+        h = min(self.height(), avail.height() - extra_h)
+        if (w, h) != (self.width(), self.height()):
+            self.resize(max(w, self.minimumSizeHint().width()), max(h, self.minimumSizeHint().height()))
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), avail.left()), max(avail.left(), avail.right() + 1 - frame.width()))
+        y = min(max(frame.y(), avail.top()), max(avail.top(), avail.bottom() + 1 - frame.height()))
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
 
     # ================================================================ dialogs (tests replace these)
     def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
