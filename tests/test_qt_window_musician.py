@@ -160,3 +160,52 @@ def test_the_window_fits_small_and_scaled_screens(tmp_path, screen, scale, store
     assert got["min"][0] * scale <= screen[0] * 0.8, got  # and it can be made narrower still
     for name, (bx, by, bw, bh, visible) in got["buttons"].items():
         assert visible and bx >= 0 and by >= 0 and bx + bw <= got["size"][0] and by + bh <= got["size"][1], (name, got)
+
+
+# ------------------------------------------------------------------ 3. start-up
+def test_start_up_says_loading_and_queues_an_early_train(qtbot, make_window, tone_file, monkeypatch, qt_settings):
+    """While PyTorch loads the progress bar says so and Train is pressable: the training is queued and
+    starts when the core is ready; pressing again calls it off."""
+    import threading
+
+    from tests.qt_fixtures import Recorder
+    from wavenet_gui.qt import window as window_module
+
+    gate = threading.Event()
+    real = window_module.load_core
+
+    def slow_core():
+        gate.wait(20)
+        return real()
+
+    monkeypatch.setattr(window_module, "load_core", slow_core)
+    w = window_module.MainWindow(qt_settings, restore_files=False)
+    rec = Recorder()
+    w.show_message, w.ask, w.choose, w.recorder = rec.show_message, rec.ask, rec.choose, rec
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        assert w.core is None and w.progress_bar.format() == "Loading PyTorch…"
+        assert "Loading PyTorch" in w.last_message
+        w.add_paths([tone_file])
+        qtbot.waitUntil(lambda: len(w.files) == 1, timeout=10000)
+        assert w.progress_bar.format() == "Loading PyTorch…"  # still said after "Added 1 file"
+        w.training_form.set_values({**TINY, "output_dir": str(qt_settings.fileName() + ".out"),
+                                    "train_iterations": 3})
+        assert w.train_button.isEnabled() and "still loading" in w.train_button.toolTip()
+        w.train_button.click()
+        assert w.train_queued and w.train_button.text() == "Train (queued)" and "as soon as" in w.last_message
+        w.train_button.click()  # called off
+        assert not w.train_queued and w.train_button.text() == "Train"
+        w.train_button.click()  # and queued again
+        assert w.train_queued and w.busy() == ""
+        gate.set()
+        qtbot.waitUntil(lambda: w.core is not None, timeout=30000)
+        assert w.busy() == "training" or w.session.state.iteration > 0
+        qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+        assert w.session.state.iteration == 3 and not rec.messages, rec.messages
+        assert not w.train_queued and w.progress_bar.format() != "Loading PyTorch…"
+    finally:
+        gate.set()
+        w.shutdown()
+        w.close()

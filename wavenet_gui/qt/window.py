@@ -45,6 +45,8 @@ EXPORT_FORMATS = {  # dialog filter -> (extension, soundfile subtype)
     "OGG Vorbis (*.ogg)": (".ogg", None),
 }
 REFRESH_MS = 66  # plot redraw rate, ~15 Hz
+LOADING = "Loading PyTorch…"
+LOADING_LONG = "Loading PyTorch in the background… (Train can be pressed now: it starts when ready)"
 MIN_PANEL_WIDTH = 240  # the settings panel's narrowest (its form scrolls sideways below its own width)
 
 
@@ -117,6 +119,7 @@ class MainWindow(QMainWindow):
         self._last_play = "generated"
         self._closed = False
         self._shown_once = False
+        self.train_queued = False  # Train was pressed while PyTorch loaded: it starts when ready
         self._settings_saved = False
         self._follow_files = False  # apply the suggested preset when files come (first launch, reset)
         self._syncing = False  # the forms are being filled from the session
@@ -147,8 +150,8 @@ class MainWindow(QMainWindow):
         self.refresh_timer.timeout.connect(self._refresh_plots)
         self.refresh_timer.start()
         self._on_session_event("model")
-        self.statusBar().showMessage("Loading PyTorch in the background…")
-        self.last_message = "Loading PyTorch in the background…"
+        self.statusBar().showMessage(LOADING_LONG)
+        self.last_message = LOADING_LONG
         if load_core:  # the window as context: never called once it is deleted
             QTimer.singleShot(0, self, self._start_core_loader)
         if restore_files:
@@ -283,7 +286,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setTextVisible(True)
-        self.progress_bar.setFormat("Idle")
+        self.progress_bar.setFormat(LOADING)
 
         self.loss_plot = LossPlot()
         self.log_check.toggled.connect(self.loss_plot.set_log_scale)
@@ -576,15 +579,27 @@ class MainWindow(QMainWindow):
             self._run(load_core, name="load-core", returned=self._on_core_loaded, errored=self._on_core_failed)
 
     def _on_core_loaded(self, devices: list[str]) -> None:
+        if self._closed:
+            return
         self.core = devices
         self.training_form.set_devices(devices)
         self._push_settings()
+        if self.progress_bar.format() == LOADING:
+            self.progress_bar.setFormat("Idle")
         if self.last_message.startswith("Loading PyTorch"):
             self.status("Ready. Press Train to learn from the files in the list.", 8000)
         self._update_actions()
+        if self.train_queued:
+            self.train_queued = False
+            if self.train_button.isEnabled():
+                self.start_training()
+            else:
+                self.status(f"Training not started: {self.train_button.toolTip()}", 8000)
 
     def _on_core_failed(self, exc: BaseException) -> None:
         self.core_error = f"The model code could not be loaded: {type(exc).__name__}: {exc}"
+        self.train_queued = False
+        self.progress_bar.setFormat("PyTorch could not be loaded")
         self.status(self.core_error)
         self._update_actions()
 
@@ -771,6 +786,13 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(0)
             self.status("Fix the highlighted settings first.", 6000)
             return
+        if self.core is None:  # PyTorch still loading: queue it (pressed again: call it off)
+            self.train_queued = not self.train_queued
+            self.status("Training will start as soon as PyTorch has loaded…" if self.train_queued
+                        else "Training called off (PyTorch is still loading)", 0 if self.train_queued else 5000)
+            self._update_actions()
+            return
+        self.train_queued = False
         self._push_settings()
         replace = False
         differ = self.session.model_mismatch()
@@ -965,8 +987,12 @@ class MainWindow(QMainWindow):
         return r.buffers[min(self.variation_spin.value() - 1, len(r.buffers) - 1)]
 
     def stop_all(self) -> None:
-        """Esc: stop training, cancel generation, stop playback."""
-        if self.busy() == "training":
+        """Esc: stop training, cancel generation, stop playback (or call off a queued training)."""
+        if self.train_queued:
+            self.train_queued = False
+            self.status("Training called off (PyTorch is still loading)", 5000)
+            self._update_actions()
+        elif self.busy() == "training":
             self.stop_training()
         elif self.busy() == "generation":
             self.cancel_generation()
@@ -1105,8 +1131,9 @@ class MainWindow(QMainWindow):
         core_ok = self.core is not None
         training, generating = busy == "training", busy == "generation"
         has_model = self.session.model is not None
-        if not core_ok:
-            why = self.core_error or "Loading PyTorch…"
+        loading = not core_ok and not self.core_error
+        if self.core_error:
+            why = self.core_error
         elif busy:
             why = f"Busy: {busy} is running"
         elif not self.training_form.is_valid:
@@ -1115,7 +1142,14 @@ class MainWindow(QMainWindow):
             why = "Add audio files first (drop them on the window or press Ctrl+O)"
         else:
             why = ""
-        self._set_enabled(self.train_button, not why, why or "Train on the files in the list (Ctrl+T)")
+        if loading and self.train_queued:
+            tip = "Training starts as soon as PyTorch has loaded (press again or Esc to call it off)"
+        elif loading:
+            tip = "PyTorch is still loading: press Train and training starts as soon as it is ready"
+        else:
+            tip = "Train on the files in the list (Ctrl+T)"
+        self._set_enabled(self.train_button, not why, why or tip)
+        self.train_button.setText("Train (queued)" if loading and self.train_queued else "Train")
         self.act_train.setEnabled(not why)
         self._set_enabled(self.stop_button, training and not self.session.stopping,
                           "Stop training after the current step (Esc)")
