@@ -209,3 +209,73 @@ def test_start_up_says_loading_and_queues_an_early_train(qtbot, make_window, ton
         gate.set()
         w.shutdown()
         w.close()
+
+
+# ------------------------------------------------------------------ 4. spectrogram
+def test_spectrogram_of_the_input_and_of_generated_audio_as_it_grows(qtbot, make_window, tmp_path, qt_settings):
+    """The spectrogram view shows the selected input (its 440 Hz tone in the right mel band) and the
+    generated audio, growing while it is generated, with the UI never blocked 100 ms."""
+    import numpy as np
+
+    from wavenet_gui.qt.spectrogram import hz_to_mel
+
+    tone = write_tone(tmp_path / "a440.wav", seconds=2.0, freq=440.0)
+    w = make_window([tone])
+    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=10000)
+    assert w.audio_view.currentWidget() is w.waveform_plot
+    w.spectrogram_check.setChecked(True)  # the View menu's action follows
+    assert w.act_spectrogram.isChecked() and w.audio_view.currentWidget() is w.spectrogram_plot
+    spec = w.spectrogram_plot
+    qtbot.waitUntil(lambda: spec.n_frames("input") > 0, timeout=5000)
+    s = spec.spectrogram("input")
+    assert s.n_frames == (16000 - s.n_fft) // s.hop + 1
+    loudest = int(np.median(s.image().argmax(axis=1)))
+    expected_row = hz_to_mel(440) / hz_to_mel(4000) * s.n_mels
+    assert abs(loudest - expected_row) <= 1.5, (loudest, expected_row)
+    assert spec.images["input"].image is not None and spec.images["input"].image.shape == (s.n_frames, s.n_mels)
+
+    train_model(qtbot, w)
+    w.generation_form.set_values({"length": 600.0, "seed": 3})
+    probe = UiProbe()
+    probe.start()
+    w.generate_button.click()
+    seen = []
+    qtbot.waitUntil(lambda: (seen.append(spec.n_frames("generated")) or seen[-1] > 20), timeout=30000)
+    qtbot.waitUntil(lambda: spec.n_frames("generated") > seen[-1], timeout=30000)  # it grows
+    qtbot.wait(300)
+    w.cancel_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
+    probe.stop()
+    assert probe.max_wait < 0.100, probe.report("drawing the spectrogram of audio being generated")
+    qtbot.wait(200)  # a refresh after the end
+    g = spec.spectrogram("generated")
+    buf = w.current_generated()
+    assert g.n_frames == (buf.length - g.n_fft) // g.hop + 1
+    assert g.hop >= (600 * 8000) // 2000  # decimated: at most 2,000 columns for the whole expected length
+    assert np.isfinite(g.image()).all()
+    # the choice is remembered, and the plots export includes the spectrogram
+    written = w.export_plots(tmp_path / "plots.png")
+    assert any(p.name == "plots-spectrogram.png" and p.stat().st_size > 1000 for p in written)
+    assert str(qt_settings.value("view/spectrogram")).lower() == "true"
+
+
+def test_mel_spectrogram_incremental_equals_whole():
+    """Fed a growing signal bit by bit, the spectrogram equals the one computed at once."""
+    import numpy as np
+
+    from wavenet_gui.qt.spectrogram import MelSpectrogram, mel_filterbank
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(20000).astype(np.float32) * 0.1
+    whole = MelSpectrogram(16000, expected_samples=len(x))
+    whole.update(x)
+    parts = MelSpectrogram(16000, expected_samples=len(x))
+    for end in (0, 100, 511, 512, 700, 5000, 5001, 19999, 20000):
+        parts.update(x[:end])
+    assert parts.n_frames == whole.n_frames and np.allclose(parts.image(), whole.image(), atol=1e-4)
+    # a long signal has at most 2,000 columns
+    long = MelSpectrogram(8000)
+    long.update(np.zeros(8000 * 600, np.float32))
+    assert long.n_frames <= 2000
+    bank = mel_filterbank(8000, 256)
+    assert bank.shape == (129, 80) and (bank.sum(axis=0) > 0).all()

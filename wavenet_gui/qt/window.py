@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QRect, QSettings, QSize, Qt, QTimer, QUrl, S
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QApplication, QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-    QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget,
+    QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QStackedWidget, QTabWidget,
     QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -31,6 +31,7 @@ from .forms import GenerationForm, TrainingForm
 from .playback import PLAYING, AudioBuffer, Player
 from .plots import LossPlot, WaveformPlot
 from .recent import RecentFiles
+from .spectrogram import SpectrogramPlot
 from .tasks import Job, JobError, run_in_thread
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ class MainWindow(QMainWindow):
 
         self.player = Player(self)
         self.player.stateChanged.connect(self._on_player_state)
-        self.player.positionChanged.connect(lambda s: self.waveform_plot.set_playhead(self.player.tag, s))
+        self.player.positionChanged.connect(lambda s: self.audio_views_call("set_playhead", self.player.tag, s))
         self.player.failed.connect(self._on_player_failed)
 
         self._build_ui()
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.training_form.changed.connect(self._on_form_changed)
         self.generation_form.changed.connect(self._on_form_changed)
         self.training_form.preset_chosen.connect(self.apply_preset)
+        self.show_spectrogram(str(self.settings.value("view/spectrogram", False)).lower() == "true")
         geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(self._default_size())
@@ -300,9 +302,20 @@ class MainWindow(QMainWindow):
         lrow.addWidget(self.log_check)
         lb.addLayout(lrow)
         self.waveform_plot = WaveformPlot()
+        self.spectrogram_plot = SpectrogramPlot()
+        self.audio_view = QStackedWidget()
+        self.audio_view.setObjectName("audioView")
+        self.audio_view.addWidget(self.waveform_plot)
+        self.audio_view.addWidget(self.spectrogram_plot)
+        self.spectrogram_check = QCheckBox("Spectrogram")
+        self.spectrogram_check.setObjectName("spectrogramCheck")
+        self.spectrogram_check.setToolTip("Show the input and the generated audio as mel spectrograms "
+                                          "(pitch and timbre) instead of waveforms")
+        self.spectrogram_check.toggled.connect(self.show_spectrogram)
+        lrow.insertWidget(2, self.spectrogram_check)
         plots = QSplitter(Qt.Orientation.Vertical)
         plots.addWidget(loss_box)
-        plots.addWidget(self.waveform_plot)
+        plots.addWidget(self.audio_view)
         plots.setSizes([380, 380])
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -364,6 +377,10 @@ class MainWindow(QMainWindow):
         self.act_log = QAction("&Log scale loss", self, checkable=True)
         self.act_log.toggled.connect(self.log_check.setChecked)
         self.log_check.toggled.connect(self.act_log.setChecked)
+        self.act_spectrogram = QAction("Spectro&gram view", self, checkable=True)
+        self.act_spectrogram.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.act_spectrogram.toggled.connect(self.show_spectrogram)
+        self.addAction(self.act_spectrogram)
         self.act_reset = action("&Reset settings to defaults", None, self._reset_all_settings)
         self.act_about = action("&About WaveNet GUI", None, self.show_about)
         self.recent = RecentFiles(self.settings, self, self.open_recent)
@@ -373,7 +390,7 @@ class MainWindow(QMainWindow):
                                          self.recent_menu, None, self.act_export, self.act_export_plots,
                                          self.act_open_output, None, self.act_quit)),
                              ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
-                             ("&View", (self.act_log, self.act_reset)), ("&Help", (self.act_about,))):
+                             ("&View", (self.act_log, self.act_spectrogram, self.act_reset)), ("&Help", (self.act_about,))):
             m = mb.addMenu(title)
             for a in items:
                 if a is None:
@@ -742,7 +759,7 @@ class MainWindow(QMainWindow):
             if self.player.tag == "input":
                 self.player.stop()
             self.input_path = self.input_audio = None
-            self.waveform_plot.set_audio("input", None, title="Input")
+            self.audio_views_call("set_audio", "input", None, title="Input")
 
     def remove_selected_files(self) -> None:
         items = self.file_list.selectedItems()
@@ -765,14 +782,14 @@ class MainWindow(QMainWindow):
         if path != self.input_path or self._closed:
             return
         self.input_audio = AudioBuffer.from_array(loaded.samples, loaded.sample_rate)
-        self.waveform_plot.set_audio("input", self.input_audio.view(), loaded.sample_rate,
+        self.audio_views_call("set_audio", "input", self.input_audio.view(), loaded.sample_rate,
                                      title=f"Input: {Path(path).name}")
         self._update_actions()
 
     def _on_display_failed(self, path: str, exc: BaseException) -> None:
         if path == self.input_path:
             self.input_audio = None
-            self.waveform_plot.set_audio("input", None, title=f"Input: {Path(path).name} (unreadable)")
+            self.audio_views_call("set_audio", "input", None, title=f"Input: {Path(path).name} (unreadable)")
         self.status(str(exc))
         self.last_error = str(exc)
         self._update_actions()
@@ -925,7 +942,7 @@ class MainWindow(QMainWindow):
             self.status("Cancelling generation…")
 
     def _on_gen_progress(self, gp) -> None:
-        self.waveform_plot.mark_dirty("generated")
+        self.audio_views_call("mark_dirty", "generated")
         self.progress_bar.setRange(0, max(1, int(gp.total)))
         self.progress_bar.setValue(int(gp.done))
         self.progress_bar.setFormat(f"Generated {gp.done:,}/{gp.total:,} samples · {gp.realtime_factor:.2f}× real time")
@@ -968,7 +985,7 @@ class MainWindow(QMainWindow):
         r = self.session.results
         buf = self.current_generated()
         if buf is None:
-            self.waveform_plot.set_audio("generated", None, title="Generated")
+            self.audio_views_call("set_audio", "generated", None, title="Generated")
             return
         if self.player.tag == "generated" and self.player.buffer is not buf:
             self.player.stop()
@@ -977,7 +994,7 @@ class MainWindow(QMainWindow):
                                                            else "Generated")
         if len(r.buffers) > 1:
             title += f" · variation {self.variation_spin.value()}/{len(r.buffers)}"
-        self.waveform_plot.set_audio("generated", buf, buf.sample_rate, title=title,
+        self.audio_views_call("set_audio", "generated", buf, buf.sample_rate, title=title,
                                      expected_seconds=r.n_samples / r.sample_rate if running else 0.0)
 
     def current_generated(self) -> AudioBuffer | None:
@@ -1085,7 +1102,8 @@ class MainWindow(QMainWindow):
     def export_plots(self, path: str | Path) -> list[Path]:
         """Write ``<stem>-loss.png`` and ``<stem>-waveform.png`` next to ``path``."""
         stem = Path(path).with_suffix("")
-        return [self.loss_plot.export_png(f"{stem}-loss.png"), self.waveform_plot.export_png(f"{stem}-waveform.png")]
+        return [self.loss_plot.export_png(f"{stem}-loss.png"), self.waveform_plot.export_png(f"{stem}-waveform.png"),
+                self.spectrogram_plot.export_png(f"{stem}-spectrogram.png")]
 
     def open_output_folder(self) -> None:
         out = self.session.settings.get("output_dir")
@@ -1117,7 +1135,7 @@ class MainWindow(QMainWindow):
 
     def _on_player_state(self, state: str) -> None:
         if state != PLAYING:
-            self.waveform_plot.set_playhead(None)
+            self.audio_views_call("set_playhead", None)
         self._update_actions()
 
     def _on_player_failed(self, reason: str) -> None:
@@ -1204,7 +1222,23 @@ class MainWindow(QMainWindow):
 
     def _refresh_plots(self) -> None:
         self.loss_plot.refresh()
-        self.waveform_plot.refresh()
+        self.audio_view.currentWidget().refresh()  # the hidden view catches up when it is shown
+
+    def audio_views_call(self, method: str, *args, **kwargs) -> None:
+        """Call ``method`` on the waveform view and on the spectrogram view (they show the same audio)."""
+        for view in (self.waveform_plot, self.spectrogram_plot):
+            getattr(view, method)(*args, **kwargs)
+
+    def show_spectrogram(self, on: bool) -> None:
+        """Show the spectrograms (True) or the waveforms (False) of the input and generated audio."""
+        on = bool(on)
+        view = self.spectrogram_plot if on else self.waveform_plot
+        view.refresh()
+        self.audio_view.setCurrentWidget(view)
+        for widget in (self.spectrogram_check, self.act_spectrogram):
+            if widget.isChecked() != on:
+                widget.setChecked(on)
+        self.settings.setValue("view/spectrogram", on)
 
     # ================================================================ settings / about
     def _reset_all_settings(self) -> None:
