@@ -279,3 +279,124 @@ def test_mel_spectrogram_incremental_equals_whole():
     assert long.n_frames <= 2000
     bank = mel_filterbank(8000, 256)
     assert bank.shape == (129, 80) and (bank.sum(axis=0) > 0).all()
+
+
+# ------------------------------------------------------------------ 5. the file list
+def test_delete_selects_and_plots_the_next_file(qtbot, make_window, tmp_path):
+    files = [write_tone(tmp_path / f"{n}.wav", freq=f) for n, f in (("a", 220.0), ("b", 330.0), ("c", 440.0))]
+    w = make_window(files)
+    qtbot.waitUntil(lambda: len(w.files) == 3, timeout=10000)
+    w.file_list.setCurrentItem(w.file_list.topLevelItem(1))
+    qtbot.waitUntil(lambda: w.input_path is not None and w.input_path.endswith("b.wav"), timeout=5000)
+    w.act_remove.trigger()  # Del
+    assert [Path(i.path).name for i in w.files] == ["a.wav", "c.wav"]
+    selected = w.file_list.selectedItems()
+    assert len(selected) == 1 and selected[0].text(0) == "c.wav"
+    qtbot.waitUntil(lambda: w.input_audio is not None and w.input_path.endswith("c.wav"), timeout=5000)
+    assert w.waveform_plot.n_samples("input") == 8000
+    w.act_remove.trigger()  # the last row: the one before it is selected
+    qtbot.waitUntil(lambda: w.input_path is not None and w.input_path.endswith("a.wav"), timeout=5000)
+    w.act_remove.trigger()
+    assert not w.files and w.input_path is None and w.waveform_plot.n_samples("input") == 0
+
+
+def test_the_same_audio_is_not_added_twice(qtbot, make_window, tmp_path):
+    import shutil
+
+    a = write_tone(tmp_path / "a.wav")
+    copy = tmp_path / "sub" / "copy of a.wav"
+    copy.parent.mkdir()
+    shutil.copy(a, copy)
+    other = write_tone(tmp_path / "other.wav", freq=300.0)
+    w = make_window([a])
+    job = w.add_paths([copy, other])
+    qtbot.waitUntil(lambda: not job.running, timeout=10000)
+    assert [Path(i.path).name for i in w.files] == ["a.wav", "other.wav"]
+    assert "copy of a.wav: the same audio as a.wav" in w.last_message
+    assert any("copy of a.wav" in m and "not added twice" in m for m in w.messages())
+    # two copies dropped together: one of them
+    w2 = make_window()
+    job = w2.add_paths([tmp_path])  # the folder: a.wav, other.wav and sub/copy of a.wav
+    qtbot.waitUntil(lambda: not job.running, timeout=10000)
+    assert sorted(Path(i.path).name for i in w2.files) == ["a.wav", "other.wav"]
+
+
+def test_a_dropped_model_file_is_loaded(qtbot, make_window, tone_file, tmp_path):
+    from tests.test_qt_window import drop
+
+    w = make_window([tone_file])
+    train_model(qtbot, w)
+    path = tmp_path / "dropped.safetensors"
+    job = w.save_model(path)
+    qtbot.waitUntil(lambda: not job.running, timeout=10000)
+    w2 = make_window()
+    assert drop(w2, [path, tone_file])  # a model and an audio file at once
+    qtbot.waitUntil(lambda: w2.model is not None and len(w2.files) == 1, timeout=15000)
+    assert w2.model.config == w.model.config and w2.session.model_path == path
+    assert not w2.recorder.messages, w2.recorder.messages
+    qtbot.waitUntil(lambda: not w2.busy(), timeout=5000)
+    assert w2.generate_button.isEnabled(), w2.generate_button.toolTip()
+
+
+def test_a_folder_can_be_added_from_the_file_menu(qtbot, make_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for n in range(3):
+        write_tone(folder / f"{n}.wav", freq=200.0 + 50 * n)
+    w = make_window()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder)))
+    assert w.act_open_folder.shortcut().toString() == "Ctrl+Shift+O"
+    w.act_open_folder.trigger()
+    qtbot.waitUntil(lambda: len(w.files) == 3, timeout=10000)
+
+
+# ------------------------------------------------------------------ 6. words and numbers
+def test_words_and_numbers(qtbot, make_window, tone_file, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    from wavenet_gui import appinfo
+    from wavenet_gui.qt.window import loss_text
+
+    assert loss_text(1e-4) == "0.0001" and loss_text(2.4312345) == "2.431" and loss_text(1.234e-7) == "1.234e-07"
+    w = make_window([tone_file])
+    train_model(qtbot, w)
+    n = w.session.state.iteration
+    assert w.last_message.startswith(f"Training stopped at iteration {n}; the model is kept"), w.last_message
+    assert "cancelled" not in w.last_message and "cancelled" not in w.progress_bar.format()
+    assert w.progress_bar.format() == f"Stopped at iteration {n}"
+    # a loss of 1e-4 reads as such in the status bar's model label
+    w.session.state.losses[-20:] = [1e-4] * 20
+    w._update_model_label()
+    assert "loss 0.0001" in w.model_label.text(), w.model_label.text()
+    # no file manager: it says where the files are
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: False))
+    assert w.open_output_folder() is False
+    assert "No file manager" in w.last_message and str(w.session.settings["output_dir"]) in w.last_message
+    assert w.recorder.messages and w.recorder.messages[-1][0] == "info"
+    # About names the log file
+    assert str(appinfo.log_file_path().parent) in w.about_text()
+
+
+def test_messages_panel_lists_every_note_in_full(qtbot, make_window, tmp_path):
+    import soundfile as sf
+    import numpy as np
+
+    good = [write_tone(tmp_path / f"at44k_{n}.wav", rate=44100, freq=200.0 + 100 * n) for n in range(3)]
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not audio")
+    w = make_window(tiny=False)
+    w.training_form.set_values({"sample_rate": 8000})
+    job = w.add_paths(good + [bad])
+    qtbot.waitUntil(lambda: not job.running, timeout=20000)
+    lines = w.messages()
+    for f in good:  # each conversion note names its file
+        assert any(m.startswith(f.name) and "resampled" in m for m in lines), lines
+    refused = [m for m in lines if "notes.txt" in m]
+    assert refused and "libsndfile" not in refused[0] and "not an audio file" in refused[0], refused
+    assert "and 2 more notes" not in w.last_message and "View > Messages" in w.last_message, w.last_message
+    assert not w.messages_dock.isVisible()
+    w.act_messages.trigger()  # View > Messages (Ctrl+M)
+    assert w.messages_dock.isVisible() and w.messages_list.count() == len(lines)
+    _ = (sf, np)

@@ -218,6 +218,8 @@ class FilesReport:
     """What was changed on the way in ("tone.wav: resampled ..."), what was skipped in folders."""
     duplicates: list[str] = field(default_factory=list)
     """Names of files already in the list."""
+    same_content: list[str] = field(default_factory=list)
+    """One line per file not added because a file in the list has the same bytes."""
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,31 @@ class _Decoded:
 
 
 # ========================================================================================= session
+def _same_content(path: Path, others: list[Path]) -> Path | None:
+    """The first of ``others`` with exactly the bytes of ``path`` (sizes first, then SHA-256), or None."""
+    import hashlib
+
+    def digest(p: Path) -> bytes:
+        h = hashlib.sha256()
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.digest()
+
+    try:
+        size = path.stat().st_size
+        candidates = [o for o in others if o.exists() and o.stat().st_size == size]
+        if not candidates:
+            return None
+        mine = digest(path)
+        for other in candidates:
+            if digest(other) == mine:
+                return other
+    except OSError:
+        return None
+    return None
+
+
 class Session:
     """The user's open work: files, settings, model and training state, results.
 
@@ -419,12 +446,18 @@ class Session:
             else:
                 report.refused.extend(skipped)
         known = {self._key(i.path) for i in self._files}
+        listed = [Path(i.path) for i in self._files]
         for f in found:
             if cancel is not None and cancel.is_set():
                 break
             key = self._key(f)
             if key in known:
                 report.duplicates.append(f.name)
+                continue
+            twin = _same_content(f, listed + [Path(i.path) for i in report.added])
+            if twin is not None:
+                report.same_content.append(f"{f.name}: the same audio as {twin.name}, which is in the list; "
+                                           "not added twice")
                 continue
             try:
                 info = audio_info(f)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRect, QSettings, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-    QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QStackedWidget, QTabWidget,
+    QAbstractItemView, QApplication, QCheckBox, QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
+    QListWidgetItem, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QStackedWidget, QTabWidget,
     QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -49,6 +49,15 @@ REFRESH_MS = 66  # plot redraw rate, ~15 Hz
 LOADING = "Loading PyTorch…"
 LOADING_LONG = "Loading PyTorch in the background… (Train can be pressed now: it starts when ready)"
 MIN_PANEL_WIDTH = 240  # the settings panel's narrowest (its form scrolls sideways below its own width)
+
+
+def loss_text(loss: float) -> str:
+    """A loss with four significant digits ("2.431", "0.0001234", "1.2e-07"), never "0.000".
+
+    >>> loss_text(0.0001), loss_text(2.4312345)
+    ('0.0001', '2.431')
+    """
+    return f"{loss:.4g}"
 
 
 def example_clip() -> Path | None:
@@ -345,6 +354,18 @@ class MainWindow(QMainWindow):
         for w in (self.speed_label, self.audio_label, self.model_label):
             self.statusBar().addPermanentWidget(w)
 
+        # Every note and message in full (the status bar has room for one line).
+        self.messages_list = QListWidget()
+        self.messages_list.setObjectName("messagesList")
+        self.messages_list.setWordWrap(True)
+        self.messages_list.setAlternatingRowColors(True)
+        self.messages_dock = QDockWidget("Messages", self)
+        self.messages_dock.setObjectName("messagesDock")
+        self.messages_dock.setWidget(self.messages_list)
+        self.messages_dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.messages_dock)
+        self.messages_dock.hide()
+
     @staticmethod
     def _button(name: str, text: str, tip: str, slot) -> QPushButton:
         button = QPushButton(text)
@@ -363,6 +384,7 @@ class MainWindow(QMainWindow):
             return a
 
         self.act_open = action("&Add audio files…", QKeySequence.StandardKey.Open, self.open_files_dialog)
+        self.act_open_folder = action("Add a &folder…", "Ctrl+Shift+O", self.open_folder_dialog)
         self.act_remove = action("&Remove selected files", QKeySequence.StandardKey.Delete, self.remove_selected_files)
         self.act_load_model = action("&Load model…", "Ctrl+L", self.open_model_dialog)
         self.act_save_model = action("&Save model…", QKeySequence.StandardKey.Save, self.save_model_dialog)
@@ -381,16 +403,20 @@ class MainWindow(QMainWindow):
         self.act_spectrogram.setShortcut(QKeySequence("Ctrl+Shift+S"))
         self.act_spectrogram.toggled.connect(self.show_spectrogram)
         self.addAction(self.act_spectrogram)
+        self.act_messages = self.messages_dock.toggleViewAction()
+        self.act_messages.setText("&Messages")
+        self.act_messages.setShortcut(QKeySequence("Ctrl+M"))
+        self.addAction(self.act_messages)
         self.act_reset = action("&Reset settings to defaults", None, self._reset_all_settings)
         self.act_about = action("&About WaveNet GUI", None, self.show_about)
         self.recent = RecentFiles(self.settings, self, self.open_recent)
         self.recent_menu = self.recent.menu
         mb = self.menuBar()
-        for title, items in (("&File", (self.act_open, self.act_remove, None, self.act_load_model, self.act_save_model,
+        for title, items in (("&File", (self.act_open, self.act_open_folder, self.act_remove, None, self.act_load_model, self.act_save_model,
                                          self.recent_menu, None, self.act_export, self.act_export_plots,
                                          self.act_open_output, None, self.act_quit)),
                              ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
-                             ("&View", (self.act_log, self.act_spectrogram, self.act_reset)), ("&Help", (self.act_about,))):
+                             ("&View", (self.act_log, self.act_spectrogram, self.act_messages, self.act_reset)), ("&Help", (self.act_about,))):
             m = mb.addMenu(title)
             for a in items:
                 if a is None:
@@ -498,6 +524,23 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, title, start, MODEL_FILTER)
         return path
 
+    def note(self, text: str, kind: str = "info") -> None:
+        """Add a line to the Messages panel (View > Messages): every note in full, with the time."""
+        from datetime import datetime
+
+        item = QListWidgetItem(f"{datetime.now():%H:%M:%S}  {text}")
+        item.setToolTip(text)
+        if kind in ("warning", "error"):
+            item.setForeground(QColor("#c07000") if kind == "warning" else QColor("#d02020"))
+        self.messages_list.addItem(item)
+        while self.messages_list.count() > 2000:
+            self.messages_list.takeItem(0)
+        self.messages_list.scrollToBottom()
+
+    def messages(self) -> list[str]:
+        """The Messages panel's lines, without their times."""
+        return [self.messages_list.item(i).toolTip() for i in range(self.messages_list.count())]
+
     def status(self, text: str, timeout_ms: int = 0) -> None:
         self.last_message = text
         self.statusBar().showMessage(text, timeout_ms)
@@ -515,6 +558,7 @@ class MainWindow(QMainWindow):
             text = f"Unexpected error: {type(exc).__name__}: {exc}"
             details = job.traceback if job else ""
         self.status(f"{title}: {text}")
+        self.note(f"{title}: {text}", "error")
         self.show_message("error", title, text, details)
 
     # ================================================================ jobs
@@ -675,7 +719,18 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.add_paths(paths)
+        models = [p for p in paths if p.lower().endswith(".safetensors") and Path(p).is_file()]
+        audio = [p for p in paths if p not in models]
+        if models:
+            if self.busy():
+                self.status(f"Not loading {Path(models[0]).name}: wait for the current work to finish (or stop it)")
+            else:
+                self.load_model(models[0])
+            if len(models) > 1:
+                self.note(f"Only one model can be open: loaded {Path(models[0]).name}, not "
+                          + ", ".join(Path(m).name for m in models[1:]), "warning")
+        if audio:
+            self.add_paths(audio)
 
     def open_files_dialog(self) -> None:
         start = self.settings.value("files/last_dir", str(Path.home()))
@@ -683,6 +738,14 @@ class MainWindow(QMainWindow):
         if paths:
             self.settings.setValue("files/last_dir", str(Path(paths[0]).parent))
             self.add_paths(paths)
+
+    def open_folder_dialog(self) -> None:
+        """Add every audio file in a folder (and its subfolders)."""
+        start = self.settings.value("files/last_dir", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of audio files", start)
+        if folder:
+            self.settings.setValue("files/last_dir", folder)
+            self.add_paths([folder])
 
     def add_paths(self, paths: list[str | Path], *, quiet: bool = False) -> Job:
         """Read ``paths`` (files or folders) in the background and add the usable files to the list."""
@@ -704,26 +767,39 @@ class MainWindow(QMainWindow):
         if added:
             parts.append(f"Added {len(added)} file(s)" + (f": {Path(added[0].path).name}" if len(added) == 1 else ""))
         if report.refused:
-            more = f" (and {len(report.refused) - 1} more refused)" if len(report.refused) > 1 else ""
+            more = f" (and {len(report.refused) - 1} more refused)" if len(report.refused) > 1 else ""  # listed in full
+
             parts.append(f"Refused {report.refused[0]}{more}")
             self.last_error = "; ".join(report.refused)
         skipped = [n for n in report.notes if "skipped" in n]
         changed = [n for n in report.notes if "skipped" not in n] if added else []
         if skipped:
-            parts.append(skipped[0] if len(skipped) == 1 else f"{len(skipped)} notes on skipped files")
+            parts.append(skipped[0] if len(skipped) == 1 else f"{len(skipped)} files skipped")
         if changed:
-            parts.append(changed[0] + (f" (and {len(changed) - 1} more notes)" if len(changed) > 1 else ""))
+            parts.append(changed[0] if len(changed) == 1 else f"{len(changed)} files converted on the way in")
         if report.duplicates:
             d = report.duplicates
             parts.append(f"{d[0]} is already in the list" if len(d) == 1 else f"{len(d)} files are already in the list")
+        same = list(getattr(report, "same_content", []))
+        if same:
+            parts.append(same[0] if len(same) == 1 else f"{len(same)} files have the same audio as files in the list")
+        for line in report.refused:
+            self.note(f"Refused {line}", "warning")
+        for line in report.notes + same:
+            self.note(line)
+        for name in report.duplicates:
+            self.note(f"{name} is already in the list")
+        lines = len(report.refused) + len(report.notes) + len(same)
+        if lines > 1:
+            parts.append("the whole list is in View > Messages (Ctrl+M)")
         if not parts:
             parts.append("No audio files found")
         if not (quiet and not report.refused):
             self.status(". ".join(parts))
         elif added and not self.last_message.startswith("Loading PyTorch"):
             self.status(parts[0], 5000)
-        if report.refused or report.notes:
-            self.statusBar().setToolTip("\n".join(report.refused + report.notes))
+        if report.refused or report.notes or same:
+            self.statusBar().setToolTip("\n".join(report.refused + report.notes + same))
         if added and not self.file_list.selectedItems() and self.file_list.topLevelItemCount():
             self.file_list.setCurrentItem(self.file_list.topLevelItem(0))
 
@@ -762,9 +838,15 @@ class MainWindow(QMainWindow):
             self.audio_views_call("set_audio", "input", None, title="Input")
 
     def remove_selected_files(self) -> None:
+        """Take the selected files off the list; the file after them is selected (and plotted)."""
         items = self.file_list.selectedItems()
         if items:
+            first = min(self.file_list.indexOfTopLevelItem(it) for it in items)
             n = self.session.remove_files([it.data(0, Qt.ItemDataRole.UserRole) for it in items])
+            self._show_files()  # at once (the session's event may come later)
+            count = self.file_list.topLevelItemCount()
+            if count:
+                self.file_list.setCurrentItem(self.file_list.topLevelItem(min(first, count - 1)))
             self.status(f"Removed {n} file(s)", 4000)
 
     def _on_file_selected(self) -> None:
@@ -777,6 +859,7 @@ class MainWindow(QMainWindow):
         self._run(self.session.display_audio, path, name="display",
                   returned=lambda loaded, p=path: self._on_display_loaded(p, loaded),
                   errored=lambda exc, p=path: self._on_display_failed(p, exc))
+        self._update_actions()
 
     def _on_display_loaded(self, path: str, loaded) -> None:
         if path != self.input_path or self._closed:
@@ -868,8 +951,8 @@ class MainWindow(QMainWindow):
         self.progress_bar.setRange(self._train_from, max(1, p.total_iterations))
         self.progress_bar.setValue(min(p.iteration, p.total_iterations))
         eta = f" · {seconds_text(p.eta)} left" if p.eta is not None else ""
-        val = f" · val {p.val_loss:.3f}" if p.val_loss is not None else ""
-        self.progress_bar.setFormat(f"Iteration {p.iteration:,}/{p.total_iterations:,} · loss {p.mean_loss:.3f}"
+        val = f" · val {loss_text(p.val_loss)}" if p.val_loss is not None else ""
+        self.progress_bar.setFormat(f"Iteration {p.iteration:,}/{p.total_iterations:,} · loss {loss_text(p.mean_loss)}"
                                     f"{val} · {p.samples_per_s:,.0f} samples/s{eta}")
         self.speed_label.setText(f"{p.samples_per_s:,.0f} samples/s")
         self._update_model_label(p.iteration)
@@ -880,8 +963,21 @@ class MainWindow(QMainWindow):
         r = outcome.result
         if r.reason != "cancelled":
             self.progress_bar.setValue(self.progress_bar.maximum())
-        self.progress_bar.setFormat(f"Training ended: {r.reason}")
-        msg = r.message + (" · " + "; ".join(outcome.notes[:3]) if outcome.notes else "")
+        iteration = self.session.state.iteration
+        if r.reason == "cancelled":  # Stop: nothing is lost, say so
+            kept = "; the model is kept" if self.session.model is not None else ""
+            self.progress_bar.setFormat(f"Stopped at iteration {iteration:,}")
+            msg = f"Training stopped at iteration {iteration:,}{kept}"
+            if r.final_loss is not None and math.isfinite(r.final_loss):
+                msg += f" (loss {loss_text(r.final_loss)})"
+        else:
+            self.progress_bar.setFormat(f"Training ended at iteration {iteration:,}: {r.reason.replace('_', ' ')}")
+            msg = r.message
+        for line in outcome.notes:
+            self.note(line)
+        if outcome.notes:
+            msg += f" · {outcome.notes[0]}" + (" (more in View > Messages)" if len(outcome.notes) > 1 else "")
+        self.note(msg)
         self.status(msg)
         self.loss_plot.refresh()
         if r.reason == "diverged":
@@ -907,7 +1003,7 @@ class MainWindow(QMainWindow):
             parts.append(f"{s.state.iteration:,} it")
         loss = s.state.mean_loss()
         if loss is not None and math.isfinite(loss):
-            parts.append(f"loss {loss:.3g}")
+            parts.append(f"loss {loss_text(loss)}")
         if s.unsaved:
             parts.append("not saved")
         self.model_label.setText(" · ".join(parts))
@@ -1105,11 +1201,26 @@ class MainWindow(QMainWindow):
         return [self.loss_plot.export_png(f"{stem}-loss.png"), self.waveform_plot.export_png(f"{stem}-waveform.png"),
                 self.spectrogram_plot.export_png(f"{stem}-spectrogram.png")]
 
-    def open_output_folder(self) -> None:
+    def open_output_folder(self) -> bool:
+        """Open the output folder in the file manager; says where it is when none can open it."""
         out = self.session.settings.get("output_dir")
-        if out:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
+        if not out:
+            self.status("No output folder is set (Training tab, Output folder)", 6000)
+            return False
+        folder = Path(str(out)).expanduser()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._report_error("Cannot open the output folder", WaveNetError(f"{folder}: {exc.strerror or exc}"))
+            return False
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.status(f"Opened {folder}", 4000)
+            return True
+        text = f"No file manager could be started to show the folder. The files are in {folder}"
+        self.status(text)
+        self.note(text, "warning")
+        self.show_message("info", "Output folder", text)
+        return False
 
     # ================================================================ playback
     def toggle_play(self, which: str | None = None) -> None:
