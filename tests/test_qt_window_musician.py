@@ -400,3 +400,41 @@ def test_messages_panel_lists_every_note_in_full(qtbot, make_window, tmp_path):
     w.act_messages.trigger()  # View > Messages (Ctrl+M)
     assert w.messages_dock.isVisible() and w.messages_list.count() == len(lines)
     _ = (sf, np)
+
+
+# ------------------------------------------------------------------ 7. export
+def test_export_all_variations_at_another_rate_and_plots_as_svg(qtbot, make_window, tone_file, tmp_path):
+    import soundfile as sf
+
+    w = make_window([tone_file])
+    train_model(qtbot, w)
+    w.generation_form.set_values({"length": 0.25, "variations": 3})
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert len(w.generated) == 3 and w.act_export_all.isEnabled()
+    job = w.export_to(tmp_path / "take.flac", subtype=None, sample_rate=44100, all_variations=True)
+    qtbot.waitUntil(lambda: not job.running, timeout=20000)
+    assert not w.recorder.messages, w.recorder.messages
+    for k in (1, 2, 3):
+        info = sf.info(str(tmp_path / f"take_v{k}.flac"))
+        assert info.samplerate == 44100 and abs(info.frames - 2000 * 44100 // 8000) <= 2
+    assert "Exported 3 variations at 44100 Hz" in w.last_message
+    # the resampled audio is the same sound: taken back to 8 kHz it matches what was generated
+    import numpy as np
+    import soxr
+
+    x44, _ = sf.read(str(tmp_path / "take_v2.flac"), dtype="float32")
+    x8 = w.generated[1].view()
+    back = soxr.resample(x44, 44100, 8000)[:len(x8)]
+    corr = float(np.corrcoef(back, x8[:len(back)])[0, 1])
+    assert corr > 0.9, corr
+    # overwriting asks, naming the files
+    w.recorder.answer = False
+    assert w.export_to(tmp_path / "take.flac", subtype=None, all_variations=True) is None
+    assert "take_v1.flac" in w.recorder.questions[-1]
+    # plots as SVG
+    written = w.export_plots(tmp_path / "plots.svg")
+    assert [p.name for p in written] == ["plots-loss.svg", "plots-waveform.svg", "plots-spectrogram.svg"]
+    for p in written:
+        text = p.read_text()
+        assert text.lstrip().startswith("<?xml") and "<svg" in text and len(text) > 1000

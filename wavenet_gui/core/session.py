@@ -858,14 +858,23 @@ class Session:
         except WaveNetError as exc:
             results.save_error = str(exc)
 
-    def export(self, path: str | Path, *, variation: int = 0, subtype: str | None = None) -> Path:
-        """Write one variation of the generated audio to ``path`` (WAV, FLAC or OGG by extension)."""
+    def export(self, path: str | Path, *, variation: int = 0, subtype: str | None = None,
+               sample_rate: int | None = None) -> Path:
+        """Write one variation of the generated audio to ``path`` (WAV, FLAC or OGG by extension),
+        at the model's rate or resampled (soxr, very high quality) to ``sample_rate``."""
         if self.results is None or self.results.length == 0:
             raise ConfigError("export", "there is no generated audio yet")
         if not 0 <= variation < len(self.results.buffers):
             raise ConfigError("variation", f"must be between 1 and {len(self.results.buffers)}")
-        return save_audio(path, self.results.audio(variation), sample_rate=self.results.sample_rate,
-                          subtype=subtype)
+        audio, rate = self.results.audio(variation), self.results.sample_rate
+        if sample_rate is not None and int(sample_rate) != rate:
+            if not 1000 <= int(sample_rate) <= 384000:
+                raise ConfigError("sample_rate", f"export rate {sample_rate} Hz is outside 1000-384000 Hz")
+            import soxr
+
+            audio = soxr.resample(np.asarray(audio, np.float32), rate, int(sample_rate), quality="VHQ")
+            rate = int(sample_rate)
+        return save_audio(path, audio, sample_rate=rate, subtype=subtype)
 
     # ------------------------------------------------------------------------------ plain loops
     def run_training(self, *, replace: bool = False,

@@ -389,7 +389,8 @@ class MainWindow(QMainWindow):
         self.act_load_model = action("&Load model…", "Ctrl+L", self.open_model_dialog)
         self.act_save_model = action("&Save model…", QKeySequence.StandardKey.Save, self.save_model_dialog)
         self.act_export = action("&Export audio…", "Ctrl+E", self.export_dialog)
-        self.act_export_plots = action("Export &plots to PNG…", "Ctrl+Shift+E", self.export_plots_dialog)
+        self.act_export_all = action("Export &all variations…", None, lambda: self.export_dialog(all_variations=True))
+        self.act_export_plots = action("Export &plots (PNG, SVG)…", "Ctrl+Shift+E", self.export_plots_dialog)
         self.act_open_output = action("Open &output folder", None, self.open_output_folder)
         self.act_quit = action("&Quit", "Ctrl+Q", self.close)
         self.act_train = action("&Train", "Ctrl+T", self.start_training)
@@ -413,7 +414,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = self.recent.menu
         mb = self.menuBar()
         for title, items in (("&File", (self.act_open, self.act_open_folder, self.act_remove, None, self.act_load_model, self.act_save_model,
-                                         self.recent_menu, None, self.act_export, self.act_export_plots,
+                                         self.recent_menu, None, self.act_export, self.act_export_all, self.act_export_plots,
                                          self.act_open_output, None, self.act_quit)),
                              ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
                              ("&View", (self.act_log, self.act_spectrogram, self.act_messages, self.act_reset)), ("&Help", (self.act_about,))):
@@ -1152,10 +1153,14 @@ class MainWindow(QMainWindow):
         return self.io_job
 
     # ================================================================ export
-    def export_dialog(self) -> None:
+    def export_dialog(self, *, all_variations: bool = False) -> None:
         buf = self.current_generated()
         if buf is None or buf.length == 0 or self.busy() == "generation":
             return
+        options = self.ask_export_options(all_variations)
+        if options is None:
+            return
+        all_variations, rate = options
         start = self.settings.value("export/last_dir", self.session.settings.get("output_dir") or "")
         path, chosen = QFileDialog.getSaveFileName(self, "Export generated audio", str(Path(start) / "generated.wav"),
                                                    ";;".join(EXPORT_FORMATS),
@@ -1167,27 +1172,77 @@ class MainWindow(QMainWindow):
             path += ext
         elif Path(path).suffix.lower() != ext:
             subtype = "PCM_16" if Path(path).suffix.lower() == ".wav" else None
-        self.export_to(path, subtype=subtype)
+        self.export_to(path, subtype=subtype, sample_rate=rate, all_variations=all_variations)
 
-    def export_to(self, path: str | Path, *, subtype: str | None = "PCM_16", confirm: bool = True) -> Job | None:
-        """Write the shown variation to ``path`` (format from the extension), asking before overwriting."""
+    def ask_export_options(self, all_variations: bool = False) -> tuple[bool, int | None] | None:
+        """Which variations and at what rate to export: (all, rate or None for the model's), None: cancelled."""
+        from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout
+
+        r = self.session.results
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Export generated audio")
+        form = QFormLayout(dialog)
+        which = QComboBox()
+        which.addItem(f"Variation {self.variation_spin.value()} (the one shown)", False)
+        if len(r.buffers) > 1:
+            which.addItem(f"All {len(r.buffers)} variations (one file each, _v1, _v2, …)", True)
+            which.setCurrentIndex(1 if all_variations else 0)
+        rate = QComboBox()
+        rate.addItem(f"{r.sample_rate} Hz (the model's rate)", None)
+        for hz in (16000, 22050, 44100, 48000, 96000):
+            if hz != r.sample_rate:
+                rate.addItem(f"{hz} Hz (resampled)", hz)
+        form.addRow("Export", which)
+        form.addRow("Sample rate", rate)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return bool(which.currentData()), rate.currentData()
+
+    def export_to(self, path: str | Path, *, subtype: str | None = "PCM_16", confirm: bool = True,
+                  sample_rate: int | None = None, all_variations: bool = False) -> Job | None:
+        """Write the shown variation (or every variation: ``<stem>_v1``, ``_v2``, …) to ``path`` (format
+        from the extension), resampled to ``sample_rate`` if given; asks before overwriting."""
         buf = self.current_generated()
+        r = self.session.results
         if buf is None or buf.length == 0:
             return None
         path = Path(path)
-        if confirm and path.exists() and not self.ask("Overwrite?", f"{path.name} exists. Replace it?"):
+        if all_variations and len(r.buffers) > 1:
+            targets = [(k, path.with_name(f"{path.stem}_v{k + 1}{path.suffix}")) for k in range(len(r.buffers))]
+        else:
+            targets = [(self.variation_spin.value() - 1, path)]
+        existing = [p.name for _, p in targets if p.exists()]
+        if confirm and existing and not self.ask("Overwrite?", f"{', '.join(existing)} exist{'s' if len(existing) == 1 else ''}. "
+                                                 "Replace?"):
             self.status("Export cancelled", 3000)
             return None
         self.settings.setValue("export/last_dir", str(path.parent))
-        return self._run(self.session.export, str(path), name="export", variation=self.variation_spin.value() - 1,
-                         subtype=subtype, returned=lambda p: self.status(f"Exported {p}"),
-                         errored=lambda exc: self._report_error("Export failed", exc))
+
+        def work() -> list[Path]:
+            return [self.session.export(str(p), variation=k, subtype=subtype, sample_rate=sample_rate)
+                    for k, p in targets]
+
+        def done(written: list[Path]) -> None:
+            rate = f" at {sample_rate} Hz" if sample_rate else ""
+            text = (f"Exported {written[0]}{rate}" if len(written) == 1
+                    else f"Exported {len(written)} variations{rate}: {written[0].name} … {written[-1].name} in "
+                         f"{written[0].parent}")
+            self.note(text)
+            self.status(text)
+
+        return self._run(work, name="export", returned=done, errored=lambda exc: self._report_error("Export failed", exc))
 
     def export_plots_dialog(self) -> None:
         start = self.settings.value("export/last_dir", self.session.settings.get("output_dir") or "")
-        path, _ = QFileDialog.getSaveFileName(self, "Export plots to PNG", str(Path(start) / "plot.png"),
-                                              "PNG images (*.png)")
+        path, chosen = QFileDialog.getSaveFileName(self, "Export plots", str(Path(start) / "plot.png"),
+                                                   "PNG images (*.png);;SVG drawings (*.svg)")
         if path:
+            if Path(path).suffix.lower() not in (".png", ".svg"):
+                path += ".svg" if "svg" in chosen.lower() else ".png"
             try:
                 written = self.export_plots(path)
             except Exception as exc:  # noqa: BLE001
@@ -1196,8 +1251,19 @@ class MainWindow(QMainWindow):
             self.status("Plots saved: " + ", ".join(p.name for p in written))
 
     def export_plots(self, path: str | Path) -> list[Path]:
-        """Write ``<stem>-loss.png`` and ``<stem>-waveform.png`` next to ``path``."""
-        stem = Path(path).with_suffix("")
+        """Write ``<stem>-loss``, ``<stem>-waveform`` and ``<stem>-spectrogram`` next to ``path``, as PNG
+        images, or as SVG drawings when ``path`` ends in ``.svg`` (the spectrogram is an image in it)."""
+        path = Path(path)
+        stem = path.with_suffix("")
+        if path.suffix.lower() == ".svg":
+            from .plots import export_widget_svg
+
+            out = []
+            for view, name in ((self.loss_plot, "loss"), (self.waveform_plot, "waveform"),
+                               (self.spectrogram_plot, "spectrogram")):
+                view.refresh()
+                out.append(export_widget_svg(view, f"{stem}-{name}.svg"))
+            return out
         return [self.loss_plot.export_png(f"{stem}-loss.png"), self.waveform_plot.export_png(f"{stem}-waveform.png"),
                 self.spectrogram_plot.export_png(f"{stem}-spectrogram.png")]
 
@@ -1302,6 +1368,8 @@ class MainWindow(QMainWindow):
         self._set_enabled(self.export_button, can_export, "Export the generated audio (Ctrl+E)" if can_export
                           else "Generate audio first" if not has_gen else "Wait until generation ends")
         self.act_export.setEnabled(can_export)
+        self.act_export_all.setEnabled(can_export and self.session.results is not None
+                                       and len(self.session.results.buffers) > 1)
         ok, reason = self.player.availability()
         if not ok and self.audio_label.toolTip() != reason:
             self.audio_label.setToolTip(reason)
