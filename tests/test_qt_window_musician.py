@@ -438,3 +438,31 @@ def test_export_all_variations_at_another_rate_and_plots_as_svg(qtbot, make_wind
     for p in written:
         text = p.read_text()
         assert text.lstrip().startswith("<?xml") and "<svg" in text and len(text) > 1000
+
+
+# ------------------------------------------------------------------ 8. help
+def test_help_quick_start(qtbot, make_window):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QTextBrowser
+
+    from wavenet_gui.core.presets import PRESETS
+
+    w = make_window()
+    seen = {}
+
+    def look_and_close():
+        dialog = QApplication.activeModalWidget()
+        seen["title"] = dialog.windowTitle() if dialog else None
+        browser = dialog.findChild(QTextBrowser) if dialog else None
+        seen["text"] = browser.toPlainText() if browser else ""
+        if dialog:
+            dialog.reject()
+
+    QTimer.singleShot(200, look_and_close)
+    w.act_quick_start.trigger()
+    assert seen["title"] == "Quick start"
+    text = seen["text"]
+    for word in ("Add audio", "Train", "Stop", "Generate", "Export", "Save model", "Temperature", "Sample rate"):
+        assert word in text, word
+    for preset in PRESETS.values():
+        assert preset.label in text and preset.description[:40] in text

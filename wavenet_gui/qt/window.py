@@ -60,6 +60,49 @@ def loss_text(loss: float) -> str:
     return f"{loss:.4g}"
 
 
+#: What the main settings do to the sound (Help > Quick start), in the settings table's words where it has them.
+_SOUND_NOTES = {
+    "sample_rate": "Higher keeps more treble (8 kHz sounds like a telephone, 16 kHz like a clear voice) but "
+                   "the model must learn more samples per second: slower training and generation.",
+    "n_dilations": "With Blocks, sets how far back the model hears (the receptive field). Longer: it can "
+                   "keep a pitch or a syllable going; too short and the sound turns to noise and clicks.",
+    "n_hidden": "The model's width. Wider learns richer timbre, trains slower.",
+    "train_iterations": "How long training runs. Stop at any time: the model so far is kept.",
+    "temperature": "Below 1 the sound is cleaner and more repetitive, above 1 noisier and more surprising.",
+    "length": "Seconds to generate.",
+    "variations": "Several takes at once, each from its own seed; listen and keep the best.",
+    "prime": "What generation starts from: silence, or the start of one of your files (then it goes on "
+             "in that file's manner).",
+}
+
+
+def quick_start_html() -> str:
+    """The Quick start text (HTML): the four steps, the presets, the main settings and the sound."""
+    from html import escape
+
+    from wavenet_gui.core import config
+    from wavenet_gui.core.presets import PRESETS
+
+    steps = ("<b>Add audio</b>: drop files or a folder on the window (or File &gt; Add, Ctrl+O / Ctrl+Shift+O). "
+             "A few seconds to a few minutes of one kind of sound works best.",
+             "<b>Choose a preset</b> on the Training tab (one is picked for your files), then press "
+             "<b>Train</b> (Ctrl+T). Watch the loss fall; press <b>Stop</b> (Esc) when it levels out: the model "
+             "is kept.",
+             "<b>Generate</b> (Ctrl+G): new audio appears as it is made; switch the plot to the "
+             "<b>Spectrogram</b> to compare its pitch and timbre with the input's. Press <b>Play</b> (Space).",
+             "<b>Keep it</b>: <b>Export</b> the audio (Ctrl+E; all variations, any sample rate) and "
+             "<b>Save model</b> (Ctrl+S) to generate more later without training again.")
+    html = ["<h3>Four steps</h3><ol>", *(f"<li>{s}</li>" for s in steps), "</ol><h3>Presets</h3><ul>"]
+    html += [f"<li><b>{escape(p.label)}</b>: {escape(p.description)}</li>" for p in PRESETS.values()]
+    html.append("</ul><h3>The main settings and the sound</h3><dl>")
+    for name, note in _SOUND_NOTES.items():
+        setting = config.SETTINGS.get(name)
+        label = setting.label if setting is not None else name
+        html.append(f"<dt><b>{escape(label)}</b></dt><dd>{escape(note)}</dd>")
+    html.append("</dl><p>Every field's tooltip says more; View &gt; Messages lists every note the app made.</p>")
+    return "".join(html)
+
+
 def example_clip() -> Path | None:
     """The bundled example clip (None if an installation lost it)."""
     from wavenet_gui.resources import example_clip_path
@@ -409,6 +452,7 @@ class MainWindow(QMainWindow):
         self.act_messages.setShortcut(QKeySequence("Ctrl+M"))
         self.addAction(self.act_messages)
         self.act_reset = action("&Reset settings to defaults", None, self._reset_all_settings)
+        self.act_quick_start = action("&Quick start", QKeySequence.StandardKey.HelpContents, self.show_quick_start)
         self.act_about = action("&About WaveNet GUI", None, self.show_about)
         self.recent = RecentFiles(self.settings, self, self.open_recent)
         self.recent_menu = self.recent.menu
@@ -417,7 +461,7 @@ class MainWindow(QMainWindow):
                                          self.recent_menu, None, self.act_export, self.act_export_all, self.act_export_plots,
                                          self.act_open_output, None, self.act_quit)),
                              ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
-                             ("&View", (self.act_log, self.act_spectrogram, self.act_messages, self.act_reset)), ("&Help", (self.act_about,))):
+                             ("&View", (self.act_log, self.act_spectrogram, self.act_messages, self.act_reset)), ("&Help", (self.act_quick_start, self.act_about))):
             m = mb.addMenu(title)
             for a in items:
                 if a is None:
@@ -1424,6 +1468,25 @@ class MainWindow(QMainWindow):
         self.apply_preset()
         self.generation_form.reset_defaults()
         self.status("Settings reset to the defaults for these files", 4000)
+
+    def show_quick_start(self) -> None:
+        """Help > Quick start: the four steps, the presets and what the main settings do to the sound."""
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser
+
+        dialog = QDialog(self)
+        dialog.setObjectName("quickStart")
+        dialog.setWindowTitle("Quick start")
+        layout = QVBoxLayout(dialog)
+        text = QTextBrowser()
+        text.setOpenExternalLinks(False)
+        text.setHtml(quick_start_html())
+        layout.addWidget(text)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        avail = self._available()
+        dialog.resize(min(640, avail.width() - 40) if avail else 640, min(620, avail.height() - 60) if avail else 620)
+        dialog.exec()
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About WaveNet GUI", self.about_text())
