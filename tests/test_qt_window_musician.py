@@ -466,3 +466,35 @@ def test_help_quick_start(qtbot, make_window):
         assert word in text, word
     for preset in PRESETS.values():
         assert preset.label in text and preset.description[:40] in text
+
+
+# ------------------------------------------------------------------ 10. dark palette
+def test_plots_follow_a_dark_palette(qtbot, make_window):
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    w = make_window()
+    assert not w.dark and w.loss_plot.backgroundBrush().color().lightness() > 200
+    old = app.palette()
+    dark = QPalette()
+    for role, color in ((QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.Base, "#1e1e1e"),
+                        (QPalette.ColorRole.WindowText, "#e6e6e6"), (QPalette.ColorRole.Text, "#e6e6e6"),
+                        (QPalette.ColorRole.Button, "#353535"), (QPalette.ColorRole.ButtonText, "#e6e6e6")):
+        dark.setColor(role, QColor(color))
+    try:
+        app.setPalette(dark)
+        qtbot.waitUntil(lambda: w.dark, timeout=3000)
+        for view in (w.loss_plot, w.waveform_plot, w.spectrogram_plot):
+            assert view.backgroundBrush().color().lightness() < 60, view.objectName()
+        axis = w.loss_plot.getPlotItem().getAxis("left")
+        assert axis.pen().color().lightness() > 180 and axis.textPen().color().lightness() > 180
+        assert w.waveform_plot.curves["input"].opts["pen"].color().lightness() > 150  # visible on dark
+        image = w.loss_plot.grab().toImage()
+        samples = [QColor(image.pixel(x, y)).lightness() for x in range(0, image.width(), 37)
+                   for y in range(0, image.height(), 23)]
+        assert sum(v < 60 for v in samples) > 0.8 * len(samples)  # it is drawn dark, too
+    finally:
+        app.setPalette(old)
+    qtbot.waitUntil(lambda: not w.dark, timeout=3000)
+    assert w.loss_plot.backgroundBrush().color().lightness() > 200

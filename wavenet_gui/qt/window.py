@@ -30,6 +30,7 @@ from .flow import FlowLayout
 from .forms import GenerationForm, TrainingForm
 from .playback import PLAYING, AudioBuffer, Player
 from .plots import LossPlot, WaveformPlot
+from . import theme
 from .recent import RecentFiles
 from .spectrogram import SpectrogramPlot
 from .tasks import Job, JobError, run_in_thread
@@ -184,8 +185,10 @@ class MainWindow(QMainWindow):
         self.player.positionChanged.connect(lambda s: self.audio_views_call("set_playhead", self.player.tag, s))
         self.player.failed.connect(self._on_player_failed)
 
+        theme.configure_defaults()  # the plots are made in the palette's colours
         self._build_ui()
         self._build_actions()
+        self.dark = theme.follow_palette(self.loss_plot, self.waveform_plot, self.spectrogram_plot)
         stored = self.training_form.load_settings(self.settings)
         self.generation_form.load_settings(self.settings)
         self._follow_files = not stored
@@ -499,6 +502,15 @@ class MainWindow(QMainWindow):
         if avail is not None:
             size = size.boundedTo(QSize(avail.width() - 20, avail.height() - 40))
         return size
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        from PySide6.QtCore import QEvent
+
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and hasattr(
+                self, "spectrogram_plot"):
+            self.dark = theme.follow_palette(self.loss_plot, self.waveform_plot, self.spectrogram_plot,
+                                             self.palette())
+        super().changeEvent(event)
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
