@@ -248,6 +248,9 @@ def test_spectrogram_of_the_input_and_of_generated_audio_as_it_grows(qtbot, make
     probe.stop()
     assert probe.max_wait < 0.100, probe.report("drawing the spectrogram of audio being generated")
     qtbot.wait(200)  # a refresh after the end
+    title = spec.plots["generated"].titleLabel.text
+    assert "in progress" not in title and "cancelled" in title, title
+    assert "in progress" not in w.waveform_plot.generated_plot.titleLabel.text
     g = spec.spectrogram("generated")
     buf = w.current_generated()
     assert g.n_frames == (buf.length - g.n_fft) // g.hop + 1
@@ -498,3 +501,47 @@ def test_plots_follow_a_dark_palette(qtbot, make_window):
         app.setPalette(old)
     qtbot.waitUntil(lambda: not w.dark, timeout=3000)
     assert w.loss_plot.backgroundBrush().color().lightness() > 200
+
+
+# ------------------------------------------------------------------ 9. output device
+def test_preferences_list_output_devices_and_playback_resamples_for_the_device(qtbot, make_window, tone_file,
+                                                                                monkeypatch):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QComboBox, QLabel
+
+    from wavenet_gui.qt import playback
+
+    w = make_window([tone_file])
+    if not w.player.availability()[0]:
+        pytest.skip("no audio output here")
+    devices = playback.output_devices()
+    assert devices and all(isinstance(i, int) and name and rate > 0 for i, name, rate in devices)
+    seen = {}
+
+    def look_and_close():
+        dialog = QApplication.activeModalWidget()
+        combo = dialog.findChild(QComboBox, "outputDevice")
+        seen["items"] = [combo.itemText(i) for i in range(combo.count())]
+        seen["rates"] = dialog.findChild(QLabel, "deviceRates").text()
+        combo.setCurrentIndex(1)
+        dialog.accept()
+
+    QTimer.singleShot(200, look_and_close)
+    w.act_preferences.trigger()
+    assert seen["items"][0] == "System default output" and len(seen["items"]) == len(devices) + 1
+    assert "Hz" in seen["rates"]
+    assert w.player.device == devices[0][0] and w.settings.value("audio/device") == devices[0][1]
+    # a device that cannot play 8 kHz: the input is resampled to its rate, and the playhead stays in seconds
+    monkeypatch.setattr(playback, "rate_supported", lambda device, rate: rate != 8000)
+    monkeypatch.setattr(playback, "device_default_rate", lambda device: 48000)
+    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=5000)
+    w.play_input_button.click()
+    try:
+        assert w.player.state == playback.PLAYING, w.last_error
+        assert w.player.buffer.sample_rate == 48000 and abs(w.player.buffer.length - 6 * 8000) <= 6
+        assert w.player.source is w.input_audio and "resampled 8000 Hz -> 48000 Hz" in w.last_message
+    finally:
+        w.player.stop()
+    # the device remembered by name in a new window
+    w2 = make_window(settings=w.settings)
+    assert w2.player.device == devices[0][0]

@@ -197,6 +197,9 @@ class MainWindow(QMainWindow):
         self.generation_form.changed.connect(self._on_form_changed)
         self.training_form.preset_chosen.connect(self.apply_preset)
         self.show_spectrogram(str(self.settings.value("view/spectrogram", False)).lower() == "true")
+        device = str(self.settings.value("audio/device", "") or "")
+        if device and self.player.availability()[0] and not self.set_output_device(device):
+            self.status(f"The output device {device} is not there: playing through the default output", 8000)
         geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(self._default_size())
@@ -438,6 +441,9 @@ class MainWindow(QMainWindow):
         self.act_export_all = action("Export &all variations…", None, lambda: self.export_dialog(all_variations=True))
         self.act_export_plots = action("Export &plots (PNG, SVG)…", "Ctrl+Shift+E", self.export_plots_dialog)
         self.act_open_output = action("Open &output folder", None, self.open_output_folder)
+        self.act_preferences = action("Pre&ferences…", QKeySequence.StandardKey.Preferences, self.show_preferences)
+        if self.act_preferences.shortcut().isEmpty():
+            self.act_preferences.setShortcut(QKeySequence("Ctrl+,"))
         self.act_quit = action("&Quit", "Ctrl+Q", self.close)
         self.act_train = action("&Train", "Ctrl+T", self.start_training)
         self.act_stop = action("&Stop / Cancel", Qt.Key.Key_Escape, self.stop_all)
@@ -462,7 +468,7 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         for title, items in (("&File", (self.act_open, self.act_open_folder, self.act_remove, None, self.act_load_model, self.act_save_model,
                                          self.recent_menu, None, self.act_export, self.act_export_all, self.act_export_plots,
-                                         self.act_open_output, None, self.act_quit)),
+                                         self.act_open_output, None, self.act_preferences, None, self.act_quit)),
                              ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
                              ("&View", (self.act_log, self.act_spectrogram, self.act_messages, self.act_reset)), ("&Help", (self.act_quick_start, self.act_about))):
             m = mb.addMenu(title)
@@ -637,6 +643,8 @@ class MainWindow(QMainWindow):
             return
         if job in (self.train_job, self.gen_job):
             self.speed_label.setText("")
+        if job is self.gen_job:
+            self._on_variation_changed()  # the titles: no longer "in progress"
         self._update_model_label()
         self._update_actions()
 
@@ -1140,7 +1148,7 @@ class MainWindow(QMainWindow):
         if buf is None:
             self.audio_views_call("set_audio", "generated", None, title="Generated")
             return
-        if self.player.tag == "generated" and self.player.buffer is not buf:
+        if self.player.tag == "generated" and self.player.buffer is not None and self.player.source is not buf:
             self.player.stop()
         running = self.busy() == "generation"
         title = "Generated (in progress)" if running else ("Generated (cancelled, partial)" if r.cancelled
@@ -1356,7 +1364,9 @@ class MainWindow(QMainWindow):
         if not self._can_play(which):
             return
         self._last_play = which
-        self.player.play(self.current_generated() if which == "generated" else self.input_audio, tag=which)
+        if self.player.play(self.current_generated() if which == "generated" else self.input_audio, tag=which) \
+                and self.player.note:
+            self.status(f"Playing ({self.player.note})", 5000)
 
     def _can_play(self, which: str) -> bool:
         if not self.player.availability()[0]:
@@ -1480,6 +1490,65 @@ class MainWindow(QMainWindow):
         self.apply_preset()
         self.generation_form.reset_defaults()
         self.status("Settings reset to the defaults for these files", 4000)
+
+    def set_output_device(self, name: str) -> bool:
+        """Play through the output device called ``name`` ("" : the system's default); False if it is gone."""
+        from .playback import output_devices
+
+        if not name:
+            self.player.device = None
+            self.settings.setValue("audio/device", "")
+            return True
+        for index, dev_name, _rate in output_devices():
+            if dev_name == name:
+                self.player.device = index
+                self.settings.setValue("audio/device", name)
+                return True
+        self.player.device = None
+        return False
+
+    def show_preferences(self) -> None:
+        """Preferences: the output device, with the sample rates it plays."""
+        from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout
+
+        from .playback import output_devices, supported_rates
+
+        dialog = QDialog(self)
+        dialog.setObjectName("preferences")
+        dialog.setWindowTitle("Preferences")
+        form = QFormLayout(dialog)
+        combo = QComboBox()
+        combo.setObjectName("outputDevice")
+        combo.addItem("System default output", ("", None))
+        for index, name, rate in output_devices():
+            combo.addItem(f"{name} ({rate} Hz by default)", (name, index))
+        current = str(self.settings.value("audio/device", "") or "")
+        combo.setCurrentIndex(max(0, next((i for i in range(combo.count()) if combo.itemData(i)[0] == current), 0)))
+        rates = QLabel()
+        rates.setObjectName("deviceRates")
+        rates.setWordWrap(True)
+        model_rate = self.session.model.config.sample_rate if self.session.model is not None else None
+
+        def show_rates() -> None:
+            ok = supported_rates(combo.currentData()[1])
+            text = ", ".join(f"{r:,}" for r in ok) + " Hz" if ok else "none of the usual rates (or no device)"
+            if model_rate and ok and model_rate not in ok:
+                text += f". The model's {model_rate:,} Hz is resampled for it when played."
+            rates.setText(text)
+
+        combo.currentIndexChanged.connect(show_rates)
+        show_rates()
+        form.addRow("Output device", combo)
+        form.addRow("Sample rates it plays", rates)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        self.preferences_dialog = dialog  # (tests look at it)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.player.stop()
+            self.set_output_device(combo.currentData()[0])
+            self.status(f"Output device: {combo.currentText()}", 5000)
 
     def show_quick_start(self) -> None:
         """Help > Quick start: the four steps, the presets and what the main settings do to the sound."""
