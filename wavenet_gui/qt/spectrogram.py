@@ -143,14 +143,18 @@ class MelSpectrogram:
         """Time covered by the frames so far (frame starts)."""
         return 0.0 if self.hop is None else self.n_frames * self.hop / self.sample_rate
 
-    def mel_ticks(self) -> list[tuple[float, str]]:
-        """Axis ticks: positions in mel rows, labelled in Hz."""
+    def mel_ticks(self, levels: tuple[tuple[int, ...], ...] = ((500, 1000, 2000, 4000, 8000, 16000),
+                                                                (100, 200))) -> list[list[tuple[float, str]]]:
+        """Axis ticks, major then minor: positions in mel rows, labelled in Hz."""
         top = hz_to_mel(self.sample_rate / 2)
         out = []
-        for hz in (100, 200, 500, 1000, 2000, 4000, 8000, 16000):
-            if hz < self.sample_rate / 2:
-                row = float(hz_to_mel(hz) / top * self.n_mels)
-                out.append((row, f"{hz // 1000}k" if hz >= 1000 else str(hz)))
+        for level in levels:
+            ticks = []
+            for hz in level:
+                if hz < self.sample_rate / 2:
+                    row = float(hz_to_mel(hz) / top * self.n_mels)
+                    ticks.append((row, f"{hz // 1000}k" if hz >= 1000 else str(hz)))
+            out.append(ticks)
         return out
 
 
@@ -167,8 +171,9 @@ class SpectrogramPlot(pg.GraphicsLayoutWidget):
         self.playheads: dict[str, pg.InfiniteLine] = {}
         cmap = pg.colormap.get("viridis")
         for key, plot in self.plots.items():
-            plot.setLabel("bottom", "time", units="s")
-            plot.setLabel("left", "frequency (Hz)")
+            if key == "generated":  # one time axis label for both: the input's height goes to its image
+                plot.setLabel("bottom", "time", units="s")
+            plot.setLabel("left", "Hz")
             plot.setMouseEnabled(x=True, y=False)
             image = pg.ImageItem(axisOrder="col-major")
             image.setLookupTable(cmap.getLookupTable(nPts=256))
@@ -242,7 +247,7 @@ class SpectrogramPlot(pg.GraphicsLayoutWidget):
             if spec is None:
                 spec = self._spec[key] = MelSpectrogram(sr, expected_samples=int(self._expected[key] * sr))
                 ax = plot.getAxis("left")
-                ax.setTicks([spec.mel_ticks()])
+                ax.setTicks(spec.mel_ticks())
                 plot.setYRange(0, spec.n_mels, padding=0)
             added = spec.update(y, max_frames=FRAMES_PER_REFRESH)
             if added == FRAMES_PER_REFRESH:

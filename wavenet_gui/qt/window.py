@@ -374,7 +374,10 @@ class MainWindow(QMainWindow):
         plots = QSplitter(Qt.Orientation.Vertical)
         plots.addWidget(loss_box)
         plots.addWidget(self.audio_view)
-        plots.setSizes([380, 380])
+        plots.setStretchFactor(0, 2)
+        plots.setStretchFactor(1, 3)  # two plots below, one above
+        plots.setSizes([320, 480])
+        self.plots_splitter = plots
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -523,6 +526,13 @@ class MainWindow(QMainWindow):
         if not self._shown_once:  # the frame's size is known once shown: fit again with it
             self._shown_once = True
             self.fit_to_screen()
+            # A narrow window (small screen, 200 %): the settings panel takes at most 40 % of it.
+            total = sum(self.main_splitter.sizes())
+            if total > 0:
+                left = min(self._settings_panel_width(), max(MIN_PANEL_WIDTH, int(total * 0.4)))
+                self.main_splitter.setSizes([left, total - left])
+                h = sum(self.plots_splitter.sizes())
+                self.plots_splitter.setSizes([int(h * 0.4), h - int(h * 0.4)])
 
     def fit_to_screen(self) -> None:
         """Shrink and move the window into the screen's available area (a restored size may not fit:
@@ -1088,6 +1098,7 @@ class MainWindow(QMainWindow):
             return
         self.gen_job = self._run(work, name="generation", yielded=self._on_gen_progress, returned=self._on_gen_done,
                                  errored=self._on_gen_failed)
+        self._on_variation_changed()  # now that it runs: "in progress", and the length to expect
         r = self.session.results
         self.progress_bar.setRange(0, r.n_samples)
         self.progress_bar.setValue(0)
