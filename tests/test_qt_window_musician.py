@@ -387,9 +387,6 @@ def test_words_and_numbers(qtbot, make_window, tone_file, monkeypatch):
 
 
 def test_messages_panel_lists_every_note_in_full(qtbot, make_window, tmp_path):
-    import soundfile as sf
-    import numpy as np
-
     good = [write_tone(tmp_path / f"at44k_{n}.wav", rate=44100, freq=200.0 + 100 * n) for n in range(3)]
     bad = tmp_path / "notes.txt"
     bad.write_text("not audio")
@@ -398,15 +395,16 @@ def test_messages_panel_lists_every_note_in_full(qtbot, make_window, tmp_path):
     job = w.add_paths(good + [bad])
     qtbot.waitUntil(lambda: not job.running, timeout=20000)
     lines = w.messages()
-    for f in good:  # each conversion note names its file
+    for f in good:  # each conversion note names its file, and the file's row says it too
         assert any(m.startswith(f.name) and "resampled" in m for m in lines), lines
+    rows = [w.file_list.topLevelItem(i) for i in range(w.file_list.topLevelItemCount())]
+    assert len(rows) == 3 and all("resampled from 44100 Hz" in r.toolTip(0) for r in rows), [r.toolTip(0) for r in rows]
     refused = [m for m in lines if "notes.txt" in m]
     assert refused and "libsndfile" not in refused[0] and "not an audio file" in refused[0], refused
     assert "and 2 more notes" not in w.last_message and "View > Messages" in w.last_message, w.last_message
     assert not w.messages_dock.isVisible()
     w.act_messages.trigger()  # View > Messages (Ctrl+M)
     assert w.messages_dock.isVisible() and w.messages_list.count() == len(lines)
-    _ = (sf, np)
 
 
 # ------------------------------------------------------------------ 7. export

@@ -17,20 +17,20 @@ from typing import Any
 from PySide6.QtCore import QObject, QRect, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QCheckBox, QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
-    QListWidgetItem, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QStackedWidget, QTabWidget,
-    QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QApplication, QCheckBox, QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+    QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
+    QStackedWidget, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from wavenet_gui import appinfo
 from wavenet_gui.core.errors import WaveNetError
 from wavenet_gui.core.session import Session, seconds_text
 
+from . import theme
 from .flow import FlowLayout
 from .forms import GenerationForm, TrainingForm
 from .playback import PLAYING, AudioBuffer, Player
 from .plots import LossPlot, WaveformPlot
-from . import theme
 from .recent import RecentFiles
 from .spectrogram import SpectrogramPlot
 from .tasks import Job, JobError, run_in_thread
@@ -414,7 +414,8 @@ class MainWindow(QMainWindow):
         self.messages_dock = QDockWidget("Messages", self)
         self.messages_dock.setObjectName("messagesDock")
         self.messages_dock.setWidget(self.messages_list)
-        self.messages_dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+        self.messages_dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea
+                                           | Qt.DockWidgetArea.RightDockWidgetArea)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.messages_dock)
         self.messages_dock.hide()
 
@@ -469,11 +470,14 @@ class MainWindow(QMainWindow):
         self.recent = RecentFiles(self.settings, self, self.open_recent)
         self.recent_menu = self.recent.menu
         mb = self.menuBar()
-        for title, items in (("&File", (self.act_open, self.act_open_folder, self.act_remove, None, self.act_load_model, self.act_save_model,
-                                         self.recent_menu, None, self.act_export, self.act_export_all, self.act_export_plots,
-                                         self.act_open_output, None, self.act_preferences, None, self.act_quit)),
-                             ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
-                             ("&View", (self.act_log, self.act_spectrogram, self.act_messages, self.act_reset)), ("&Help", (self.act_quick_start, self.act_about))):
+        menus = (("&File", (self.act_open, self.act_open_folder, self.act_remove, None, self.act_load_model,
+                            self.act_save_model, self.recent_menu, None, self.act_export, self.act_export_all,
+                            self.act_export_plots, self.act_open_output, None, self.act_preferences, None,
+                            self.act_quit)),
+                 ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
+                 ("&View", (self.act_log, self.act_spectrogram, self.act_messages, self.act_reset)),
+                 ("&Help", (self.act_quick_start, self.act_about)))
+        for title, items in menus:
             m = mb.addMenu(title)
             for a in items:
                 if a is None:
@@ -860,6 +864,7 @@ class MainWindow(QMainWindow):
             parts.append(same[0] if len(same) == 1 else f"{len(same)} files have the same audio as files in the list")
         for line in report.refused:
             self.note(f"Refused {line}", "warning")
+        self._tip_files(report.notes)
         for line in report.notes + same:
             self.note(line)
         for name in report.duplicates:
@@ -877,6 +882,15 @@ class MainWindow(QMainWindow):
             self.statusBar().setToolTip("\n".join(report.refused + report.notes + same))
         if added and not self.file_list.selectedItems() and self.file_list.topLevelItemCount():
             self.file_list.setCurrentItem(self.file_list.topLevelItem(0))
+
+    def _tip_files(self, notes: list[str]) -> None:
+        """Add each "name: note" to the tooltip of that file's row (what was changed on the way in)."""
+        for i in range(self.file_list.topLevelItemCount()):
+            item = self.file_list.topLevelItem(i)
+            name = item.text(0)
+            mine = [n[len(name) + 2:] for n in notes if n.startswith(name + ": ")]
+            if mine:
+                item.setToolTip(0, "\n".join([item.data(0, Qt.ItemDataRole.UserRole), *mine]))
 
     def _show_files(self) -> None:
         """Make the list show the session's files (rows are kept for files still there)."""
@@ -1291,8 +1305,8 @@ class MainWindow(QMainWindow):
         else:
             targets = [(self.variation_spin.value() - 1, path)]
         existing = [p.name for _, p in targets if p.exists()]
-        if confirm and existing and not self.ask("Overwrite?", f"{', '.join(existing)} exist{'s' if len(existing) == 1 else ''}. "
-                                                 "Replace?"):
+        verb = "exists" if len(existing) == 1 else "exist"
+        if confirm and existing and not self.ask("Overwrite?", f"{', '.join(existing)} {verb}. Replace?"):
             self.status("Export cancelled", 3000)
             return None
         self.settings.setValue("export/last_dir", str(path.parent))
@@ -1309,7 +1323,8 @@ class MainWindow(QMainWindow):
             self.note(text)
             self.status(text)
 
-        return self._run(work, name="export", returned=done, errored=lambda exc: self._report_error("Export failed", exc))
+        return self._run(work, name="export", returned=done,
+                         errored=lambda exc: self._report_error("Export failed", exc))
 
     def export_plots_dialog(self) -> None:
         start = self.settings.value("export/last_dir", self.session.settings.get("output_dir") or "")
