@@ -63,6 +63,8 @@ class Recorder:
         self.messages: list[tuple[str, str, str]] = []
         self.questions: list[str] = []
         self.answer = answer
+        self.choice: str | None = None  # for choose(); None: "Discard" when answer else "Cancel"
+        self.save_path = ""  # what ask_save_path() returns ("" = the dialog was cancelled)
 
     def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
         self.messages.append((kind, title, text))
@@ -70,6 +72,16 @@ class Recorder:
     def ask(self, title: str, text: str) -> bool:
         self.questions.append(text)
         return self.answer
+
+    def choose(self, title: str, text: str, choices: tuple[str, ...]) -> str:
+        self.questions.append(text)
+        choice = self.choice or ("Discard" if self.answer else "Cancel")
+        assert choice in choices, (choice, choices)
+        return choice
+
+    def ask_save_path(self, title: str, start: str) -> str:
+        self.questions.append(title)
+        return self.save_path
 
 
 @pytest.fixture
@@ -156,6 +168,8 @@ def make_window(qtbot, qt_settings, tmp_path):
         rec = Recorder()
         w.show_message = rec.show_message
         w.ask = rec.ask
+        w.choose = rec.choose
+        w.ask_save_path = rec.ask_save_path
         w.recorder = rec
         qtbot.addWidget(w)
         w.show()

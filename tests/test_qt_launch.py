@@ -123,7 +123,7 @@ def test_default_layout_gives_the_form_its_width_and_does_not_jump(qtbot, make_w
     qtbot.waitUntil(lambda: w.input_audio is not None, timeout=10000)
     for scroll in w.form_scrolls:
         form = scroll.widget()
-        assert scroll.horizontalScrollBarPolicy() == scroll.horizontalScrollBarPolicy().ScrollBarAlwaysOff
+        assert not scroll.horizontalScrollBar().isVisible()  # (it scrolls sideways only in a narrow window)
         assert scroll.viewport().width() >= form.minimumSizeHint().width(), form.objectName()
     assert isinstance(w.form_scrolls[0], QScrollArea)
 

@@ -157,7 +157,7 @@ def test_stop_keeps_the_model_and_what_was_generated(session):
 def test_events_say_what_changed(session, tmp_path):
     heard = []
     session.subscribe(heard.append)
-    session.add_files([_tone(tmp_path / "c.wav")])
+    session.add_files([_tone(tmp_path / "c.wav", freq=550.0)])
     session.run_training()
     session.run_generation()
     session.remove_files([tmp_path / "c.wav"])

@@ -293,7 +293,7 @@ def _open(path: Path) -> sf.SoundFile:
             ) from None
         if "not recognised" in message.lower() or "unknown format" in message.lower():
             raise AudioFileError(
-                path, "is not an audio file (or not in a format libsndfile can read)"
+                path, "is not an audio file this app can read (WAV, FLAC, OGG, AIFF, MP3 and the like)"
             ) from None
         raise AudioFileError(path, f"cannot be read as audio (libsndfile: {message})") from None
     except (sf.SoundFileError, RuntimeError, ValueError, TypeError) as err:

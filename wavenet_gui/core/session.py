@@ -228,6 +228,8 @@ class FilesReport:
     at the end"), what was skipped in folders."""
     duplicates: list[str] = field(default_factory=list)
     """Names of files already in the list."""
+    same_content: list[str] = field(default_factory=list)
+    """One line per file not added because a file in the list has the same bytes."""
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,31 @@ class _Decoded:
 
 
 # ========================================================================================= session
+def _same_content(path: Path, others: list[Path]) -> Path | None:
+    """The first of ``others`` with exactly the bytes of ``path`` (sizes first, then SHA-256), or None."""
+    import hashlib
+
+    def digest(p: Path) -> bytes:
+        h = hashlib.sha256()
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.digest()
+
+    try:
+        size = path.stat().st_size
+        candidates = [o for o in others if o.exists() and o.stat().st_size == size]
+        if not candidates:
+            return None
+        mine = digest(path)
+        for other in candidates:
+            if digest(other) == mine:
+                return other
+    except OSError:
+        return None
+    return None
+
+
 class Session:
     """The user's open work: files, settings, model and training state, results.
 
@@ -464,12 +491,18 @@ class Session:
             else:
                 report.refused.extend(skipped)
         known = {self._key(i.path) for i in self._files}
+        listed = [Path(i.path) for i in self._files]
         for f in found:
             if cancel is not None and cancel.is_set():
                 break
             key = self._key(f)
             if key in known:
                 report.duplicates.append(f.name)
+                continue
+            twin = _same_content(f, listed + [Path(i.path) for i in report.added])
+            if twin is not None:
+                report.same_content.append(f"{f.name}: the same audio as {twin.name}, which is in the list; "
+                                           "not added twice")
                 continue
             try:
                 info = audio_info(f)
@@ -935,14 +968,23 @@ class Session:
         except WaveNetError as exc:
             results.save_error = str(exc)
 
-    def export(self, path: str | Path, *, variation: int = 0, subtype: str | None = None) -> Path:
-        """Write one variation of the generated audio to ``path`` (WAV, FLAC or OGG by extension)."""
+    def export(self, path: str | Path, *, variation: int = 0, subtype: str | None = None,
+               sample_rate: int | None = None) -> Path:
+        """Write one variation of the generated audio to ``path`` (WAV, FLAC or OGG by extension),
+        at the model's rate or resampled (soxr, very high quality) to ``sample_rate``."""
         if self.results is None or self.results.length == 0:
             raise ConfigError("export", "there is no generated audio yet")
         if not 0 <= variation < len(self.results.buffers):
             raise ConfigError("variation", f"must be between 1 and {len(self.results.buffers)}")
-        return save_audio(path, self.results.audio(variation), sample_rate=self.results.sample_rate,
-                          subtype=subtype)
+        audio, rate = self.results.audio(variation), self.results.sample_rate
+        if sample_rate is not None and int(sample_rate) != rate:
+            if not 1000 <= int(sample_rate) <= 384000:
+                raise ConfigError("sample_rate", f"export rate {sample_rate} Hz is outside 1000-384000 Hz")
+            import soxr
+
+            audio = soxr.resample(np.asarray(audio, np.float32), rate, int(sample_rate), quality="VHQ")
+            rate = int(sample_rate)
+        return save_audio(path, audio, sample_rate=rate, subtype=subtype)
 
     # ------------------------------------------------------------------------------ plain loops
     def run_training(self, *, replace: bool = False,

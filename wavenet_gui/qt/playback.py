@@ -73,6 +73,47 @@ def _query_availability() -> tuple[bool, str]:
 _open_streams: set = set()
 
 
+#: Rates offered and checked for an output device.
+COMMON_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
+
+
+def output_devices() -> list[tuple[int, str, int]]:
+    """The output devices sounddevice lists: ``(index, name, default rate)``; [] without PortAudio."""
+    try:
+        import sounddevice as sd
+
+        devices = sd.query_devices()
+    except Exception:  # noqa: BLE001 - no PortAudio, no devices
+        return []
+    return [(i, str(d["name"]), int(d["default_samplerate"])) for i, d in enumerate(devices)
+            if int(d.get("max_output_channels", 0)) > 0]
+
+
+def rate_supported(device: int | None, rate: int) -> bool:
+    """Whether ``device`` (None: the default output) accepts mono float32 at ``rate`` Hz."""
+    try:
+        import sounddevice as sd
+
+        sd.check_output_settings(device=device, samplerate=int(rate), channels=1, dtype="float32")
+    except Exception:  # noqa: BLE001 - "Invalid sample rate", no such device, ...
+        return False
+    return True
+
+
+def supported_rates(device: int | None) -> list[int]:
+    """The :data:`COMMON_RATES` ``device`` accepts."""
+    return [r for r in COMMON_RATES if rate_supported(device, r)]
+
+
+def device_default_rate(device: int | None) -> int:
+    try:
+        import sounddevice as sd
+
+        return int(sd.query_devices(device if device is not None else sd.default.device[1])["default_samplerate"])
+    except Exception:  # noqa: BLE001
+        return 48000
+
+
 def open_stream_count() -> int:
     return len(_open_streams)
 
@@ -103,6 +144,12 @@ class Player(QObject):
         self._timer.setInterval(self.POLL_MS)
         self._timer.timeout.connect(self._poll)
         self._available: tuple[bool, str] | None = None
+        self.device: int | None = None
+        self.source: AudioBuffer | None = None
+        """The buffer :meth:`play` was given (what plays may be a resampled copy of it)."""
+        """The output device's index (None: the system's default output)."""
+        self.note = ""
+        """What the last :meth:`play` changed ("resampled 8000 Hz -> 48000 Hz for ..."), or ""."""
 
     # -- availability -------------------------------------------------
     @property
@@ -144,13 +191,34 @@ class Player(QObject):
             return False
         import sounddevice as sd
 
+        self.note = ""
+        self.source = buffer
+        if not rate_supported(self.device, buffer.sample_rate):
+            # The device cannot play this rate: play a resampled copy (of the audio made so far).
+            if not buffer.complete:
+                self.failed.emit(f"The output device cannot play {buffer.sample_rate} Hz; press Play again when "
+                                 "generation ends (it is then resampled for the device)")
+                return False
+            target = device_default_rate(self.device)
+            if not rate_supported(self.device, target):
+                ok_rates = supported_rates(self.device)
+                if not ok_rates:
+                    self.failed.emit(f"The output device plays none of the usual sample rates "
+                                     f"({buffer.sample_rate} Hz asked): choose another in Preferences")
+                    return False
+                target = ok_rates[-1]
+            import soxr
+
+            resampled = soxr.resample(buffer.view(), buffer.sample_rate, target, quality="HQ")
+            self.note = f"resampled {buffer.sample_rate} Hz -> {target} Hz for the output device"
+            buffer = AudioBuffer.from_array(resampled, target)
         self._buffer = buffer
         self._pos = max(0, min(int(start_s * buffer.sample_rate), buffer.length))
         self._drained = False
         self.tag = tag
         try:
             self._stream = sd.OutputStream(samplerate=buffer.sample_rate, channels=1, dtype="float32",
-                                           callback=self._callback)
+                                           device=self.device, callback=self._callback)
             _open_streams.add(self._stream)
             self._stream.start()
         except Exception as exc:  # noqa: BLE001 - device refused the format, vanished, ...

@@ -36,6 +36,33 @@ def export_item_png(item, path: str | Path, *, width: int = 1600) -> Path:
     return path
 
 
+def export_widget_svg(widget, path: str | Path) -> Path:
+    """Draw ``widget`` (a plot) into an SVG file with Qt's SVG generator: lines and text stay vectors.
+
+    (pyqtgraph's own SVGExporter cannot parse the path data Qt 6.11 writes.)
+    """
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    path = Path(path)
+    size = widget.size()
+    generator = QSvgGenerator()
+    generator.setFileName(str(path))
+    generator.setSize(size)
+    generator.setViewBox(QRect(0, 0, size.width(), size.height()))
+    generator.setTitle(widget.objectName() or "plot")
+    generator.setDescription("WaveNet GUI plot")
+    painter = QPainter(generator)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+    if not path.exists() or path.stat().st_size == 0:
+        raise OSError(f"{path.name}: the SVG could not be written")
+    return path
+
+
 class LossPlot(pg.PlotWidget):
     """Training loss per iteration: raw, smoothed (running mean) and validation.
 

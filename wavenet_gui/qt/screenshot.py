@@ -1,24 +1,56 @@
-"""Make the README screenshot: train briefly on the example clip, generate, grab the window.
+"""Make the README's screenshots: train on speech clips (or load a model), generate, grab the screen.
 
-Run under a display (e.g. ``Xvfb :99 & DISPLAY=:99``)::
+Run under a display with a window manager (e.g. ``Xvfb :99 -screen 0 1600x1000x24 &``,
+``DISPLAY=:99 openbox &``)::
 
-    python -m wavenet_gui.qt.screenshot docs/screenshot.png [iterations]
+    python -m wavenet_gui.qt.screenshot docs/screenshot.png --files tests/data/speech*.wav \\
+        --iterations 600 --save-model /tmp/shot.safetensors
+    QT_SCALE_FACTOR=2 python -m wavenet_gui.qt.screenshot docs/screenshot-200-dark.png --dark \\
+        --files tests/data/speech*.wav --model /tmp/shot.safetensors
 
-Settings go to a temporary file, so the user's own settings are untouched.
+The whole screen is grabbed (the window with its frame, as the window manager draws
+it).  ``--spectrogram`` (the default) shows the spectrograms of the input and of the
+generated audio, ``--waveform`` the waveforms.  Settings go to a temporary file, so
+the user's own settings are untouched.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 
+def dark_palette():
+    """A plain dark palette (Fusion style), for the dark screenshots."""
+    from PySide6.QtGui import QColor, QPalette
+
+    p = QPalette()
+    for role, color in (("Window", "#2b2b2b"), ("WindowText", "#e6e6e6"), ("Base", "#1e1e1e"),
+                        ("AlternateBase", "#2b2b2b"), ("ToolTipBase", "#3a3a3a"), ("ToolTipText", "#e6e6e6"),
+                        ("Text", "#e6e6e6"), ("Button", "#353535"), ("ButtonText", "#e6e6e6"),
+                        ("BrightText", "#ff5555"), ("Highlight", "#2f65ca"), ("HighlightedText", "#ffffff"),
+                        ("PlaceholderText", "#8a8a8a")):
+        p.setColor(getattr(QPalette.ColorRole, role), QColor(color))
+    for role in ("WindowText", "Text", "ButtonText"):
+        p.setColor(QPalette.ColorGroup.Disabled, getattr(QPalette.ColorRole, role), QColor("#7a7a7a"))
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    out = Path(argv[0] if argv else "screenshot.png")
-    iterations = int(argv[1]) if len(argv) > 1 else 300
+    parser = argparse.ArgumentParser(prog="python -m wavenet_gui.qt.screenshot")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--files", nargs="*", default=[], help="audio files to train on (default: the example clip)")
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--model", type=Path, help="load this model instead of training")
+    parser.add_argument("--save-model", type=Path, help="save the trained model here (for the next shots)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="audio to generate")
+    parser.add_argument("--dark", action="store_true", help="a dark palette")
+    parser.add_argument("--waveform", action="store_true", help="waveforms instead of spectrograms")
+    args = parser.parse_args(argv)
+
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -27,33 +59,51 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     _set_app_identity(app)
+    if args.dark:
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())
     tmp = Path(tempfile.mkdtemp(prefix="wavenet-shot-"))
     w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), restore_files=False)
-    w.resize(1400, 880)
     w.show()
 
-    def spin(cond, timeout: float = 300.0) -> None:
+    def spin(cond, timeout: float = 900.0) -> None:
         end = time.monotonic() + timeout
         while not cond() and time.monotonic() < end:
             app.processEvents()
             time.sleep(0.01)
 
     spin(lambda: w.core is not None)
-    # The default model and training settings, with a 20% validation share to show that curve too.
-    w.training_form.set_values({"train_iterations": iterations, "holdout": 20, "output_dir": str(tmp / "out")})
-    w.generation_form.set_values({"length_s": 2.0, "temperature": 1.0, "seed": 7, "n_streams": 1,
-                                  "start_from": "input"})
-    w.add_paths([str(example_clip())])
-    spin(lambda: bool(w.files) and w.input_audio is not None)
-    w.start_training()
-    spin(lambda: not w.busy())
+    files = [str(f) for f in args.files] or [str(example_clip())]
+    w.add_paths(files)
+    spin(lambda: len(w.files) == len(files) and w.input_audio is not None)
+    if args.model:
+        w.load_model(args.model)
+        spin(lambda: not w.busy() and w.model is not None)
+    else:
+        w.apply_preset("variations")
+        w.training_form.set_values({"train_iterations": args.iterations, "holdout": 10,
+                                    "output_dir": str(tmp / "out")})
+        w.start_training()
+        spin(lambda: not w.busy())
+        if args.save_model:
+            job = w.save_model(args.save_model)
+            spin(lambda: not job.running)
+    w.training_form.set_values({"output_dir": str(tmp / "out")})
+    w.generation_form.set_values({"length": args.seconds, "temperature": 1.0, "seed": 7, "variations": 1,
+                                  "prime": "first"})
+    w.show_spectrogram(not args.waveform)
     w.start_generation()
     spin(lambda: not w.busy())
-    for _ in range(30):
+    for _ in range(40):
         app.processEvents()
         time.sleep(0.02)
-    w.grab().save(str(out))
-    print(f"{out}: {w.last_message}")
+    screen = w.screen()
+    shot = screen.grabWindow(0)
+    if shot.isNull():  # no window system grab (offscreen): the window alone
+        shot = w.grab()
+    shot.save(str(args.out))
+    print(f"{args.out}: {shot.width()}x{shot.height()}; {w.last_message}")
+    w.session.unsaved = False  # a screenshot run: nothing to ask about
     w.close()
     w.deleteLater()
     app.processEvents()

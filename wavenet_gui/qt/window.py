@@ -14,12 +14,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QObject, QRect, QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-    QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget,
-    QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QApplication, QCheckBox, QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+    QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
+    QStackedWidget, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from wavenet_gui import appinfo
@@ -27,10 +27,13 @@ from wavenet_gui.core.errors import WaveNetError
 from wavenet_gui.core.fileio import check_path_length, check_writable_dir
 from wavenet_gui.core.session import Session, seconds_text
 
+from . import theme
+from .flow import FlowLayout
 from .forms import GenerationForm, TrainingForm
 from .playback import PLAYING, AudioBuffer, Player
 from .plots import LossPlot, WaveformPlot
 from .recent import RecentFiles
+from .spectrogram import SpectrogramPlot
 from .tasks import Job, JobError, run_in_thread
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,61 @@ EXPORT_FORMATS = {  # dialog filter -> (extension, soundfile subtype)
     "OGG Vorbis (*.ogg)": (".ogg", None),
 }
 REFRESH_MS = 66  # plot redraw rate, ~15 Hz
+LOADING = "Loading PyTorch…"
+LOADING_LONG = "Loading PyTorch in the background… (Train can be pressed now: it starts when ready)"
+MIN_PANEL_WIDTH = 240  # the settings panel's narrowest (its form scrolls sideways below its own width)
+
+
+def loss_text(loss: float) -> str:
+    """A loss with four significant digits ("2.431", "0.0001234", "1.2e-07"), never "0.000".
+
+    >>> loss_text(0.0001), loss_text(2.4312345)
+    ('0.0001', '2.431')
+    """
+    return f"{loss:.4g}"
+
+
+#: What the main settings do to the sound (Help > Quick start), in the settings table's words where it has them.
+_SOUND_NOTES = {
+    "sample_rate": "Higher keeps more treble (8 kHz sounds like a telephone, 16 kHz like a clear voice) but "
+                   "the model must learn more samples per second: slower training and generation.",
+    "n_dilations": "With Blocks, sets how far back the model hears (the receptive field). Longer: it can "
+                   "keep a pitch or a syllable going; too short and the sound turns to noise and clicks.",
+    "n_hidden": "The model's width. Wider learns richer timbre, trains slower.",
+    "train_iterations": "How long training runs. Stop at any time: the model so far is kept.",
+    "temperature": "Below 1 the sound is cleaner and more repetitive, above 1 noisier and more surprising.",
+    "length": "Seconds to generate.",
+    "variations": "Several takes at once, each from its own seed; listen and keep the best.",
+    "prime": "What generation starts from: silence, or the start of one of your files (then it goes on "
+             "in that file's manner).",
+}
+
+
+def quick_start_html() -> str:
+    """The Quick start text (HTML): the four steps, the presets, the main settings and the sound."""
+    from html import escape
+
+    from wavenet_gui.core import config
+    from wavenet_gui.core.presets import PRESETS
+
+    steps = ("<b>Add audio</b>: drop files or a folder on the window (or File &gt; Add, Ctrl+O / Ctrl+Shift+O). "
+             "A few seconds to a few minutes of one kind of sound works best.",
+             "<b>Choose a preset</b> on the Training tab (one is picked for your files), then press "
+             "<b>Train</b> (Ctrl+T). Watch the loss fall; press <b>Stop</b> (Esc) when it levels out: the model "
+             "is kept.",
+             "<b>Generate</b> (Ctrl+G): new audio appears as it is made; switch the plot to the "
+             "<b>Spectrogram</b> to compare its pitch and timbre with the input's. Press <b>Play</b> (Space).",
+             "<b>Keep it</b>: <b>Export</b> the audio (Ctrl+E; all variations, any sample rate) and "
+             "<b>Save model</b> (Ctrl+S) to generate more later without training again.")
+    html = ["<h3>Four steps</h3><ol>", *(f"<li>{s}</li>" for s in steps), "</ol><h3>Presets</h3><ul>"]
+    html += [f"<li><b>{escape(p.label)}</b>: {escape(p.description)}</li>" for p in PRESETS.values()]
+    html.append("</ul><h3>The main settings and the sound</h3><dl>")
+    for name, note in _SOUND_NOTES.items():
+        setting = config.SETTINGS.get(name)
+        label = setting.label if setting is not None else name
+        html.append(f"<dt><b>{escape(label)}</b></dt><dd>{escape(note)}</dd>")
+    html.append("</dl><p>Every field's tooltip says more; View &gt; Messages lists every note the app made.</p>")
+    return "".join(html)
 
 
 def example_clip() -> Path | None:
@@ -115,6 +173,8 @@ class MainWindow(QMainWindow):
         self.last_message = ""
         self._last_play = "generated"
         self._closed = False
+        self._shown_once = False
+        self.train_queued = False  # Train was pressed while PyTorch loaded: it starts when ready
         self._settings_saved = False
         self._follow_files = False  # apply the suggested preset when files come (first launch, reset)
         self._syncing = False  # the forms are being filled from the session
@@ -123,11 +183,13 @@ class MainWindow(QMainWindow):
 
         self.player = Player(self)
         self.player.stateChanged.connect(self._on_player_state)
-        self.player.positionChanged.connect(lambda s: self.waveform_plot.set_playhead(self.player.tag, s))
+        self.player.positionChanged.connect(lambda s: self.audio_views_call("set_playhead", self.player.tag, s))
         self.player.failed.connect(self._on_player_failed)
 
+        theme.configure_defaults()  # the plots are made in the palette's colours
         self._build_ui()
         self._build_actions()
+        self.dark = theme.follow_palette(self.loss_plot, self.waveform_plot, self.spectrogram_plot)
         stored = self.training_form.load_settings(self.settings)
         self.generation_form.load_settings(self.settings)
         self._follow_files = not stored
@@ -135,19 +197,22 @@ class MainWindow(QMainWindow):
         self.training_form.changed.connect(self._on_form_changed)
         self.generation_form.changed.connect(self._on_form_changed)
         self.training_form.preset_chosen.connect(self.apply_preset)
+        self.show_spectrogram(str(self.settings.value("view/spectrogram", False)).lower() == "true")
+        device = str(self.settings.value("audio/device", "") or "")
+        if device and self.player.availability()[0] and not self.set_output_device(device):
+            self.status(f"The output device {device} is not there: playing through the default output", 8000)
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        if geometry is None or not self.restoreGeometry(geometry):
             self.resize(self._default_size())
+        self.fit_to_screen()
 
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
         self.refresh_timer.timeout.connect(self._refresh_plots)
         self.refresh_timer.start()
         self._on_session_event("model")
-        self.statusBar().showMessage("Loading PyTorch in the background…")
-        self.last_message = "Loading PyTorch in the background…"
+        self.statusBar().showMessage(LOADING_LONG)
+        self.last_message = LOADING_LONG
         if load_core:  # the window as context: never called once it is deleted
             QTimer.singleShot(0, self, self._start_core_loader)
         if restore_files:
@@ -215,8 +280,9 @@ class MainWindow(QMainWindow):
             scroll.setObjectName(f"{form.objectName()}Scroll")
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-            # The panel is made wide enough for the form (below): it scrolls up and down only.
-            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            # The panel opens wide enough for the form (below); made narrower (a small screen, 200 %
+            # scaling), the form scrolls sideways too rather than holding the window wide.
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
             scroll.setWidget(form)
             self.form_scrolls.append(scroll)
             self.tabs.addTab(scroll, title)
@@ -227,7 +293,7 @@ class MainWindow(QMainWindow):
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 3)
         left.setSizes([170, 650])
-        left.setMinimumWidth(self._settings_panel_width())
+        left.setMinimumWidth(MIN_PANEL_WIDTH)
 
         b = self._button
         self.train_button = b("trainButton", "Train", "Train on the files in the list (Ctrl+T)", self.start_training)
@@ -260,20 +326,28 @@ class MainWindow(QMainWindow):
         self.log_check.setObjectName("logScaleCheck")
         self.log_check.setToolTip("Show the loss on a logarithmic axis")
 
-        controls = QHBoxLayout()
+        # The buttons in groups that wrap to more rows when the window is narrow (nothing off-screen).
+        self.controls_box = QWidget()
+        self.controls_box.setObjectName("controls")
+        controls = FlowLayout(self.controls_box, spacing=6)
         for group in ((self.train_button, self.stop_button), (self.load_model_button, self.save_model_button),
                       (self.generate_button, self.cancel_button),
                       (self.play_input_button, self.play_button, self.export_button)):
+            box = QWidget()
+            row = QHBoxLayout(box)
+            row.setContentsMargins(0, 0, 12, 0)
             for w in group:
-                controls.addWidget(w)
-            controls.addSpacing(12)
-        controls.addStretch(1)
+                row.addWidget(w)
+            controls.addWidget(box)
+        policy = self.controls_box.sizePolicy()
+        policy.setHeightForWidth(True)
+        self.controls_box.setSizePolicy(policy)
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("progressBar")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setTextVisible(True)
-        self.progress_bar.setFormat("Idle")
+        self.progress_bar.setFormat(LOADING)
 
         self.loss_plot = LossPlot()
         self.log_check.toggled.connect(self.loss_plot.set_log_scale)
@@ -287,14 +361,28 @@ class MainWindow(QMainWindow):
         lrow.addWidget(self.log_check)
         lb.addLayout(lrow)
         self.waveform_plot = WaveformPlot()
+        self.spectrogram_plot = SpectrogramPlot()
+        self.audio_view = QStackedWidget()
+        self.audio_view.setObjectName("audioView")
+        self.audio_view.addWidget(self.waveform_plot)
+        self.audio_view.addWidget(self.spectrogram_plot)
+        self.spectrogram_check = QCheckBox("Spectrogram")
+        self.spectrogram_check.setObjectName("spectrogramCheck")
+        self.spectrogram_check.setToolTip("Show the input and the generated audio as mel spectrograms "
+                                          "(pitch and timbre) instead of waveforms")
+        self.spectrogram_check.toggled.connect(self.show_spectrogram)
+        lrow.insertWidget(2, self.spectrogram_check)
         plots = QSplitter(Qt.Orientation.Vertical)
         plots.addWidget(loss_box)
-        plots.addWidget(self.waveform_plot)
-        plots.setSizes([380, 380])
+        plots.addWidget(self.audio_view)
+        plots.setStretchFactor(0, 2)
+        plots.setStretchFactor(1, 3)  # two plots below, one above
+        plots.setSizes([320, 480])
+        self.plots_splitter = plots
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
-        rl.addLayout(controls)
+        rl.addWidget(self.controls_box)
         rl.addWidget(self.progress_bar)
         rl.addWidget(plots, 1)
 
@@ -304,7 +392,7 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(0, 0)
         main.setStretchFactor(1, 1)
         main.setChildrenCollapsible(False)
-        main.setSizes([left.minimumWidth(), 10_000])  # the form gets its width, the plots the rest
+        main.setSizes([self._settings_panel_width(), 10_000])  # the form gets its width, the plots the rest
         self.main_splitter = main
         self.setCentralWidget(main)
 
@@ -318,6 +406,19 @@ class MainWindow(QMainWindow):
         self.audio_label.hide()
         for w in (self.speed_label, self.audio_label, self.model_label):
             self.statusBar().addPermanentWidget(w)
+
+        # Every note and message in full (the status bar has room for one line).
+        self.messages_list = QListWidget()
+        self.messages_list.setObjectName("messagesList")
+        self.messages_list.setWordWrap(True)
+        self.messages_list.setAlternatingRowColors(True)
+        self.messages_dock = QDockWidget("Messages", self)
+        self.messages_dock.setObjectName("messagesDock")
+        self.messages_dock.setWidget(self.messages_list)
+        self.messages_dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea
+                                           | Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.messages_dock)
+        self.messages_dock.hide()
 
     @staticmethod
     def _button(name: str, text: str, tip: str, slot) -> QPushButton:
@@ -337,12 +438,17 @@ class MainWindow(QMainWindow):
             return a
 
         self.act_open = action("&Add audio files…", QKeySequence.StandardKey.Open, self.open_files_dialog)
+        self.act_open_folder = action("Add a &folder…", "Ctrl+Shift+O", self.open_folder_dialog)
         self.act_remove = action("&Remove selected files", QKeySequence.StandardKey.Delete, self.remove_selected_files)
         self.act_load_model = action("&Load model…", "Ctrl+L", self.open_model_dialog)
         self.act_save_model = action("&Save model…", QKeySequence.StandardKey.Save, self.save_model_dialog)
         self.act_export = action("&Export audio…", "Ctrl+E", self.export_dialog)
-        self.act_export_plots = action("Export &plots to PNG…", "Ctrl+Shift+E", self.export_plots_dialog)
+        self.act_export_all = action("Export &all variations…", None, lambda: self.export_dialog(all_variations=True))
+        self.act_export_plots = action("Export &plots (PNG, SVG)…", "Ctrl+Shift+E", self.export_plots_dialog)
         self.act_open_output = action("Open &output folder", None, self.open_output_folder)
+        self.act_preferences = action("Pre&ferences…", QKeySequence.StandardKey.Preferences, self.show_preferences)
+        if self.act_preferences.shortcut().isEmpty():
+            self.act_preferences.setShortcut(QKeySequence("Ctrl+,"))
         self.act_quit = action("&Quit", "Ctrl+Q", self.close)
         self.act_train = action("&Train", "Ctrl+T", self.start_training)
         self.act_stop = action("&Stop / Cancel", Qt.Key.Key_Escape, self.stop_all)
@@ -351,16 +457,28 @@ class MainWindow(QMainWindow):
         self.act_log = QAction("&Log scale loss", self, checkable=True)
         self.act_log.toggled.connect(self.log_check.setChecked)
         self.log_check.toggled.connect(self.act_log.setChecked)
+        self.act_spectrogram = QAction("Spectro&gram view", self, checkable=True)
+        self.act_spectrogram.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.act_spectrogram.toggled.connect(self.show_spectrogram)
+        self.addAction(self.act_spectrogram)
+        self.act_messages = self.messages_dock.toggleViewAction()
+        self.act_messages.setText("&Messages")
+        self.act_messages.setShortcut(QKeySequence("Ctrl+M"))
+        self.addAction(self.act_messages)
         self.act_reset = action("&Reset settings to defaults", None, self._reset_all_settings)
+        self.act_quick_start = action("&Quick start", QKeySequence.StandardKey.HelpContents, self.show_quick_start)
         self.act_about = action("&About WaveNet GUI", None, self.show_about)
         self.recent = RecentFiles(self.settings, self, self.open_recent)
         self.recent_menu = self.recent.menu
         mb = self.menuBar()
-        for title, items in (("&File", (self.act_open, self.act_remove, None, self.act_load_model, self.act_save_model,
-                                         self.recent_menu, None, self.act_export, self.act_export_plots,
-                                         self.act_open_output, None, self.act_quit)),
-                             ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
-                             ("&View", (self.act_log, self.act_reset)), ("&Help", (self.act_about,))):
+        menus = (("&File", (self.act_open, self.act_open_folder, self.act_remove, None, self.act_load_model,
+                            self.act_save_model, self.recent_menu, None, self.act_export, self.act_export_all,
+                            self.act_export_plots, self.act_open_output, None, self.act_preferences, None,
+                            self.act_quit)),
+                 ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
+                 ("&View", (self.act_log, self.act_spectrogram, self.act_messages, self.act_reset)),
+                 ("&Help", (self.act_quick_start, self.act_about)))
+        for title, items in menus:
             m = mb.addMenu(title)
             for a in items:
                 if a is None:
@@ -379,15 +497,66 @@ class MainWindow(QMainWindow):
         form_w = max(form_w, *(f.sizeHint().width() for f in (self.training_form, self.generation_form)))
         return form_w + self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent) + 24
 
+    def _available(self) -> QRect | None:
+        """The screen's available area, or None on the offscreen platform's nominal 800x800 screen."""
+        screen = self.screen()
+        if screen is None:
+            return None
+        avail = screen.availableGeometry()
+        if avail.width() <= 0 or avail.height() <= 0:
+            return None
+        if QApplication.platformName() == "offscreen" and screen.geometry().size() == QSize(800, 800):
+            return None  # the tests' default offscreen screen: not a real one
+        return avail
+
     def _default_size(self) -> QSize:
         """1280x820, less where the screen is smaller."""
         size = self.sizeHint()
-        screen = self.screen()
-        if screen is not None and QApplication.platformName() != "offscreen":  # its screen is a nominal 800x600
-            avail = screen.availableGeometry()
-            if avail.width() > 0 and avail.height() > 0:
-                size = size.boundedTo(QSize(avail.width() - 20, avail.height() - 40))
+        avail = self._available()
+        if avail is not None:
+            size = size.boundedTo(QSize(avail.width() - 20, avail.height() - 40))
         return size
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        from PySide6.QtCore import QEvent
+
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and hasattr(
+                self, "spectrogram_plot"):
+            self.dark = theme.follow_palette(self.loss_plot, self.waveform_plot, self.spectrogram_plot,
+                                             self.palette())
+        super().changeEvent(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._shown_once:  # the frame's size is known once shown: fit again with it
+            self._shown_once = True
+            self.fit_to_screen()
+            # A narrow window (small screen, 200 %): the settings panel takes at most 40 % of it.
+            total = sum(self.main_splitter.sizes())
+            if total > 0:
+                left = min(self._settings_panel_width(), max(MIN_PANEL_WIDTH, int(total * 0.4)))
+                self.main_splitter.setSizes([left, total - left])
+                h = sum(self.plots_splitter.sizes())
+                self.plots_splitter.setSizes([int(h * 0.4), h - int(h * 0.4)])
+
+    def fit_to_screen(self) -> None:
+        """Shrink and move the window into the screen's available area (a restored size may not fit:
+        it can come from another screen or another scale factor)."""
+        avail = self._available()
+        if avail is None:
+            return
+        frame = self.frameGeometry()
+        extra_w = max(0, frame.width() - self.width())
+        extra_h = max(0, frame.height() - self.height())
+        w = min(self.width(), avail.width() - extra_w)
+        h = min(self.height(), avail.height() - extra_h)
+        if (w, h) != (self.width(), self.height()):
+            self.resize(max(w, self.minimumSizeHint().width()), max(h, self.minimumSizeHint().height()))
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), avail.left()), max(avail.left(), avail.right() + 1 - frame.width()))
+        y = min(max(frame.y(), avail.top()), max(avail.top(), avail.bottom() + 1 - frame.height()))
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
 
     # ================================================================ dialogs (tests replace these)
     def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
@@ -408,6 +577,48 @@ class MainWindow(QMainWindow):
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
+    def choose(self, title: str, text: str, choices: tuple[str, ...]) -> str:
+        """Ask with one button per choice ("Save", "Discard", "Cancel", ...); the chosen one (Esc: the last)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(title)
+        box.setText(text)
+        standard = {"Save": QMessageBox.StandardButton.Save, "Discard": QMessageBox.StandardButton.Discard,
+                    "Cancel": QMessageBox.StandardButton.Cancel}
+        buttons = {}
+        for choice in choices:
+            if choice in standard:
+                buttons[box.addButton(standard[choice])] = choice
+            else:
+                buttons[box.addButton(choice, QMessageBox.ButtonRole.ActionRole)] = choice
+        first = next(iter(buttons))
+        box.setDefaultButton(first)
+        box.setEscapeButton(list(buttons)[-1])
+        box.exec()
+        return buttons.get(box.clickedButton(), choices[-1])
+
+    def ask_save_path(self, title: str, start: str) -> str:
+        """A file name to save a model to ("" when cancelled)."""
+        path, _ = QFileDialog.getSaveFileName(self, title, start, MODEL_FILTER)
+        return path
+
+    def note(self, text: str, kind: str = "info") -> None:
+        """Add a line to the Messages panel (View > Messages): every note in full, with the time."""
+        from datetime import datetime
+
+        item = QListWidgetItem(f"{datetime.now():%H:%M:%S}  {text}")
+        item.setToolTip(text)
+        if kind in ("warning", "error"):
+            item.setForeground(QColor("#c07000") if kind == "warning" else QColor("#d02020"))
+        self.messages_list.addItem(item)
+        while self.messages_list.count() > 2000:
+            self.messages_list.takeItem(0)
+        self.messages_list.scrollToBottom()
+
+    def messages(self) -> list[str]:
+        """The Messages panel's lines, without their times."""
+        return [self.messages_list.item(i).toolTip() for i in range(self.messages_list.count())]
+
     def status(self, text: str, timeout_ms: int = 0) -> None:
         self.last_message = text
         self.statusBar().showMessage(text, timeout_ms)
@@ -425,6 +636,7 @@ class MainWindow(QMainWindow):
             text = f"Unexpected error: {type(exc).__name__}: {exc}"
             details = job.traceback if job else ""
         self.status(f"{title}: {text}")
+        self.note(f"{title}: {text}", "error")
         self.show_message("error", title, text, details)
 
     # ================================================================ jobs
@@ -446,6 +658,8 @@ class MainWindow(QMainWindow):
             return
         if job in (self.train_job, self.gen_job):
             self.speed_label.setText("")
+        if job is self.gen_job:
+            self._on_variation_changed()  # the titles: no longer "in progress"
         self._update_model_label()
         self._update_actions()
 
@@ -506,15 +720,27 @@ class MainWindow(QMainWindow):
             self._run(load_core, name="load-core", returned=self._on_core_loaded, errored=self._on_core_failed)
 
     def _on_core_loaded(self, devices: list[str]) -> None:
+        if self._closed:
+            return
         self.core = devices
         self.training_form.set_devices(devices)
         self._push_settings()
+        if self.progress_bar.format() == LOADING:
+            self.progress_bar.setFormat("Idle")
         if self.last_message.startswith("Loading PyTorch"):
             self.status("Ready. Press Train to learn from the files in the list.", 8000)
         self._update_actions()
+        if self.train_queued:
+            self.train_queued = False
+            if self.train_button.isEnabled():
+                self.start_training()
+            else:
+                self.status(f"Training not started: {self.train_button.toolTip()}", 8000)
 
     def _on_core_failed(self, exc: BaseException) -> None:
         self.core_error = f"The model code could not be loaded: {type(exc).__name__}: {exc}"
+        self.train_queued = False
+        self.progress_bar.setFormat("PyTorch could not be loaded")
         self.status(self.core_error)
         self._update_actions()
 
@@ -573,7 +799,18 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.add_paths(paths)
+        models = [p for p in paths if p.lower().endswith(".safetensors") and Path(p).is_file()]
+        audio = [p for p in paths if p not in models]
+        if models:
+            if self.busy():
+                self.status(f"Not loading {Path(models[0]).name}: wait for the current work to finish (or stop it)")
+            else:
+                self.load_model(models[0])
+            if len(models) > 1:
+                self.note(f"Only one model can be open: loaded {Path(models[0]).name}, not "
+                          + ", ".join(Path(m).name for m in models[1:]), "warning")
+        if audio:
+            self.add_paths(audio)
 
     def open_files_dialog(self) -> None:
         start = self.settings.value("files/last_dir", str(Path.home()))
@@ -581,6 +818,14 @@ class MainWindow(QMainWindow):
         if paths:
             self.settings.setValue("files/last_dir", str(Path(paths[0]).parent))
             self.add_paths(paths)
+
+    def open_folder_dialog(self) -> None:
+        """Add every audio file in a folder (and its subfolders)."""
+        start = self.settings.value("files/last_dir", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of audio files", start)
+        if folder:
+            self.settings.setValue("files/last_dir", folder)
+            self.add_paths([folder])
 
     def add_paths(self, paths: list[str | Path], *, quiet: bool = False) -> Job:
         """Read ``paths`` (files or folders) in the background and add the usable files to the list."""
@@ -602,28 +847,51 @@ class MainWindow(QMainWindow):
         if added:
             parts.append(f"Added {len(added)} file(s)" + (f": {Path(added[0].path).name}" if len(added) == 1 else ""))
         if report.refused:
-            more = f" (and {len(report.refused) - 1} more refused)" if len(report.refused) > 1 else ""
+            more = f" (and {len(report.refused) - 1} more refused)" if len(report.refused) > 1 else ""  # listed in full
+
             parts.append(f"Refused {report.refused[0]}{more}")
             self.last_error = "; ".join(report.refused)
         skipped = [n for n in report.notes if "skipped" in n]
         changed = [n for n in report.notes if "skipped" not in n] if added else []
         if skipped:
-            parts.append(skipped[0] if len(skipped) == 1 else f"{len(skipped)} notes on skipped files")
+            parts.append(skipped[0] if len(skipped) == 1 else f"{len(skipped)} files skipped")
         if changed:
-            parts.append(changed[0] + (f" (and {len(changed) - 1} more notes)" if len(changed) > 1 else ""))
+            parts.append(changed[0] if len(changed) == 1 else f"{len(changed)} files converted on the way in")
         if report.duplicates:
             d = report.duplicates
             parts.append(f"{d[0]} is already in the list" if len(d) == 1 else f"{len(d)} files are already in the list")
+        same = list(getattr(report, "same_content", []))
+        if same:
+            parts.append(same[0] if len(same) == 1 else f"{len(same)} files have the same audio as files in the list")
+        for line in report.refused:
+            self.note(f"Refused {line}", "warning")
+        self._tip_files(report.notes)
+        for line in report.notes + same:
+            self.note(line)
+        for name in report.duplicates:
+            self.note(f"{name} is already in the list")
+        lines = len(report.refused) + len(report.notes) + len(same)
+        if lines > 1:
+            parts.append("the whole list is in View > Messages (Ctrl+M)")
         if not parts:
             parts.append("No audio files found")
         if not (quiet and not report.refused):
             self.status(". ".join(parts))
         elif added and not self.last_message.startswith("Loading PyTorch"):
             self.status(parts[0], 5000)
-        if report.refused or report.notes:
-            self.statusBar().setToolTip("\n".join(report.refused + report.notes))
+        if report.refused or report.notes or same:
+            self.statusBar().setToolTip("\n".join(report.refused + report.notes + same))
         if added and not self.file_list.selectedItems() and self.file_list.topLevelItemCount():
             self.file_list.setCurrentItem(self.file_list.topLevelItem(0))
+
+    def _tip_files(self, notes: list[str]) -> None:
+        """Add each "name: note" to the tooltip of that file's row (what was changed on the way in)."""
+        for i in range(self.file_list.topLevelItemCount()):
+            item = self.file_list.topLevelItem(i)
+            name = item.text(0)
+            mine = [n[len(name) + 2:] for n in notes if n.startswith(name + ": ")]
+            if mine:
+                item.setToolTip(0, "\n".join([item.data(0, Qt.ItemDataRole.UserRole), *mine]))
 
     def _show_files(self) -> None:
         """Make the list show the session's files (rows are kept for files still there)."""
@@ -657,12 +925,18 @@ class MainWindow(QMainWindow):
             if self.player.tag == "input":
                 self.player.stop()
             self.input_path = self.input_audio = None
-            self.waveform_plot.set_audio("input", None, title="Input")
+            self.audio_views_call("set_audio", "input", None, title="Input")
 
     def remove_selected_files(self) -> None:
+        """Take the selected files off the list; the file after them is selected (and plotted)."""
         items = self.file_list.selectedItems()
         if items:
+            first = min(self.file_list.indexOfTopLevelItem(it) for it in items)
             n = self.session.remove_files([it.data(0, Qt.ItemDataRole.UserRole) for it in items])
+            self._show_files()  # at once (the session's event may come later)
+            count = self.file_list.topLevelItemCount()
+            if count:
+                self.file_list.setCurrentItem(self.file_list.topLevelItem(min(first, count - 1)))
             self.status(f"Removed {n} file(s)", 4000)
 
     def _on_file_selected(self) -> None:
@@ -675,19 +949,20 @@ class MainWindow(QMainWindow):
         self._run(self.session.display_audio, path, name="display",
                   returned=lambda loaded, p=path: self._on_display_loaded(p, loaded),
                   errored=lambda exc, p=path: self._on_display_failed(p, exc))
+        self._update_actions()
 
     def _on_display_loaded(self, path: str, loaded) -> None:
         if path != self.input_path or self._closed:
             return
         self.input_audio = AudioBuffer.from_array(loaded.samples, loaded.sample_rate)
-        self.waveform_plot.set_audio("input", self.input_audio.view(), loaded.sample_rate,
+        self.audio_views_call("set_audio", "input", self.input_audio.view(), loaded.sample_rate,
                                      title=f"Input: {Path(path).name}")
         self._update_actions()
 
     def _on_display_failed(self, path: str, exc: BaseException) -> None:
         if path == self.input_path:
             self.input_audio = None
-            self.waveform_plot.set_audio("input", None, title=f"Input: {Path(path).name} (unreadable)")
+            self.audio_views_call("set_audio", "input", None, title=f"Input: {Path(path).name} (unreadable)")
         self.status(str(exc))
         self.last_error = str(exc)
         self._update_actions()
@@ -701,6 +976,13 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(0)
             self.status("Fix the highlighted settings first.", 6000)
             return
+        if self.core is None:  # PyTorch still loading: queue it (pressed again: call it off)
+            self.train_queued = not self.train_queued
+            self.status("Training will start as soon as PyTorch has loaded…" if self.train_queued
+                        else "Training called off (PyTorch is still loading)", 0 if self.train_queued else 5000)
+            self._update_actions()
+            return
+        self.train_queued = False
         self._push_settings()
         replace = False
         differ = self.session.model_mismatch()
@@ -759,8 +1041,8 @@ class MainWindow(QMainWindow):
         self.progress_bar.setRange(self._train_from, max(1, p.total_iterations))
         self.progress_bar.setValue(min(p.iteration, p.total_iterations))
         eta = f" · {seconds_text(p.eta)} left" if p.eta is not None else ""
-        val = f" · val {p.val_loss:.3f}" if p.val_loss is not None else ""
-        self.progress_bar.setFormat(f"Iteration {p.iteration:,}/{p.total_iterations:,} · loss {p.mean_loss:.3f}"
+        val = f" · val {loss_text(p.val_loss)}" if p.val_loss is not None else ""
+        self.progress_bar.setFormat(f"Iteration {p.iteration:,}/{p.total_iterations:,} · loss {loss_text(p.mean_loss)}"
                                     f"{val} · {p.samples_per_s:,.0f} samples/s{eta}")
         self.speed_label.setText(f"{p.samples_per_s:,.0f} samples/s")
         self._update_model_label(p.iteration)
@@ -773,8 +1055,21 @@ class MainWindow(QMainWindow):
         r = outcome.result
         if r.reason != "cancelled":
             self.progress_bar.setValue(self.progress_bar.maximum())
-        self.progress_bar.setFormat(f"Training ended: {r.reason}")
-        msg = r.message + (" · " + "; ".join(outcome.notes[:3]) if outcome.notes else "")
+        iteration = self.session.state.iteration
+        if r.reason == "cancelled":  # Stop: nothing is lost, say so
+            kept = "; the model is kept" if self.session.model is not None else ""
+            self.progress_bar.setFormat(f"Stopped at iteration {iteration:,}")
+            msg = f"Training stopped at iteration {iteration:,}{kept}"
+            if r.final_loss is not None and math.isfinite(r.final_loss):
+                msg += f" (loss {loss_text(r.final_loss)})"
+        else:
+            self.progress_bar.setFormat(f"Training ended at iteration {iteration:,}: {r.reason.replace('_', ' ')}")
+            msg = r.message
+        for line in outcome.notes:
+            self.note(line)
+        if outcome.notes:
+            msg += f" · {outcome.notes[0]}" + (" (more in View > Messages)" if len(outcome.notes) > 1 else "")
+        self.note(msg)
         self.status(msg)
         self.loss_plot.refresh()
         if r.reason == "diverged":
@@ -804,7 +1099,7 @@ class MainWindow(QMainWindow):
             parts.append(f"{s.state.iteration:,} it")
         loss = s.state.mean_loss()
         if loss is not None and math.isfinite(loss):
-            parts.append(f"loss {loss:.3g}")
+            parts.append(f"loss {loss_text(loss)}")
         if s.unsaved:
             parts.append("not saved")
         self.model_label.setText(" · ".join(parts))
@@ -824,6 +1119,7 @@ class MainWindow(QMainWindow):
             return
         self.gen_job = self._run(work, name="generation", yielded=self._on_gen_progress, returned=self._on_gen_done,
                                  errored=self._on_gen_failed)
+        self._on_variation_changed()  # now that it runs: "in progress", and the length to expect
         r = self.session.results
         self.progress_bar.setRange(0, r.n_samples)
         self.progress_bar.setValue(0)
@@ -839,7 +1135,7 @@ class MainWindow(QMainWindow):
             self.status("Cancelling generation…")
 
     def _on_gen_progress(self, gp) -> None:
-        self.waveform_plot.mark_dirty("generated")
+        self.audio_views_call("mark_dirty", "generated")
         self.progress_bar.setRange(0, max(1, int(gp.total)))
         self.progress_bar.setValue(int(gp.done))
         self.progress_bar.setFormat(f"Generated {gp.done:,}/{gp.total:,} samples · {gp.realtime_factor:.2f}× real time")
@@ -884,16 +1180,16 @@ class MainWindow(QMainWindow):
         r = self.session.results
         buf = self.current_generated()
         if buf is None:
-            self.waveform_plot.set_audio("generated", None, title="Generated")
+            self.audio_views_call("set_audio", "generated", None, title="Generated")
             return
-        if self.player.tag == "generated" and self.player.buffer is not buf:
+        if self.player.tag == "generated" and self.player.buffer is not None and self.player.source is not buf:
             self.player.stop()
         running = self.busy() == "generation"
         title = "Generated (in progress)" if running else ("Generated (cancelled, partial)" if r.cancelled
                                                            else "Generated")
         if len(r.buffers) > 1:
             title += f" · variation {self.variation_spin.value()}/{len(r.buffers)}"
-        self.waveform_plot.set_audio("generated", buf, buf.sample_rate, title=title,
+        self.audio_views_call("set_audio", "generated", buf, buf.sample_rate, title=title,
                                      expected_seconds=r.n_samples / r.sample_rate if running else 0.0)
 
     def current_generated(self) -> AudioBuffer | None:
@@ -903,8 +1199,12 @@ class MainWindow(QMainWindow):
         return r.buffers[min(self.variation_spin.value() - 1, len(r.buffers) - 1)]
 
     def stop_all(self) -> None:
-        """Esc: stop training, cancel generation, stop playback."""
-        if self.busy() == "training":
+        """Esc: stop training, cancel generation, stop playback (or call off a queued training)."""
+        if self.train_queued:
+            self.train_queued = False
+            self.status("Training called off (PyTorch is still loading)", 5000)
+            self._update_actions()
+        elif self.busy() == "training":
             self.stop_training()
         elif self.busy() == "generation":
             self.cancel_generation()
@@ -951,10 +1251,14 @@ class MainWindow(QMainWindow):
         return self.io_job
 
     # ================================================================ export
-    def export_dialog(self) -> None:
+    def export_dialog(self, *, all_variations: bool = False) -> None:
         buf = self.current_generated()
         if buf is None or buf.length == 0 or self.busy() == "generation":
             return
+        options = self.ask_export_options(all_variations)
+        if options is None:
+            return
+        all_variations, rate = options
         start = self.settings.value("export/last_dir", self.session.settings.get("output_dir") or "")
         path, chosen = QFileDialog.getSaveFileName(self, "Export generated audio", str(Path(start) / "generated.wav"),
                                                    ";;".join(EXPORT_FORMATS),
@@ -966,33 +1270,85 @@ class MainWindow(QMainWindow):
             path += ext
         elif Path(path).suffix.lower() != ext:
             subtype = "PCM_16" if Path(path).suffix.lower() == ".wav" else None
-        self.export_to(path, subtype=subtype)
+        self.export_to(path, subtype=subtype, sample_rate=rate, all_variations=all_variations)
 
-    def export_to(self, path: str | Path, *, subtype: str | None = "PCM_16", confirm: bool = True) -> Job | None:
-        """Write the shown variation to ``path`` (format from the extension), asking before overwriting."""
+    def ask_export_options(self, all_variations: bool = False) -> tuple[bool, int | None] | None:
+        """Which variations and at what rate to export: (all, rate or None for the model's), None: cancelled."""
+        from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout
+
+        r = self.session.results
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Export generated audio")
+        form = QFormLayout(dialog)
+        which = QComboBox()
+        which.addItem(f"Variation {self.variation_spin.value()} (the one shown)", False)
+        if len(r.buffers) > 1:
+            which.addItem(f"All {len(r.buffers)} variations (one file each, _v1, _v2, …)", True)
+            which.setCurrentIndex(1 if all_variations else 0)
+        rate = QComboBox()
+        rate.addItem(f"{r.sample_rate} Hz (the model's rate)", None)
+        for hz in (16000, 22050, 44100, 48000, 96000):
+            if hz != r.sample_rate:
+                rate.addItem(f"{hz} Hz (resampled)", hz)
+        form.addRow("Export", which)
+        form.addRow("Sample rate", rate)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return bool(which.currentData()), rate.currentData()
+
+    def export_to(self, path: str | Path, *, subtype: str | None = "PCM_16", confirm: bool = True,
+                  sample_rate: int | None = None, all_variations: bool = False) -> Job | None:
+        """Write the shown variation (or every variation: ``<stem>_v1``, ``_v2``, …) to ``path`` (format
+        from the extension), resampled to ``sample_rate`` if given; asks before overwriting."""
         buf = self.current_generated()
+        r = self.session.results
         if buf is None or buf.length == 0:
             return None
         path = Path(path)
+        if all_variations and len(r.buffers) > 1:
+            targets = [(k, path.with_name(f"{path.stem}_v{k + 1}{path.suffix}")) for k in range(len(r.buffers))]
+        else:
+            targets = [(self.variation_spin.value() - 1, path)]
         try:  # a name over 255 bytes, a pseudo folder: one line with the true reason, before any OSError
-            check_path_length(path)
+            for _, target in targets:
+                check_path_length(target)
             check_writable_dir(path.parent)
         except WaveNetError as exc:
             self._report_error("Export failed", exc)
             return None
-        if confirm and path.exists() and not self.ask("Overwrite?", f"{path.name} exists. Replace it?"):
+        existing = [p.name for _, p in targets if p.exists()]
+        verb = "exists" if len(existing) == 1 else "exist"
+        if confirm and existing and not self.ask("Overwrite?", f"{', '.join(existing)} {verb}. Replace?"):
             self.status("Export cancelled", 3000)
             return None
         self.settings.setValue("export/last_dir", str(path.parent))
-        return self._run(self.session.export, str(path), name="export", variation=self.variation_spin.value() - 1,
-                         subtype=subtype, returned=lambda p: self.status(f"Exported {p}"),
+
+        def work() -> list[Path]:
+            return [self.session.export(str(p), variation=k, subtype=subtype, sample_rate=sample_rate)
+                    for k, p in targets]
+
+        def done(written: list[Path]) -> None:
+            rate = f" at {sample_rate} Hz" if sample_rate else ""
+            text = (f"Exported {written[0]}{rate}" if len(written) == 1
+                    else f"Exported {len(written)} variations{rate}: {written[0].name} … {written[-1].name} in "
+                         f"{written[0].parent}")
+            self.note(text)
+            self.status(text)
+
+        return self._run(work, name="export", returned=done,
                          errored=lambda exc: self._report_error("Export failed", exc))
 
     def export_plots_dialog(self) -> None:
         start = self.settings.value("export/last_dir", self.session.settings.get("output_dir") or "")
-        path, _ = QFileDialog.getSaveFileName(self, "Export plots to PNG", str(Path(start) / "plot.png"),
-                                              "PNG images (*.png)")
+        path, chosen = QFileDialog.getSaveFileName(self, "Export plots", str(Path(start) / "plot.png"),
+                                                   "PNG images (*.png);;SVG drawings (*.svg)")
         if path:
+            if Path(path).suffix.lower() not in (".png", ".svg"):
+                path += ".svg" if "svg" in chosen.lower() else ".png"
             try:
                 written = self.export_plots(path)
             except Exception as exc:  # noqa: BLE001
@@ -1001,21 +1357,43 @@ class MainWindow(QMainWindow):
             self.status("Plots saved: " + ", ".join(p.name for p in written))
 
     def export_plots(self, path: str | Path) -> list[Path]:
-        """Write ``<stem>-loss.png`` and ``<stem>-waveform.png`` next to ``path``."""
-        stem = Path(path).with_suffix("")
-        check_path_length(f"{stem}-waveform.png")
+        """Write ``<stem>-loss``, ``<stem>-waveform`` and ``<stem>-spectrogram`` next to ``path``, as PNG
+        images, or as SVG drawings when ``path`` ends in ``.svg`` (the spectrogram is an image in it)."""
+        path = Path(path)
+        stem = path.with_suffix("")
+        check_path_length(f"{stem}-spectrogram{path.suffix}")
         check_writable_dir(stem.parent)
-        return [self.loss_plot.export_png(f"{stem}-loss.png"), self.waveform_plot.export_png(f"{stem}-waveform.png")]
+        if path.suffix.lower() == ".svg":
+            from .plots import export_widget_svg
 
-    def open_output_folder(self) -> None:
+            out = []
+            for view, name in ((self.loss_plot, "loss"), (self.waveform_plot, "waveform"),
+                               (self.spectrogram_plot, "spectrogram")):
+                view.refresh()
+                out.append(export_widget_svg(view, f"{stem}-{name}.svg"))
+            return out
+        return [self.loss_plot.export_png(f"{stem}-loss.png"), self.waveform_plot.export_png(f"{stem}-waveform.png"),
+                self.spectrogram_plot.export_png(f"{stem}-spectrogram.png")]
+
+    def open_output_folder(self) -> bool:
+        """Open the output folder in the file manager; says where it is when none can open it."""
         out = self.session.settings.get("output_dir")
-        if out:
-            try:
-                folder = check_writable_dir(out)
-            except WaveNetError as exc:
-                self._report_error("Cannot open the output folder", exc)
-                return
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        if not out:
+            self.status("No output folder is set (Training tab, Output folder)", 6000)
+            return False
+        try:
+            folder = check_writable_dir(out)
+        except WaveNetError as exc:
+            self._report_error("Cannot open the output folder", exc)
+            return False
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.status(f"Opened {folder}", 4000)
+            return True
+        text = f"No file manager could be started to show the folder. The files are in {folder}"
+        self.status(text)
+        self.note(text, "warning")
+        self.show_message("info", "Output folder", text)
+        return False
 
     # ================================================================ playback
     def toggle_play(self, which: str | None = None) -> None:
@@ -1029,7 +1407,9 @@ class MainWindow(QMainWindow):
         if not self._can_play(which):
             return
         self._last_play = which
-        self.player.play(self.current_generated() if which == "generated" else self.input_audio, tag=which)
+        if self.player.play(self.current_generated() if which == "generated" else self.input_audio, tag=which) \
+                and self.player.note:
+            self.status(f"Playing ({self.player.note})", 5000)
 
     def _can_play(self, which: str) -> bool:
         if not self.player.availability()[0]:
@@ -1041,7 +1421,7 @@ class MainWindow(QMainWindow):
 
     def _on_player_state(self, state: str) -> None:
         if state != PLAYING:
-            self.waveform_plot.set_playhead(None)
+            self.audio_views_call("set_playhead", None)
         self._update_actions()
 
     def _on_player_failed(self, reason: str) -> None:
@@ -1055,8 +1435,9 @@ class MainWindow(QMainWindow):
         core_ok = self.core is not None
         training, generating = busy == "training", busy == "generation"
         has_model = self.session.model is not None
-        if not core_ok:
-            why = self.core_error or "Loading PyTorch…"
+        loading = not core_ok and not self.core_error
+        if self.core_error:
+            why = self.core_error
         elif busy:
             why = f"Busy: {busy} is running"
         elif not self.training_form.is_valid:
@@ -1065,7 +1446,14 @@ class MainWindow(QMainWindow):
             why = "Add audio files first (drop them on the window or press Ctrl+O)"
         else:
             why = ""
-        self._set_enabled(self.train_button, not why, why or "Train on the files in the list (Ctrl+T)")
+        if loading and self.train_queued:
+            tip = "Training starts as soon as PyTorch has loaded (press again or Esc to call it off)"
+        elif loading:
+            tip = "PyTorch is still loading: press Train and training starts as soon as it is ready"
+        else:
+            tip = "Train on the files in the list (Ctrl+T)"
+        self._set_enabled(self.train_button, not why, why or tip)
+        self.train_button.setText("Train (queued)" if loading and self.train_queued else "Train")
         self.act_train.setEnabled(not why)
         self._set_enabled(self.stop_button, training and not self.session.stopping,
                           "Stop training after the current step (Esc)")
@@ -1089,6 +1477,8 @@ class MainWindow(QMainWindow):
         self._set_enabled(self.export_button, can_export, "Export the generated audio (Ctrl+E)" if can_export
                           else "Generate audio first" if not has_gen else "Wait until generation ends")
         self.act_export.setEnabled(can_export)
+        self.act_export_all.setEnabled(can_export and self.session.results is not None
+                                       and len(self.session.results.buffers) > 1)
         ok, reason = self.player.availability()
         if not ok and self.audio_label.toolTip() != reason:
             self.audio_label.setToolTip(reason)
@@ -1120,13 +1510,107 @@ class MainWindow(QMainWindow):
 
     def _refresh_plots(self) -> None:
         self.loss_plot.refresh()
-        self.waveform_plot.refresh()
+        self.audio_view.currentWidget().refresh()  # the hidden view catches up when it is shown
+
+    def audio_views_call(self, method: str, *args, **kwargs) -> None:
+        """Call ``method`` on the waveform view and on the spectrogram view (they show the same audio)."""
+        for view in (self.waveform_plot, self.spectrogram_plot):
+            getattr(view, method)(*args, **kwargs)
+
+    def show_spectrogram(self, on: bool) -> None:
+        """Show the spectrograms (True) or the waveforms (False) of the input and generated audio."""
+        on = bool(on)
+        view = self.spectrogram_plot if on else self.waveform_plot
+        view.refresh()
+        self.audio_view.setCurrentWidget(view)
+        for widget in (self.spectrogram_check, self.act_spectrogram):
+            if widget.isChecked() != on:
+                widget.setChecked(on)
+        self.settings.setValue("view/spectrogram", on)
 
     # ================================================================ settings / about
     def _reset_all_settings(self) -> None:
         self.apply_preset()
         self.generation_form.reset_defaults()
         self.status("Settings reset to the defaults for these files", 4000)
+
+    def set_output_device(self, name: str) -> bool:
+        """Play through the output device called ``name`` ("" : the system's default); False if it is gone."""
+        from .playback import output_devices
+
+        if not name:
+            self.player.device = None
+            self.settings.setValue("audio/device", "")
+            return True
+        for index, dev_name, _rate in output_devices():
+            if dev_name == name:
+                self.player.device = index
+                self.settings.setValue("audio/device", name)
+                return True
+        self.player.device = None
+        return False
+
+    def show_preferences(self) -> None:
+        """Preferences: the output device, with the sample rates it plays."""
+        from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout
+
+        from .playback import output_devices, supported_rates
+
+        dialog = QDialog(self)
+        dialog.setObjectName("preferences")
+        dialog.setWindowTitle("Preferences")
+        form = QFormLayout(dialog)
+        combo = QComboBox()
+        combo.setObjectName("outputDevice")
+        combo.addItem("System default output", ("", None))
+        for index, name, rate in output_devices():
+            combo.addItem(f"{name} ({rate} Hz by default)", (name, index))
+        current = str(self.settings.value("audio/device", "") or "")
+        combo.setCurrentIndex(max(0, next((i for i in range(combo.count()) if combo.itemData(i)[0] == current), 0)))
+        rates = QLabel()
+        rates.setObjectName("deviceRates")
+        rates.setWordWrap(True)
+        model_rate = self.session.model.config.sample_rate if self.session.model is not None else None
+
+        def show_rates() -> None:
+            ok = supported_rates(combo.currentData()[1])
+            text = ", ".join(f"{r:,}" for r in ok) + " Hz" if ok else "none of the usual rates (or no device)"
+            if model_rate and ok and model_rate not in ok:
+                text += f". The model's {model_rate:,} Hz is resampled for it when played."
+            rates.setText(text)
+
+        combo.currentIndexChanged.connect(show_rates)
+        show_rates()
+        form.addRow("Output device", combo)
+        form.addRow("Sample rates it plays", rates)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        self.preferences_dialog = dialog  # (tests look at it)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.player.stop()
+            self.set_output_device(combo.currentData()[0])
+            self.status(f"Output device: {combo.currentText()}", 5000)
+
+    def show_quick_start(self) -> None:
+        """Help > Quick start: the four steps, the presets and what the main settings do to the sound."""
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser
+
+        dialog = QDialog(self)
+        dialog.setObjectName("quickStart")
+        dialog.setWindowTitle("Quick start")
+        layout = QVBoxLayout(dialog)
+        text = QTextBrowser()
+        text.setOpenExternalLinks(False)
+        text.setHtml(quick_start_html())
+        layout.addWidget(text)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        avail = self._available()
+        dialog.resize(min(640, avail.width() - 40) if avail else 640, min(620, avail.height() - 60) if avail else 620)
+        dialog.exec()
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About WaveNet GUI", self.about_text())
@@ -1169,13 +1653,68 @@ class MainWindow(QMainWindow):
             event.accept()
             super().closeEvent(event)
             return
-        busy = self.busy()
-        if busy and not self.ask("Quit?", f"{busy.capitalize()} is running. Stop it and quit?"):
+        if not self._closed and not self.confirm_quit():
             event.ignore()
             return
         self.shutdown()
         event.accept()
         super().closeEvent(event)
+
+    def confirm_quit(self) -> bool:
+        """Whether the window may close: asks to save a model changed since it was last saved or loaded.
+
+        "Save the trained model before quitting?" with Save, Discard and Cancel (training, if
+        it runs, is stopped first and the model as it is then is saved); with nothing unsaved,
+        running work is stopped after asking.  A failed or cancelled save keeps the window open.
+        """
+        busy = self.busy()
+        if busy == "model file":
+            self.status("Wait until the model file is written, then quit", 5000)
+            return False
+        if self.session.model is not None and (self.session.unsaved or busy == "training"):
+            running = " Training is running: it stops first." if busy == "training" else (
+                " Generation is running: it stops first." if busy else "")
+            choice = self.choose("Quit?", "Save the trained model before quitting?" + running
+                                 + " Discard loses the training.", ("Save", "Discard", "Cancel"))
+            if choice == "Cancel":
+                return False
+            if choice == "Save":
+                return self._save_before_quit()
+            return True
+        if busy and not self.ask("Quit?", f"{busy.capitalize()} is running. Stop it and quit?"):
+            return False
+        return True
+
+    def _save_before_quit(self) -> bool:
+        """Stop training, then save the model (to its file, else where the user says); True when saved."""
+        if self.busy() in ("training", "generation"):
+            self.session.stop()
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                for job in (self.train_job, self.gen_job):
+                    if job is not None and job.running:
+                        job.wait()
+            finally:
+                QApplication.restoreOverrideCursor()
+        known = self.session.model_path
+        if known is not None and Path(known).suffix == ".safetensors" and Path(known).parent.is_dir():
+            path = str(known)
+        else:
+            start = self.settings.value("model/last_dir", self.session.settings.get("output_dir") or "")
+            path = self.ask_save_path("Save the trained model", str(Path(start or ".") / "model.safetensors"))
+            if not path:
+                self.status("Not quitting: the model is not saved", 6000)
+                return False
+            if not path.endswith(".safetensors"):
+                path += ".safetensors"
+        try:
+            written = self.session.save_model(path)
+        except Exception as exc:  # noqa: BLE001 - any failure keeps the window (and the model) open
+            self._report_error("Could not save the model; not quitting", exc)
+            return False
+        self.remember_recent("model", written)
+        self.settings.setValue("model/last_dir", str(Path(written).parent))
+        return True
 
     def shutdown(self) -> None:
         """Stop all work, wait for it and save the settings.  Safe to call more than once."""
