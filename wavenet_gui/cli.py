@@ -90,7 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     ge.add_argument("--weight_format", choices=["float32", "bfloat16", "float16"], default="float32",
                     help="how the fast generator stores the weights: float32 is exact; bfloat16 is faster on "
                          "big models, computed in float32 from 16-bit weights (default %(default)s)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default %(default)s)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu, cuda, cuda:N, mps or auto: CUDA, then MPS, then the CPU (default %(default)s)")
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="training arithmetic: auto is bfloat16 on GPUs that have it (else float16 with a "
+                        "gradient scaler) and on CPUs with native bfloat16, else float32; float16 needs CUDA "
+                        "(default %(default)s)")
     p.add_argument("--backend", default="auto", choices=["auto", "fast", "torch"], help=argparse.SUPPRESS)
     return p
 
@@ -166,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from .core.model import WaveNet, WaveNetConfig
     from .core.modelfile import load_model
     from .core.session import load_training_audio, make_sampler, resolve_device, write_prediction
+    from .core.devices import precision_plan
     from .core.training import Trainer, TrainingConfig
 
     device = resolve_device(args.device)
@@ -185,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, target_length=args.target_length, holdout=args.holdout,
         save_weights=bool(args.save_weights), checkpoint_every=args.checkpoint_every,
         output_dir=str(output_dir), seed=args.seed if args.seed is not None else 0,
-        device=str(device)).validate()
+        device=str(device), precision=args.precision).validate()
+    precision_plan(tcfg.precision, device)  # float16 off CUDA fails here, before any slow work
 
     loaded = None
     if args.model:

@@ -81,25 +81,5 @@ def write_prediction(output_dir: str | Path, audio: np.ndarray, *, sample_rate: 
                       sample_rate=sample_rate, exclusive=True)
 
 
-def available_devices() -> list[str]:
-    """Devices torch can use here, CPU first."""
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("mps")
-    return devices
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"`` (the best present) as a torch device."""
-    name = (name or "cpu").lower()
-    devices = available_devices()
-    if name == "auto":
-        return torch.device(devices[-1] if devices[-1] != "mps" else "mps")
-    if name.split(":")[0] not in ("cpu", "cuda", "mps"):
-        raise ConfigError("device", f"{name!r} is not one of cpu, cuda, mps, auto")
-    if name.split(":")[0] not in devices:
-        raise ConfigError("device", f"{name} is not available on this machine (available: {', '.join(devices)})")
-    return torch.device(name)
+# scale (issue 15): the device list and "auto" (CUDA, then MPS, then CPU) live in core/devices.py.
+from .devices import available_devices, resolve_device  # noqa: E402,F401

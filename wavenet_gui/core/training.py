@@ -36,20 +36,13 @@ from .model import WaveNet
 from .modelfile import MODEL_FILE_NAME, adam_state, load_model, save_model
 
 
-PRECISIONS = ("auto", "float32", "bfloat16")
+# scale (issue 15): precision choices live in core/devices.py (float16 + GradScaler on CUDA).
+from .devices import PRECISIONS, precision_plan  # noqa: E402
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device`` (None: plain float32)."""
-    if precision == "float32":
-        return None
-    if precision == "bfloat16":
-        return torch.bfloat16
-    if device.type == "cpu":
-        native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() or \
-            getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-        return torch.bfloat16 if native else None
-    return None
+    return precision_plan(precision, device).dtype
 
 
 def warm_up() -> bool:
@@ -175,7 +168,10 @@ class Trainer:
             raise ConfigError("window", f"sampler windows are {sampler.window} samples, the model needs {want} "
                                         f"(receptive field {model.receptive_field} + target length {config.target_length})")
         self.device = torch.device(config.device)
-        self.autocast_dtype = resolve_precision(config.precision, self.device)
+        plan = precision_plan(config.precision, self.device)
+        self.autocast_dtype = plan.dtype
+        #: scale (issue 15): float16 autocast (CUDA) scales the loss so gradients do not underflow
+        self.scaler = torch.amp.GradScaler(self.device.type) if plan.grad_scaler else None
         #: Use the fused pass with its hand-written backward (:mod:`.fused`); on a CPU it is
         #: 1.2-1.5x faster than autograd.  Other devices use autograd (and autocast).
         self.fused = self.device.type == "cpu"
@@ -268,6 +264,8 @@ class Trainer:
         if self._diverged(value):
             self._roll_back(value, "loss")
             return value
+        if self.scaler is not None:  # scale (issue 15): float16 on CUDA
+            return self._scaled_step(loss, value)
         loss.backward()
         grads_ok = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in self.model.parameters())
         if not grads_ok:
@@ -276,6 +274,15 @@ class Trainer:
             return math.nan
         self._snapshot()
         self.optimizer.step()
+        return value
+
+    def _scaled_step(self, loss: torch.Tensor, value: float) -> float:
+        """The float16 step: the scaler skips (and lowers its scale after) a step whose scaled
+        gradients overflowed, which in float16 is routine, not divergence."""
+        self.scaler.scale(loss).backward()
+        self._snapshot()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         return value
 
     # ---- divergence: the rule, the last good state, the message ------------------------------
