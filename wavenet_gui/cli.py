@@ -136,16 +136,20 @@ def _fmt_time(seconds: float | None) -> str:
 
 
 class _Interrupt:
-    """First Ctrl+C sets the event; a second one interrupts for real."""
+    """First Ctrl+C sets the event; a second one interrupts for real (not under torchrun,
+    which forwards the terminal's Ctrl+C once more: there every Ctrl+C is a stop request)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, escalate: bool = True) -> None:
         self.event = threading.Event()
         self.message = message
+        self.escalate = escalate
 
     def __enter__(self) -> threading.Event:
         def handler(signum, frame):
             if self.event.is_set():
-                raise KeyboardInterrupt
+                if self.escalate:
+                    raise KeyboardInterrupt
+                return
             self.event.set()
             sys.stderr.write(f"\nCtrl+C: {self.message}\n")
 
@@ -176,6 +180,12 @@ def run(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     train = args.train if args.train is not None else args.model is None
+    # scale (issue 15): under torchrun, train with DistributedDataParallel (core/distributed.py).
+    launch = _distributed_launch(args, device, train)
+    if launch is not None:
+        device = launch.device
+        launch.__enter__()
+        print(launch.describe(), flush=True)
     if not args.length > 0:
         raise ConfigError("--length", f"must be positive seconds, got {args.length}")
     if not (args.temperature >= 0 and args.temperature < float("inf")):
@@ -189,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     tcfg = TrainingConfig(
         learning_rate=args.learning_rate, target_loss=args.target_loss, train_iterations=args.train_iterations,
         batch_size=args.batch_size, target_length=args.target_length, holdout=args.holdout,
-        save_weights=bool(args.save_weights), checkpoint_every=args.checkpoint_every,
+        save_weights=bool(args.save_weights) or launch is not None, checkpoint_every=args.checkpoint_every,
         output_dir=str(output_dir), seed=args.seed if args.seed is not None else 0,
         device=str(device), precision=args.precision).validate()
     precision_plan(tcfg.precision, device)  # float16 off CUDA fails here, before any slow work
@@ -244,11 +254,16 @@ def run(args: argparse.Namespace) -> int:
     if train:
         sampler = make_sampler(signals, receptive_field=cfg.receptive_field, target_length=tcfg.target_length,
                                holdout=tcfg.holdout, names=[a.path.name for a in audio], config=cfg)
+        trainer_cls, extra = Trainer, {}
+        if launch is not None:  # scale (issue 15)
+            from .core.distributed import DistributedTrainer
+
+            trainer_cls, extra = DistributedTrainer, {"run": launch}
         if loaded is not None:
-            trainer = Trainer(model, sampler, tcfg, optimizer_state=loaded.optimizer_state,
-                              iteration=int(loaded.training.get("iteration", 0)), losses=loaded.losses)
+            trainer = trainer_cls(model, sampler, tcfg, optimizer_state=loaded.optimizer_state,
+                                  iteration=int(loaded.training.get("iteration", 0)), losses=loaded.losses, **extra)
         else:
-            trainer = Trainer(model, sampler, tcfg)
+            trainer = trainer_cls(model, sampler, tcfg, **extra)
         bar = Progress("train", trainer.iteration + tcfg.train_iterations)
 
         def on_progress(p):
@@ -256,8 +271,10 @@ def run(args: argparse.Namespace) -> int:
             bar.update(p.iteration, f"loss {p.loss:.3f} (mean {p.mean_loss:.3f}){val} "
                                     f"{p.samples_per_s / 1000:.1f}k samples/s ETA {_fmt_time(p.eta)}")
 
-        with _Interrupt("stopping training after this step, then generating "
-                        "(Ctrl+C during generation stops it and keeps what was made)") as cancel:
+        stop_text = ("stopping training after this step, then generating "
+                     "(Ctrl+C during generation stops it and keeps what was made)") if launch is None else \
+            "stopping every process after this step; rank 0 saves the model"
+        with _Interrupt(stop_text, escalate=launch is None) as cancel:
             result = trainer.run(callback=on_progress, cancel=cancel)
         bar.update(result.iterations, f"loss {result.final_loss or float('nan'):.3f}", force=True)
         bar.close()
@@ -266,6 +283,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"saved {result.checkpoint}")
         if result.reason == "diverged":
             print(f"warning: {result.message}", file=sys.stderr)
+        if launch is not None:  # scale (issue 15): rank 0 goes on to generate alone
+            launch.close()
+            if not launch.is_main:
+                return 0
+            if result.reason == "cancelled":
+                print("stopped; to generate, run wavenet-cli --model "
+                      f"{result.checkpoint or tcfg.output_dir} (one process)")
+                return 0
 
     # Prime: first sample of the input (as the original), silence, or a clip.
     if args.prime == "first" and signals:
@@ -309,6 +334,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _distributed_launch(args: argparse.Namespace, device, train: bool):
+    """scale (issue 15): the :class:`~wavenet_gui.core.distributed.DistributedRun` of a torchrun
+    launch (None otherwise); ranks other than 0 print nothing but their errors."""
+    from .core.distributed import DistributedRun, torchrun_env
+
+    env = torchrun_env()
+    if env is None:
+        return None
+    if not train:
+        from .core.errors import ConfigError
+
+        raise ConfigError("train", "a torchrun launch trains: drop --train false (generate with one process)")
+    launch = DistributedRun(env, device)
+    if not launch.is_main:
+        import os
+
+        global _RANK_PREFIX
+        _RANK_PREFIX = f"rank {env.rank}: "
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    return launch
+
+
+_RANK_PREFIX = ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -317,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except WaveNetError as e:
-        print(f"wavenet-cli: error: {e}", file=sys.stderr)
+        print(f"wavenet-cli: error: {_RANK_PREFIX}{e}", file=sys.__stderr__ if _RANK_PREFIX else sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("\nwavenet-cli: aborted", file=sys.stderr)
