@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train (default true; false when --model is given, true with --model resumes it)")
     io.add_argument("--save_weights", type=_bool, nargs="?", const=True, default=False, metavar="true|false",
                     help="save checkpoints to --output_dir while training")
+    io.add_argument("--cache_dir", default="auto", metavar="DIR|auto|off",
+                    help="decode the training audio once into a memory-mapped cache of classes (one byte per "
+                         "sample) in DIR; auto: in the user's cache folder when the files last 10 minutes or "
+                         "more; off: decode into memory every run (default %(default)s)")
     io.add_argument("--plot", type=_bool, nargs="?", const=True, default=False, metavar="true|false",
                     help="also write a PNG plot of the input and generated waveforms")
     mo = p.add_argument_group("model")
@@ -224,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         prime_clip = quantizer.encode(load_audio(args.prime, sample_rate=cfg.sample_rate).samples)
 
     # Audio: needed to train, and for the default prime (first sample of the input).
-    signals, audio = [], []
+    signals, audio, corpus = [], [], None
     need_audio = train or args.prime == "first" or args.plot
     if need_audio:
         if args.wav:
@@ -238,11 +242,27 @@ def run(args: argparse.Namespace) -> int:
 
             files = [example_clip_path()]
         min_samples = cfg.receptive_field + 1 if train else 1
-        signals, audio = load_training_audio(files, sample_rate=cfg.sample_rate, quantizer=quantizer,
-                                             min_samples=min_samples)
-        for a in audio:
-            for note in a.notes:
-                print(f"note: {a.path.name}: {note}", file=sys.stderr)
+        cache_dir = _corpus_cache_dir(args.cache_dir, files) if train else None
+        if cache_dir is not None:  # scale (issue 15): decoded once, memory-mapped (core/corpus_cache.py)
+            from .core.corpus_cache import open_corpus
+
+            if launch is not None and not launch.is_main:
+                torch.distributed.barrier()  # rank 0 decodes; the others then open its cache
+            corpus = open_corpus(files, sample_rate=cfg.sample_rate, quantizer=quantizer, cache_dir=cache_dir,
+                                 min_samples=min_samples,
+                                 progress=lambda i, n, name: print(f"decoding {i + 1}/{n}: {name}", file=sys.stderr))
+            if launch is not None and launch.is_main:
+                torch.distributed.barrier()
+            signals, names, notes = corpus.signals(), corpus.names, corpus.notes
+            print(f"{'decoded into' if corpus.decoded else 'read from'} the cache {corpus.directory} "
+                  f"({corpus.nbytes / 1e6:,.0f} MB, memory-mapped)", file=sys.stderr)
+        else:
+            signals, audio = load_training_audio(files, sample_rate=cfg.sample_rate, quantizer=quantizer,
+                                                 min_samples=min_samples)
+            names = [a.path.name for a in audio]
+            notes = [f"{a.path.name}: {note}" for a in audio for note in a.notes]
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
         total = sum(len(s) for s in signals)
         what = "training on" if train else "input:"
         print(f"{what} {len(files)} file(s), {total / cfg.sample_rate:.1f} s at {cfg.sample_rate} Hz; "
@@ -253,7 +273,9 @@ def run(args: argparse.Namespace) -> int:
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     if train:
         sampler = make_sampler(signals, receptive_field=cfg.receptive_field, target_length=tcfg.target_length,
-                               holdout=tcfg.holdout, names=[a.path.name for a in audio], config=cfg)
+                               holdout=tcfg.holdout, names=names, config=cfg)
+        if corpus is not None:
+            corpus.release_pages()  # the sampler's checking pass read every page; training reads windows
         trainer_cls, extra = Trainer, {}
         if launch is not None:  # scale (issue 15)
             from .core.distributed import DistributedTrainer
@@ -327,11 +349,35 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from .plotting import plot_waveforms_png
 
-        source = audio[0].samples if audio else None
+        source = audio[0].samples if audio else (load_audio(files[0], sample_rate=cfg.sample_rate).samples
+                                                  if need_audio else None)
         for k, path in enumerate(written):
             png = plot_waveforms_png(path.with_suffix(".png"), source, gen.audio[k], sample_rate=cfg.sample_rate)
             print(f"wrote {png}")
     return 0
+
+
+#: ``--cache_dir auto`` caches the decoded audio when the files last at least this long (seconds).
+CACHE_MIN_SECONDS = 600.0
+
+
+def _corpus_cache_dir(choice: str, files) -> "Path | None":
+    """scale (issue 15): where to cache the decoded training audio (None: decode into memory)."""
+    text = str(choice or "auto").strip()
+    if text.lower() == "off":
+        return None
+    if text.lower() != "auto":
+        return Path(text).expanduser()
+    from .core.audio import audio_info
+    from .core.corpus_cache import default_cache_dir
+
+    seconds = 0.0
+    for f in files:
+        try:
+            seconds += audio_info(f).duration
+        except Exception:  # noqa: BLE001 - decoding says what is wrong with the file
+            return None
+    return default_cache_dir() if seconds >= CACHE_MIN_SECONDS else None
 
 
 def _distributed_launch(args: argparse.Namespace, device, train: bool):
