@@ -1,7 +1,7 @@
 """Training throughput on this CPU: one process against ``torchrun`` with gloo.
 
 Runs ``wavenet-cli`` on the example clip with the default model, once as one process
-(all cores) and once per process count given, launched by ``torchrun --standalone``
+(all cores, then one thread) and once per process count given, launched by ``torchrun --standalone``
 (one thread each), and reads the training time the CLI prints.  Scored samples per
 second = iterations x batch size x target length x processes / training seconds.
 
@@ -24,12 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(nproc: int | None, args: argparse.Namespace, out: Path) -> dict:
+def run(nproc: int | None, args: argparse.Namespace, out: Path, threads: int | None = None) -> dict:
     cli = ["--train_iterations", str(args.iterations), "--batch_size", str(args.batch_size),
            "--target_length", str(args.target_length), "--precision", "float32", "--length", "0.01",
            "--output_dir", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if nproc is None:
+        if threads:
+            env["OMP_NUM_THREADS"] = str(threads)
         cmd = [sys.executable, "-m", "wavenet_gui.cli", *cli]
     else:
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
@@ -42,7 +44,8 @@ def run(nproc: int | None, args: argparse.Namespace, out: Path) -> dict:
     world = nproc or 1
     rate = args.iterations * args.batch_size * args.target_length * world / seconds
     first = done.stdout.splitlines()[0]
-    result = {"processes": world, "launcher": "torchrun (gloo)" if nproc else "plain", "first_line": first,
+    result = {"processes": world, "launcher": "torchrun (gloo)" if nproc else "plain",
+              "threads_per_process": int(env.get("OMP_NUM_THREADS", os.cpu_count() or 1)), "first_line": first,
               "train_s": seconds, "windows_per_step": args.batch_size * world,
               "samples_per_s": round(rate)}
     print(json.dumps(result), flush=True)
@@ -60,6 +63,7 @@ def main() -> None:
     results = {"machine": f"{os.cpu_count()} CPU cores (shared with other jobs: busy)", "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         results["runs"].append(run(None, args, Path(tmp) / "one"))
+        results["runs"].append(run(None, args, Path(tmp) / "one1", threads=1))
         for n in args.nproc:
             results["runs"].append(run(n, args, Path(tmp) / f"ddp{n}"))
     if args.out:
