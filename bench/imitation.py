@@ -40,7 +40,7 @@ from wavenet_gui.core.generation import generate, warm_up  # noqa: E402
 from wavenet_gui.core.model import WaveNet, WaveNetConfig  # noqa: E402
 from wavenet_gui.core.session import make_sampler  # noqa: E402
 from wavenet_gui.core.training import Trainer, TrainingConfig  # noqa: E402
-from wavenet_gui.resources_api import example_clip_path  # noqa: E402
+from wavenet_gui.resources import example_clip_path  # noqa: E402
 
 PRIME_SECONDS = 0.5  # like the window's "Start of a file" (which primes one receptive field)
 NOTE_SECONDS = 0.1875  # the example's eighth notes at 160 bpm (scripts/make_resources.py)

@@ -42,7 +42,7 @@ TINY = {
     "target_length": 128,
     "batch_size": 2,
     "holdout": 0,
-    "seed": 0,
+    "train_seed": 0,
     "save_weights": False,
 }
 
@@ -96,20 +96,20 @@ def _require_qapplication() -> None:
 
 
 def _running_workers(timeout_s: float = 10.0) -> list[str]:
-    """The window's worker QThreads still running after ``timeout_s`` (they may be winding down)."""
-    from wavenet_gui.qt import workers
+    """The window's jobs still running after ``timeout_s`` (they may be winding down)."""
+    from wavenet_gui.qt import tasks
 
     deadline = time.monotonic() + timeout_s
-    names = workers.running_threads()
+    names = tasks.running_jobs()
     while names and time.monotonic() < deadline:
-        workers.wait_all(100)
-        names = workers.running_threads()
+        tasks.wait_all(0.1)
+        names = tasks.running_jobs()
     return names
 
 
 @pytest.fixture(autouse=True)
 def qt_leak_check():
-    """After each test: no worker QThread still running, no audio stream left open.
+    """After each test: no worker job still running, no audio stream left open.
 
     (Test modules import it so that it applies to them.)  Runs after pytest-qt has
     closed the test's widgets and after :func:`make_window` has deleted its windows.
@@ -128,7 +128,7 @@ def qt_leak_check():
         playback._open_streams.discard(stream)
     problems = []
     if left:
-        problems.append(f"worker threads still running after the test: {left}")
+        problems.append(f"worker jobs still running after the test: {left}")
     if streams:
         problems.append(f"{streams} audio output stream(s) left open")
     if problems:
@@ -164,8 +164,8 @@ def make_window(qtbot, qt_settings, tmp_path):
         assert w.core is not None, w.core_error
         if tiny:
             w.training_form.set_values({**TINY, "output_dir": str(tmp_path / "out")})
-            w.generation_form.set_values({"length_s": 0.5, "temperature": 1.0, "seed": 1, "n_streams": 1,
-                                          "start_from": "silence"})
+            w.generation_form.set_values({"length": 0.5, "temperature": 1.0, "seed": 1, "variations": 1,
+                                          "prime": "silence"})
         if files:
             n = len(w.files)
             w.add_paths(list(files))
@@ -184,7 +184,7 @@ def make_window(qtbot, qt_settings, tmp_path):
     made.clear()
     assert not alive, f"{len(alive)} window(s) not deleted at the end of the test"
     left = _running_workers()
-    assert not left, f"worker threads still running after the windows were closed: {left}"
+    assert not left, f"worker jobs still running after the windows were closed: {left}"
 
 
 class UiProbe:

@@ -204,7 +204,7 @@ def test_self_test_passes_from_a_fresh_interpreter(tmp_path):
     env = {**__import__("os").environ, appinfo.LOG_DIR_ENV: str(tmp_path / "log"),
            "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.run(
-        [sys.executable, "-m", "wavenet_gui.launch", "--self-test", "--out-dir", str(tmp_path / "out")],
+        [sys.executable, "-m", "wavenet_gui.qt.launch", "--self-test", "--out-dir", str(tmp_path / "out")],
         capture_output=True, text=True, env=env, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

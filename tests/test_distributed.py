@@ -21,8 +21,8 @@ from wavenet_gui.core.distributed import TorchrunEnv, rank_rng, torchrun_env
 from wavenet_gui.core.errors import ConfigError
 
 TINY = ["--n_dilations", "3", "--n_blocks", "1", "--n_hidden", "8", "--n_skip", "8", "--n_end", "8",
-        "--target_length", "64", "--batch_size", "2", "--learning_rate", "0.01", "--seed", "3",
-        "--precision", "float32", "--length", "0.01"]
+        "--target_length", "64", "--batch_size", "2", "--learning_rate", "0.01",
+        "--precision", "float32", "--length", "0.01", "--train_seed", "3"]
 
 
 def torchrun(nproc: int, *args: str, timeout: float = 240, **popen) -> subprocess.CompletedProcess:
@@ -62,7 +62,7 @@ def single_process_reference(iterations: int, *, world: int, batch: int, seed: i
     from wavenet_gui.core.model import WaveNet, WaveNetConfig
     from wavenet_gui.core.session import load_training_audio, make_sampler
     from wavenet_gui.core.training import Trainer, TrainingConfig
-    from wavenet_gui.resources_api import example_clip_path
+    from wavenet_gui.resources import example_clip_path
 
     cfg = WaveNetConfig(n_dilations=3, n_blocks=1, n_hidden=8, n_skip=8, n_end=8).validate()
     torch.manual_seed(seed)

@@ -199,8 +199,8 @@ def test_the_apps_numba_thread_setting_keeps_torchs_thread_count():
         "torch.set_num_threads(1)\n"
         "from wavenet_gui.core import training\n"
         "training.warm_up()\n"
-        "from wavenet_gui.qt import jobs\n"
-        "jobs._leave_a_core_for_the_ui_numba()\n"
+        "from wavenet_gui.core.session import leave_a_core_free\n"
+        "leave_a_core_free()\n"
         "print(torch.get_num_threads())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -33,17 +33,32 @@ def test_window_is_shown_before_torch_loads(tmp_path):
     assert line.endswith("(torch loaded: False)"), line
 
 
-def test_form_defaults_match_the_core():
-    from wavenet_gui.core.model import WaveNetConfig
-    from wavenet_gui.core.training import TrainingConfig
-    from wavenet_gui.qt.forms import TRAINING_DEFAULTS
+def test_form_is_built_from_the_settings_table(qtbot):
+    """One widget per setting of its groups, with the table's range, label and help; every model
+    setting a model file carries is there (so continuing a loaded model never loses one)."""
+    from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
-    m, t = WaveNetConfig(), TrainingConfig()
-    for key, value in TRAINING_DEFAULTS.items():
-        if key == "output_dir":
-            continue
-        expected = getattr(m, key) if hasattr(m, key) else getattr(t, key)
-        assert value == expected, key
+    from wavenet_gui.core import config
+    from wavenet_gui.core.model import WaveNetConfig
+    from wavenet_gui.qt.forms import GenerationForm, TrainingForm
+
+    t, g = TrainingForm(), GenerationForm()
+    qtbot.addWidget(t)
+    qtbot.addWidget(g)
+    assert set(config.MODEL_SETTINGS) == set(WaveNetConfig().to_dict()) <= set(t.widgets)
+    for s in config.SETTINGS.values():
+        form = t if s.group in ("model", "training", "output") else g
+        w = form.widgets[s.name]
+        assert w.toolTip().startswith(s.help), s.name
+        if isinstance(w, QSpinBox) and not s.optional:
+            assert (w.minimum(), w.maximum()) == (s.minimum, s.maximum), s.name
+        if isinstance(w, QDoubleSpinBox) and s.percent:
+            assert w.maximum() == s.maximum * 100, s.name
+    defaults = config.defaults()
+    values = {**t.raw_values(), **g.raw_values()}
+    for name, value in values.items():
+        if name != "output_dir":  # the window's own default folder
+            assert config.parse(name, value) == defaults[name], name
 
 
 def test_version_flag_needs_no_window():
@@ -119,7 +134,7 @@ def test_default_layout_gives_the_form_its_width_and_does_not_jump(qtbot, make_w
 
     before = layout()
     w.training_form.set_values({**TINY, "output_dir": str(tmp_path / "out")})
-    w.generation_form.set_values({"length_s": 0.1, "n_streams": 2, "start_from": "silence"})
+    w.generation_form.set_values({"length": 0.1, "variations": 2, "prime": "silence"})
     train_model(qtbot, w, points=3)
     assert layout() == before
     w.generate_button.click()
@@ -131,7 +146,7 @@ def test_default_layout_gives_the_form_its_width_and_does_not_jump(qtbot, make_w
 
 # ------------------------------------------------------------------ --self-test details
 def test_self_test_playback_without_output_device_is_skipped_not_ok(monkeypatch):
-    from wavenet_gui import selftest
+    from wavenet_gui.qt import selftest
 
     class FakeSd:
         @staticmethod
@@ -152,7 +167,7 @@ def test_self_test_playback_without_output_device_is_skipped_not_ok(monkeypatch)
 def test_self_test_drops_the_offscreen_size_hint_warning(qtlog):
     from PySide6.QtCore import qWarning
 
-    from wavenet_gui.selftest import _QuietQtNoise
+    from wavenet_gui.qt.selftest import _QuietQtNoise
 
     with _QuietQtNoise():
         qWarning("This plugin does not support propagateSizeHints()")

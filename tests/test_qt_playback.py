@@ -119,7 +119,7 @@ def test_window_play_and_space(qtbot, make_window, tone_file):
 
     # play while generating: starts on the growing buffer, waits for it, plays it to its end
     train_model(qtbot, w)
-    w.generation_form.set_values({"length_s": 1.0})
+    w.generation_form.set_values({"length": 1.0})
     w.generate_button.click()
     qtbot.waitUntil(lambda: w.current_generated() is not None and w.current_generated().length > 0, timeout=10000)
     assert w.play_button.isEnabled()

@@ -125,25 +125,31 @@ def test_hostile_corpus_through_the_drop_handler(qtbot, make_window, hostile_cor
 
 # ------------------------------------------------------------------ form
 def test_form_validation_inline_and_receptive_field(make_window):
+    from wavenet_gui.core import config
+
     w = make_window()
     f = w.training_form
     f.set_values({"n_dilations": 4, "n_blocks": 2, "sample_rate": 8000})
     assert f.is_valid
     assert f.receptive_label.text().startswith("31 samples")
-    assert f.params_label.text().replace(",", "").isdigit()
-    f.set_values({"n_channels": 1})
+    assert f.params_label.text().replace(",", "") == str(config.parameter_count(w.session.settings))
+    # numbers out of the table's range cannot be entered: the spin boxes stop at its bounds
+    f.set_values({"n_channels": 1, "sample_rate": 100})
+    assert f.raw_values()["n_channels"] == 2 and f.raw_values()["sample_rate"] == 1000
+    # typed values are checked by the table's rules, with the reason under the field
+    f.set_values({"n_channels": 256, "sample_rate": 8000, "learning_rate": "-1"})
     assert not f.is_valid
-    assert f.errors["n_channels"].isVisibleTo(f) and "2 classes" in f.errors["n_channels"].text()
+    assert f.errors["learning_rate"].isVisibleTo(f) and "positive" in f.errors["learning_rate"].text()
     assert not w.train_button.isEnabled() and "invalid" in w.train_button.toolTip()
-    f.set_values({"n_channels": 256, "learning_rate": "-1"})
-    assert "positive" in f.errors["learning_rate"].text()
-    f.set_values({"learning_rate": "0.001", "n_blocks": 0})
-    assert f.errors["n_blocks"].text() and not f.errors["learning_rate"].text()
-    f.set_values({"n_blocks": 2, "sample_rate": 100})
-    assert "between" in f.errors["sample_rate"].text()
-    f.set_values({"sample_rate": 8000})
+    f.set_values({"learning_rate": "fast"})
+    assert "not a number" in f.errors["learning_rate"].text()
+    f.set_values({"learning_rate": "0.001", "target_loss": "-2"})
+    assert f.errors["target_loss"].text() and not f.errors["learning_rate"].text()
+    f.set_values({"target_loss": ""})
     assert f.is_valid and w.train_button.isEnabled() is False  # no files yet
     assert "files" in w.train_button.toolTip().lower()
+    # the settings the session trains with are the form's
+    assert w.session.checked("model")["n_dilations"] == 4 and w.session.settings["learning_rate"] == "0.001"
 
 
 def test_receptive_field_longer_than_data_is_explained(qtbot, make_window, tmp_path):
@@ -158,12 +164,12 @@ def test_receptive_field_longer_than_data_is_explained(qtbot, make_window, tmp_p
 def test_settings_persist_and_reset(make_window, qt_settings):
     w = make_window(tiny=False)
     w.training_form.set_values({"n_hidden": 48, "learning_rate": "0.0005"})
-    w.generation_form.set_values({"temperature": 0.7, "n_streams": 3})
+    w.generation_form.set_values({"temperature": 0.7, "variations": 3})
     w.shutdown()
     w2 = make_window(tiny=False, settings=qt_settings)
     assert w2.training_form.raw_values()["n_hidden"] == 48
     assert w2.training_form.raw_values()["learning_rate"] == "0.0005"
-    assert w2.generation_form.raw_values()["n_streams"] == 3
+    assert w2.generation_form.raw_values()["variations"] == 3
     w2.training_form.reset_defaults()
     assert w2.training_form.raw_values()["n_hidden"] == 32
 
@@ -197,7 +203,7 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
     assert w.loss_plot.raw_curve.getData()[0] is not None and len(w.loss_plot.raw_curve.getData()[0]) >= 20
 
     # generation: progress, a growing waveform, then Cancel keeps the partial audio
-    w.generation_form.set_values({"length_s": 600.0, "seed": 3})
+    w.generation_form.set_values({"length": 600.0, "seed": 3})
     probe.start()
     w.generate_button.click()
     assert w.cancel_button.isEnabled() and not w.generate_button.isEnabled()
@@ -241,7 +247,7 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
 def test_generate_full_length_saves_prediction(qtbot, make_window, tone_file, tmp_path):
     w = make_window([tone_file])
     train_model(qtbot, w)
-    w.generation_form.set_values({"length_s": 0.25, "n_streams": 2, "start_from": "input",
+    w.generation_form.set_values({"length": 0.25, "variations": 2, "prime": "first",
                                   "weight_format": "bfloat16"})  # the 16-bit weight path, chosen in the form
     assert w.generation_form.values()["weight_format"] == "bfloat16"
     w.generate_button.click()
@@ -249,6 +255,7 @@ def test_generate_full_length_saves_prediction(qtbot, make_window, tone_file, tm
     assert not w.recorder.messages, w.recorder.messages
     assert len(w.generated) == 2 and all(b.length == 2000 for b in w.generated)
     assert len(w.last_prediction) == 2 and all(p.exists() for p in w.last_prediction)
+    assert [p.stem[-3:] for p in w.last_prediction] == ["_v1", "_v2"]  # named as the CLI names them
     assert w.variation_spin.maximum() == 2
 
 
@@ -290,14 +297,15 @@ def test_save_and_load_model(qtbot, make_window, tone_file, tmp_path):
 
 
 def test_worker_exception_becomes_dialog(qtbot, make_window, tone_file, monkeypatch):
-    from wavenet_gui.qt import jobs
-
+    """A RuntimeError (what torch raises when it runs out of memory) inside the training generator
+    reaches the window as a one-line dialog, and the window is usable again."""
     w = make_window([tone_file])
 
-    def boom(*args, progress, cancel, **kwargs):
+    def boom(self, *args):
+        yield "Reading…"
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(jobs, "train", boom)
+    monkeypatch.setattr(type(w.session), "_train", boom)
     w.train_button.click()
     qtbot.waitUntil(lambda: bool(w.recorder.messages), timeout=5000)
     kind, title, text = w.recorder.messages[-1]
@@ -306,14 +314,28 @@ def test_worker_exception_becomes_dialog(qtbot, make_window, tone_file, monkeypa
 
 
 def test_training_error_from_core_is_one_line(qtbot, make_window, tmp_path):
-    # a file shorter than a training window: the core refuses it, naming it
-    w = make_window([write_tone(tmp_path / "tiny.wav", seconds=1.0), write_tone(tmp_path / "blip.wav", seconds=0.01)])
+    # a file that went away after it was listed: the core refuses it, naming it
+    w = make_window([write_tone(tmp_path / "tiny.wav", seconds=1.0), write_tone(tmp_path / "blip.wav", seconds=0.6)])
     qtbot.waitUntil(lambda: len(w.files) == 2, timeout=5000)
+    (tmp_path / "blip.wav").unlink()
     w.train_button.click()
     qtbot.waitUntil(lambda: bool(w.recorder.messages), timeout=10000)
     text = w.recorder.messages[-1][2]
     assert "blip.wav" in text and "\n" not in text
     assert w.train_button.isEnabled()
+
+
+def test_a_file_shorter_than_a_window_is_left_out_with_a_note(qtbot, make_window, tmp_path):
+    """One rule for window and CLI: files shorter than a training window are not used, and the
+    status says which; training goes on with the others."""
+    w = make_window([write_tone(tmp_path / "tone.wav", seconds=1.0), write_tone(tmp_path / "blip.wav", seconds=0.01)])
+    qtbot.waitUntil(lambda: len(w.files) == 2, timeout=5000)
+    w.training_form.set_values({"train_iterations": 3})
+    w.train_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    assert "blip.wav" in w.last_message and "not used" in w.last_message
+    assert w.session.state.iteration == 3
 
 
 def test_close_during_training_asks_and_stops_threads(qtbot, make_window, tone_file):
@@ -323,18 +345,18 @@ def test_close_during_training_asks_and_stops_threads(qtbot, make_window, tone_f
     w.recorder.answer = False
     w.close()
     assert w.isVisible() and w.busy() == "training" and w.recorder.questions
-    thread = w.train_task.thread
+    job = w.train_job
     w.recorder.answer = True
     w.close()
     assert not w.isVisible()
-    assert w.train_task.thread is None or thread.isFinished()
-    assert not w.busy()
+    assert job.done.is_set()  # the training thread has ended
+    assert not w.session.busy
 
 
 def test_close_during_generation(qtbot, make_window, tone_file):
     w = make_window([tone_file])
     train_model(qtbot, w)
-    w.generation_form.set_values({"length_s": 600.0})
+    w.generation_form.set_values({"length": 600.0})
     w.generate_button.click()
     qtbot.waitUntil(lambda: w.progress_bar.value() > 100, timeout=30000)
     t0 = time.perf_counter()
@@ -352,24 +374,32 @@ def test_about_and_shortcuts(make_window):
         assert key in shortcuts, key
 
 
-def test_validation_legend_only_with_validation_data(qtbot):
+def test_loss_plot_is_a_view_of_the_history(qtbot):
+    """The plot reads the training history it is given (the session's): points appear as the history
+    grows, the smoothed curve is the mean of the last 20, and validation joins the legend with data."""
+    from wavenet_gui.core.training import TrainingState
     from wavenet_gui.qt.plots import LossPlot
 
     p = LossPlot()
     qtbot.addWidget(p)
-    p.add_point(1, 5.0, 5.0)
+    state = TrainingState(iteration=1, losses=[5.0])
+    p.set_source(state)
+    assert p.legend_names() == ["loss", "smoothed"] and p.n_points == 1
+    state.losses.extend(float(v) for v in range(4, -21, -1))
+    state.iteration = len(state.losses)
+    state.val_losses.append((2, 4.2))
     p.refresh()
-    assert p.legend_names() == ["loss", "smoothed"]
-    p.add_point(2, 4.0, 4.5, 4.2)
-    p.refresh()
-    assert p.legend_names() == ["loss", "smoothed", "validation"]
-    p.clear_data()
-    assert p.legend_names() == ["loss", "smoothed"]
+    assert p.legend_names() == ["loss", "smoothed", "validation"] and p.n_points == 26
+    x, smooth = p.smooth_curve.getData()
+    assert x[0] == 1 and x[-1] == 26 and smooth[-1] == np.mean(state.losses[-20:])
+    loaded = TrainingState(iteration=100, losses=[1.0, 0.5])  # a file that kept the last losses only
+    p.set_source(loaded)
+    assert p.legend_names() == ["loss", "smoothed"] and list(p.raw_curve.getData()[0]) == [99, 100]
 
 
 def test_training_with_validation_shows_its_legend(qtbot, make_window, tone_file):
     w = make_window([tone_file])
-    w.training_form.set_values({"holdout": 20, "train_iterations": 30})
+    w.training_form.set_values({"holdout": 0.2, "train_iterations": 30})
     w.train_button.click()
     qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
     assert not w.recorder.messages, w.recorder.messages
@@ -417,6 +447,114 @@ def test_open_recent_remembers_files_and_models(qtbot, make_window, tone_file, t
     assert w2.recent_items() == []
 
 
+# ------------------------------------------------------------------ one session under both front ends
+def test_window_and_cli_give_the_same_audio_for_the_same_files_settings_and_seed(qtbot, make_window, tone_file,
+                                                                                  tmp_path):
+    """Both drive the same Session: same files, settings and seeds give the same weights and audio
+    (training seeded by train_seed, sampling by seed, started from the first sample of the first file)."""
+    import torch
+
+    from wavenet_gui.cli import main
+
+    w = make_window([tone_file])
+    w.training_form.set_values({"train_iterations": 6, "train_seed": 5, "output_dir": str(tmp_path / "gui")})
+    w.generation_form.set_values({"length": 0.2, "temperature": 1.0, "seed": 9, "variations": 2, "prime": "first"})
+    w.train_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    gui = sorted((tmp_path / "gui").glob("pred_*.wav"))
+    flags = [a for k, v in TINY.items() if k not in ("target_loss", "train_iterations", "train_seed")
+             for a in (f"--{k}", str(v))]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the window trains on one core fewer: the same arithmetic
+    try:
+        assert main(["--wav", str(tone_file), *flags, "--train_iterations", "6", "--train_seed", "5", "--length", "0.2",
+                     "--temperature", "1.0", "--seed", "9", "--variations", "2", "--prime", "first",
+                     "--output_dir", str(tmp_path / "cli")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    cli = sorted((tmp_path / "cli").glob("pred_*.wav"))
+    assert [p.name[-7:] for p in gui] == [p.name[-7:] for p in cli] == ["_v1.wav", "_v2.wav"]
+    for a, b in zip(gui, cli):
+        np.testing.assert_array_equal(sf.read(a)[0], sf.read(b)[0])
+
+
+def test_stopped_continued_and_saved_model_has_the_whole_history(qtbot, make_window, tone_file, tmp_path):
+    from wavenet_gui.core.modelfile import load_model
+
+    w = make_window([tone_file])
+    train_model(qtbot, w, points=5)
+    first = w.session.state.iteration
+    assert f"stopped at iteration {first}" in w.last_message and f"{first:,} it" in w.model_label.text()
+    train_model(qtbot, w, points=first + 5)  # Train again: the same model goes on
+    total = w.session.state.iteration
+    assert total > first and f"stopped at iteration {total}" in w.last_message
+    assert f"{total:,} it" in w.model_label.text() and "not saved" in w.model_label.text()
+    assert w.loss_plot.n_points == total
+    task = w.save_model(tmp_path / "m.safetensors")
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    assert "not saved" not in w.model_label.text()
+    loaded = load_model(tmp_path / "m.safetensors")
+    assert loaded.training["iteration"] == total and len(loaded.losses) == total
+    np.testing.assert_allclose(loaded.losses, w.session.state.losses, rtol=1e-6)
+    assert loaded.optimizer_state["step"] == total
+
+
+def test_changing_a_model_setting_asks_before_replacing_the_model(qtbot, make_window, tone_file):
+    w = make_window([tone_file])
+    train_model(qtbot, w)
+    model = w.model
+    w.training_form.set_values({"n_end": 32})  # a setting the old form did not show
+    assert w.training_form.model_note.isVisibleTo(w.training_form)
+    assert "end channels" in w.training_form.model_note.text()
+    w.recorder.answer = False
+    w.train_button.click()
+    assert w.recorder.questions and "n_end" in w.recorder.questions[-1] and "not been saved" in w.recorder.questions[-1]
+    assert w.model is model and not w.busy()
+    w.recorder.answer = True
+    w.train_button.click()
+    qtbot.waitUntil(lambda: w.model is not model and w.session.state.iteration >= 2 or bool(w.recorder.messages),
+                    timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
+    assert w.model is not model and w.model.config.n_end == 32
+    assert w.loss_plot.n_points == w.session.state.iteration  # the new model's history only
+
+
+def test_loading_a_model_fills_in_every_model_setting(qtbot, make_window, tmp_path):
+    from wavenet_gui.core.model import WaveNet, WaveNetConfig
+    from wavenet_gui.core.modelfile import save_model
+
+    cfg = WaveNetConfig(n_dilations=3, n_blocks=2, n_hidden=12, n_dilation_channels=6, n_skip=20, n_end=24,
+                        bias=False, n_channels=128, quantization="linear", sample_rate=11025)
+    save_model(tmp_path / "odd.safetensors", WaveNet(cfg), training={"iteration": 40}, losses=[2.0] * 40)
+    w = make_window()
+    task = w.load_model(tmp_path / "odd.safetensors")
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    values = w.training_form.values()
+    assert {k: values[k] for k in cfg.to_dict()} == cfg.to_dict()
+    assert not w.training_form.model_note.isVisibleTo(w.training_form)  # Train continues this model
+    assert w.session.model_mismatch() == [] and w.loss_plot.n_points == 40
+
+
+def test_presets_fill_in_the_form_and_the_fields_stay_editable(qtbot, make_window, tmp_path):
+    from wavenet_gui.core import config
+
+    w = make_window([write_tone(tmp_path / "short.wav", seconds=1.0)], tiny=False)
+    f = w.training_form
+    assert f.preset_combo.currentData() == "imitate"  # first launch: the preset that suits the files
+    assert f.raw_values()["n_dilations"] == config.preset_values("imitate", clip_seconds=[1.0])["n_dilations"]
+    f.preset_combo.setCurrentIndex(f.preset_combo.findData("speech16k"))
+    f.preset_combo.activated.emit(f.preset_combo.currentIndex())
+    assert f.raw_values()["sample_rate"] == 16000 and w.session.settings["sample_rate"] == 16000
+    assert "Voices" in f.preset_label.text()
+    f.set_values({"n_hidden": 40})
+    assert f.preset_combo.currentData() == "custom" and w.session.settings["n_hidden"] == 40
+
+
 def test_learning_rate_0_9_on_speech_stops_and_says_why(qtbot, make_window):
     """Issue 11: three speech clips at learning rate 0.9, Log scale clicked while it trains.  The
     loss explodes at once; training stops with a warning naming a learning rate to try, and the
@@ -437,3 +575,26 @@ def test_learning_rate_0_9_on_speech_stops_and_says_why(qtbot, make_window):
     import torch
 
     assert all(bool(torch.isfinite(p).all()) for p in w.model.parameters())
+
+
+def test_a_crash_while_training_saves_the_model_being_trained(qtbot, make_window, tone_file, tmp_path):
+    """The window registers a recovery saver with appinfo while it trains (the excepthook
+    calls it), and takes it away when training ends."""
+    from wavenet_gui import appinfo
+    from wavenet_gui.core.modelfile import load_model
+
+    w = make_window([tone_file])
+    w.training_form.set_values({"output_dir": str(tmp_path / "out")})
+    w.train_button.click()
+    qtbot.waitUntil(lambda: w.session.state.iteration >= 3 or bool(w.recorder.messages), timeout=30000)
+    assert not w.recorder.messages, w.recorder.messages
+    sentence = appinfo._save_for_recovery()
+    assert sentence.startswith("Your work was saved to "), sentence
+    saved = sorted((tmp_path / "out").glob("recovered_*.safetensors"))
+    assert len(saved) == 1 and str(saved[0]) in sentence
+    loaded = load_model(saved[0])
+    assert loaded.training["iteration"] >= 3 and len(loaded.losses) == loaded.training["iteration"]
+    assert loaded.optimizer_state is not None
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
+    assert appinfo._save_for_recovery() == ""  # nothing registered once training ended

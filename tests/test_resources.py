@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 
 from wavenet_gui import __version__
-from wavenet_gui.launch import handle_early_args
-from wavenet_gui.resources_api import ICON_SIZES, example_clip_path, icon_path, resource_path
+from wavenet_gui.qt.launch import handle_early_args
+from wavenet_gui.resources import ICON_SIZES, example_clip_path, icon_path, resource_path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display on CI
 
@@ -136,7 +136,7 @@ def test_other_arguments_leave_the_window_to_start():
 
 def test_version_from_a_fresh_interpreter():
     out = subprocess.run(
-        [sys.executable, "-m", "wavenet_gui.launch", "--version"],
+        [sys.executable, "-m", "wavenet_gui.qt.launch", "--version"],
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout
     assert out == f"wavenet-gui {__version__}\n"

@@ -1,8 +1,10 @@
 """``wavenet-cli``: train a WaveNet on audio files and generate new audio, from a terminal.
 
-Mirrors the original run.py so its users can switch: the same flag names, Ctrl+C
-stops training and goes on to generation, ``--model DIR`` skips training.
-Bad input exits with status 2 and one line on stderr, never a traceback.
+A short script over :class:`wavenet_gui.core.session.Session`, which the window drives
+too.  It mirrors the original run.py so its users can switch: the same flag names
+(every setting of :data:`wavenet_gui.core.config.SETTINGS` is a flag), Ctrl+C stops
+training and goes on to generation, ``--model DIR`` skips training.  Bad input exits
+with status 2 and one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -35,10 +37,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .core.model import WaveNetConfig
-    from .core.training import TrainingConfig
+    from .core import config
+    from .core.presets import PRESETS
 
-    m, t = WaveNetConfig(), TrainingConfig()
     p = _Parser(
         prog="wavenet-cli",
         description="Train an unconditioned WaveNet on audio files and generate new audio "
@@ -49,57 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     io = p.add_argument_group("audio and files")
     io.add_argument("--wav", nargs="+", metavar="PATH",
                     help="audio files or folders to train on (default: the bundled example clip)")
-    io.add_argument("--sample_rate", type=int, default=m.sample_rate, help="Hz (default %(default)s)")
-    io.add_argument("--output_dir", default="output", help="where pred_*.wav and checkpoints go (default %(default)s)")
     io.add_argument("--model", metavar="DIR", help="load a saved model (folder or .safetensors); skips training")
     io.add_argument("--train", type=_bool, default=None, metavar="true|false",
                     help="train (default true; false when --model is given, true with --model resumes it)")
-    io.add_argument("--save_weights", type=_bool, nargs="?", const=True, default=False, metavar="true|false",
-                    help="save checkpoints to --output_dir while training")
-    io.add_argument("--cache_dir", default="auto", metavar="DIR|auto|off",
-                    help="decode the training audio once into a memory-mapped cache of classes (one byte per "
-                         "sample) in DIR; auto: in the user's cache folder when the files last 10 minutes or "
-                         "more; off: decode into memory every run (default %(default)s)")
     io.add_argument("--plot", type=_bool, nargs="?", const=True, default=False, metavar="true|false",
                     help="also write a PNG plot of the input and generated waveforms")
-    mo = p.add_argument_group("model")
-    mo.add_argument("--n_channels", type=int, default=m.n_channels, help="quantization classes (default %(default)s)")
-    mo.add_argument("--quantization", choices=["mu_law", "linear"], default=m.quantization)
-    mo.add_argument("--n_dilations", type=int, default=m.n_dilations, help="layers per block (default %(default)s)")
-    mo.add_argument("--n_blocks", type=int, default=m.n_blocks, help="(default %(default)s)")
-    mo.add_argument("--n_hidden", type=int, default=m.n_hidden, help="residual channels (default %(default)s)")
-    mo.add_argument("--n_dilation_channels", type=int, default=m.n_dilation_channels,
-                    help="gate channels, 0 = n_hidden (default %(default)s)")
-    mo.add_argument("--n_skip", type=int, default=m.n_skip, help="skip channels (default %(default)s)")
-    mo.add_argument("--n_end", type=int, default=m.n_end, help="end channels (default %(default)s)")
-    tr = p.add_argument_group("training")
-    tr.add_argument("--learning_rate", type=float, default=t.learning_rate, help="(default %(default)s)")
-    tr.add_argument("--target_loss", type=float, default=None,
-                    help="stop when the mean loss of the last 20 iterations reaches this")
-    tr.add_argument("--train_iterations", type=int, default=t.train_iterations, help="(default %(default)s)")
-    tr.add_argument("--batch_size", type=int, default=t.batch_size, help="(default %(default)s)")
-    tr.add_argument("--target_length", type=int, default=t.target_length,
-                    help="samples scored per training window (default %(default)s)")
-    tr.add_argument("--holdout", type=float, default=0.0,
-                    help="fraction at the end of each file held out for a validation loss, e.g. 0.1 "
-                         "(default %(default)s)")
-    tr.add_argument("--checkpoint_every", type=int, default=t.checkpoint_every, help="(default %(default)s)")
-    ge = p.add_argument_group("generation")
-    ge.add_argument("--length", type=float, default=2.0, help="seconds to generate (default %(default)s)")
-    ge.add_argument("--temperature", type=float, default=1.0, help="0 = greedy (default %(default)s)")
-    ge.add_argument("--seed", type=int, default=None, help="same seed, same audio (default random)")
-    ge.add_argument("--variations", type=int, default=1, help="how many variations to generate at once (default %(default)s)")
-    ge.add_argument("--prime", default="first", metavar="first|silence|FILE",
-                    help="start from the first sample of the input (as the original), silence, or a clip")
-    ge.add_argument("--weight_format", choices=["float32", "bfloat16", "float16"], default="float32",
-                    help="how the fast generator stores the weights: float32 is exact; bfloat16 is faster on "
-                         "big models, computed in float32 from 16-bit weights (default %(default)s)")
-    p.add_argument("--device", default="cpu",
-                   help="cpu, cuda, cuda:N, mps or auto: CUDA, then MPS, then the CPU (default %(default)s)")
-    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
-                   help="training arithmetic: auto is bfloat16 on GPUs that have it (else float16 with a "
-                        "gradient scaler) and on CPUs with native bfloat16, else float32; float16 needs CUDA "
-                        "(default %(default)s)")
+    names = "; ".join(f"{name}: {preset.description.rstrip('.')}" for name, preset in PRESETS.items())
+    io.add_argument("--preset", choices=[*PRESETS, "auto"], default=None,
+                    help=f"start from a preset's settings; flags given still win. auto: the one that suits the "
+                         f"files (imitate for clips up to 3 s, else variations). Presets: {names}"
+                    .replace("%", "%%"))
+    config.add_arguments(p, groups={"model": "model", "training": "training", "generation": "generation",
+                                    "output": io})
     p.add_argument("--backend", default="auto", choices=["auto", "fast", "torch"], help=argparse.SUPPRESS)
     return p
 
@@ -107,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 class Progress:
     """A one-line progress bar on stderr (a line every few seconds when not a terminal)."""
 
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total = label, total
+    def __init__(self, label: str, total: int, start: int = 0) -> None:
+        self.label, self.total, self.start = label, total, start
         self.tty = sys.stderr.isatty()
         self.last = 0.0
 
@@ -117,7 +79,8 @@ class Progress:
         if not force and now - self.last < (0.1 if self.tty else 5.0):
             return
         self.last = now
-        frac = min(done / max(self.total, 1), 1.0)
+        span = max(self.total - self.start, 1)
+        frac = min(max(done - self.start, 0) / span, 1.0)
         bar = "#" * int(frac * 24) + "." * (24 - int(frac * 24))
         line = f"{self.label} [{bar}] {done}/{self.total} {text}"
         if self.tty:
@@ -151,9 +114,9 @@ class _Interrupt:
     def __enter__(self) -> threading.Event:
         def handler(signum, frame):
             if self.event.is_set():
-                if self.escalate:
-                    raise KeyboardInterrupt
-                return
+                if not self.escalate:
+                    return
+                raise KeyboardInterrupt
             self.event.set()
             sys.stderr.write(f"\nCtrl+C: {self.message}\n")
 
@@ -168,127 +131,93 @@ class _Interrupt:
             signal.signal(signal.SIGINT, self.previous)
 
 
+def _settings(args: argparse.Namespace) -> dict:
+    """The session's settings: the table's defaults, a preset's values, then the flags given."""
+    from .core import config
+    from .core.audio import audio_info, find_audio_files
+    from .core.presets import suggest_preset
+
+    values = config.defaults()
+    values["output_dir"] = "output"
+    if args.preset:
+        name = args.preset
+        seconds: list[float] = []
+        if args.wav:
+            try:
+                files, _ = find_audio_files(args.wav)
+                seconds = [audio_info(f).duration for f in files]
+            except Exception:  # noqa: BLE001 - reading the files later says what is wrong
+                seconds = []
+        if name == "auto":
+            name = suggest_preset(seconds)
+        values.update(config.preset_values(name, clip_seconds=seconds))
+    values.update(config.values_from_args(args))
+    return values
+
+
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-    import torch
-
-    from .core.audio import find_audio_files, load_audio
+    from .core import config
     from .core.errors import ConfigError
-    from .core.fileio import check_writable_dir
-    from .core.generation import generate, warm_up
-    from .core.model import WaveNet, WaveNetConfig
-    from .core.modelfile import load_model
-    from .core.session import load_training_audio, make_sampler, resolve_device, write_prediction
-    from .core.devices import precision_plan
-    from .core.training import Trainer, TrainingConfig
+    from .core.generation import warm_up
+    from .core.session import Session
 
-    device = resolve_device(args.device)
+    session = Session(_settings(args))
+    session.backend = args.backend
     train = args.train if args.train is not None else args.model is None
     # scale (issue 15): under torchrun, train with DistributedDataParallel (core/distributed.py).
-    launch = _distributed_launch(args, device, train)
+    launch = _distributed_launch(session, train)
     if launch is not None:
-        device = launch.device
-        launch.__enter__()
         print(launch.describe(), flush=True)
-    if not args.length > 0:
-        raise ConfigError("--length", f"must be positive seconds, got {args.length}")
-    if not (args.temperature >= 0 and args.temperature < float("inf")):
-        raise ConfigError("--temperature", f"must be 0 (greedy) or positive, got {args.temperature}")
-    if not 1 <= args.variations <= 64:
-        raise ConfigError("--variations", f"must be between 1 and 64, got {args.variations}")
-    if args.prime not in ("first", "silence") and not Path(args.prime).is_file():
-        raise ConfigError("--prime", f"{args.prime!r} is not first, silence or an audio file that exists")
-    output_dir = check_writable_dir(args.output_dir)
+    session.corpus_progress = lambda i, n, name: print(f"decoding {i + 1}/{n}: {name}", file=sys.stderr)
+    given = config.values_from_args(args)
     # Check every setting before any slow work, so a typo fails at once.
-    tcfg = TrainingConfig(
-        learning_rate=args.learning_rate, target_loss=args.target_loss, train_iterations=args.train_iterations,
-        batch_size=args.batch_size, target_length=args.target_length, holdout=args.holdout,
-        save_weights=bool(args.save_weights) or launch is not None, checkpoint_every=args.checkpoint_every,
-        output_dir=str(output_dir), seed=args.seed if args.seed is not None else 0,
-        device=str(device), precision=args.precision).validate()
-    precision_plan(tcfg.precision, device)  # float16 off CUDA fails here, before any slow work
-
-    loaded = None
+    session.checked()
+    session.check_generation(need_model=False)
     if args.model:
-        loaded = load_model(args.model, device=device)
-        model = loaded.model
-        print(f"loaded {loaded.path} ({model.n_parameters():,} parameters, "
-              f"trained {loaded.training.get('iteration', 0)} iterations)")
-    else:
-        model_cfg = WaveNetConfig(
-            n_channels=args.n_channels, n_dilations=args.n_dilations, n_blocks=args.n_blocks,
-            n_hidden=args.n_hidden, n_dilation_channels=args.n_dilation_channels, n_skip=args.n_skip,
-            n_end=args.n_end, sample_rate=args.sample_rate, quantization=args.quantization).validate()
-        torch.manual_seed(args.seed if args.seed is not None else 0)
-        model = WaveNet(model_cfg).to(device)
-    cfg = model.config
-    quantizer = cfg.quantizer
-    prime_clip = None
-    if args.prime not in ("first", "silence"):
-        prime_clip = quantizer.encode(load_audio(args.prime, sample_rate=cfg.sample_rate).samples)
+        loaded = session.load_model(args.model)
+        ignored = [f"--{name}" for name in config.MODEL_SETTINGS if name in given
+                   and given[name] != getattr(session.model.config, name)]
+        print(f"loaded {loaded.path} ({session.model.n_parameters():,} parameters, "
+              f"trained {session.state.iteration} iterations)")
+        if ignored:
+            print(f"note: {', '.join(ignored)} ignored: the model file decides its own settings", file=sys.stderr)
+    if train:
+        session.check_training()  # settings, output folder (before reading any audio)
 
-    # Audio: needed to train, and for the default prime (first sample of the input).
-    signals, audio, corpus = [], [], None
-    need_audio = train or args.prime == "first" or args.plot
-    if need_audio:
+    # Audio: needed to train, and for the default start (first sample of the input).
+    if train or session.settings["prime"] == "first" or args.plot:
         if args.wav:
-            files, skipped = find_audio_files(args.wav)
-            for note in skipped:
-                print(f"note: {note}", file=sys.stderr)
-            if not files:
-                raise ConfigError("--wav", "no audio files found in " + ", ".join(args.wav))
+            paths = list(args.wav)
         else:
-            from .resources_api import example_clip_path
+            from .resources import example_clip_path
 
-            files = [example_clip_path()]
-        min_samples = cfg.receptive_field + 1 if train else 1
-        cache_dir = _corpus_cache_dir(args.cache_dir, files) if train else None
-        if cache_dir is not None:  # scale (issue 15): decoded once, memory-mapped (core/corpus_cache.py)
-            from .core.corpus_cache import open_corpus
-
-            if launch is not None and not launch.is_main:
-                torch.distributed.barrier()  # rank 0 decodes; the others then open its cache
-            corpus = open_corpus(files, sample_rate=cfg.sample_rate, quantizer=quantizer, cache_dir=cache_dir,
-                                 min_samples=min_samples,
-                                 progress=lambda i, n, name: print(f"decoding {i + 1}/{n}: {name}", file=sys.stderr))
-            if launch is not None and launch.is_main:
-                torch.distributed.barrier()
-            signals, names, notes = corpus.signals(), corpus.names, corpus.notes
-            print(f"{'decoded into' if corpus.decoded else 'read from'} the cache {corpus.directory} "
-                  f"({corpus.nbytes / 1e6:,.0f} MB, memory-mapped)", file=sys.stderr)
-        else:
-            signals, audio = load_training_audio(files, sample_rate=cfg.sample_rate, quantizer=quantizer,
-                                                 min_samples=min_samples)
-            names = [a.path.name for a in audio]
-            notes = [f"{a.path.name}: {note}" for a in audio for note in a.notes]
-        for note in notes:
+            paths = [example_clip_path()]
+        report = session.add_files(paths, strict=True)
+        for note in report.notes:
             print(f"note: {note}", file=sys.stderr)
-        total = sum(len(s) for s in signals)
+        cfg = session.model.config if session.model is not None else session.model_config()
+        total = sum(session.clip_seconds())
         what = "training on" if train else "input:"
-        print(f"{what} {len(files)} file(s), {total / cfg.sample_rate:.1f} s at {cfg.sample_rate} Hz; "
-              f"model: {model.n_parameters():,} parameters, receptive field {cfg.receptive_field} samples "
-              f"({cfg.receptive_field_seconds * 1000:.0f} ms)", flush=True)
+        print(f"{what} {len(session.files)} file(s), {total:.1f} s; model: {config.parameter_count(cfg.to_dict()):,} "
+              f"parameters, receptive field {cfg.receptive_field} samples "
+              f"({cfg.receptive_field_seconds * 1000:.0f} ms) at {cfg.sample_rate} Hz", flush=True)
 
     # Compile (or load from disk) the fast generator while training or loading runs.
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     if train:
-        sampler = make_sampler(signals, receptive_field=cfg.receptive_field, target_length=tcfg.target_length,
-                               holdout=tcfg.holdout, names=names, config=cfg)
-        if corpus is not None:
-            corpus.release_pages()  # the sampler's checking pass read every page; training reads windows
-        trainer_cls, extra = Trainer, {}
-        if launch is not None:  # scale (issue 15)
-            from .core.distributed import DistributedTrainer
-
-            trainer_cls, extra = DistributedTrainer, {"run": launch}
-        if loaded is not None:
-            trainer = trainer_cls(model, sampler, tcfg, optimizer_state=loaded.optimizer_state,
-                                  iteration=int(loaded.training.get("iteration", 0)), losses=loaded.losses, **extra)
-        else:
-            trainer = trainer_cls(model, sampler, tcfg, **extra)
-        bar = Progress("train", trainer.iteration + tcfg.train_iterations)
+        bar = None
 
         def on_progress(p):
+            nonlocal bar
+            if isinstance(p, str):
+                corpus = session.corpus
+                if p.startswith("Training") and corpus is not None:
+                    print(f"{'decoded into' if corpus.decoded else 'read from'} the cache {corpus.directory} "
+                          f"({corpus.nbytes / 1e6:,.0f} MB, memory-mapped)", file=sys.stderr)
+                return
+            if bar is None:
+                bar = Progress("train", p.total_iterations, start=p.total_iterations - session.checked(
+                    "training")["train_iterations"])
             val = f" val {p.val_loss:.3f}" if p.val_loss is not None else ""
             bar.update(p.iteration, f"loss {p.loss:.3f} (mean {p.mean_loss:.3f}){val} "
                                     f"{p.samples_per_s / 1000:.1f}k samples/s ETA {_fmt_time(p.eta)}")
@@ -297,9 +226,13 @@ def run(args: argparse.Namespace) -> int:
                      "(Ctrl+C during generation stops it and keeps what was made)") if launch is None else \
             "stopping every process after this step; rank 0 saves the model"
         with _Interrupt(stop_text, escalate=launch is None) as cancel:
-            result = trainer.run(callback=on_progress, cancel=cancel)
-        bar.update(result.iterations, f"loss {result.final_loss or float('nan'):.3f}", force=True)
-        bar.close()
+            outcome = _run(session.train(cancel=cancel), on_progress)
+        result = outcome.result
+        if bar is not None:
+            bar.update(result.iterations, f"loss {result.final_loss or float('nan'):.3f}", force=True)
+            bar.close()
+        for note in outcome.notes:
+            print(f"note: {note}", file=sys.stderr)
         print(f"training: {result.message} ({result.elapsed:.1f} s)")
         if result.checkpoint:
             print(f"saved {result.checkpoint}")
@@ -307,91 +240,75 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {result.message}", file=sys.stderr)
         if launch is not None:  # scale (issue 15): rank 0 goes on to generate alone
             launch.close()
+            session.distributed = None
             if not launch.is_main:
                 return 0
             if result.reason == "cancelled":
-                print("stopped; to generate, run wavenet-cli --model "
-                      f"{result.checkpoint or tcfg.output_dir} (one process)")
+                where = result.checkpoint or session.settings["output_dir"]
+                print(f"stopped; to generate, run wavenet-cli --model {where} (one process)")
                 return 0
+    if session.model is None:
+        raise ConfigError("model", "there is no model: train (--train true) or load one (--model)")
 
-    # Prime: first sample of the input (as the original), silence, or a clip.
-    if args.prime == "first" and signals:
-        prime = np.array([int(signals[0][0])])
-    elif args.prime in ("first", "silence"):
-        prime = None
-    else:
-        prime = prime_clip
-
-    n_samples = max(1, int(round(args.length * cfg.sample_rate)))
+    n_samples = max(1, int(round(session.checked("generation")["length"] * session.model.config.sample_rate)))
     bar = Progress("generate", n_samples)
 
-    def on_chunk(p, _audio):
+    def on_chunk(p):
         bar.update(p.done, f"{p.samples_per_s:,.0f} samples/s ({p.realtime_factor:.2f}x real time)")
 
     with _Interrupt("stopping generation and saving what was made (press again to abort)") as cancel:
-        gen = generate(model, n_samples=n_samples, temperature=args.temperature, seed=args.seed, prime=prime,
-                       n_streams=args.variations, callback=on_chunk, cancel=cancel, backend=args.backend,
-                       weight_format=args.weight_format)
-    bar.update(gen.classes.shape[1], f"{gen.samples_per_s:,.0f} samples/s", force=True)
+        outcome = _run(session.generate(cancel=cancel), on_chunk)
+    results = outcome.results
+    bar.update(results.length, f"{results.samples_per_s:,.0f} samples/s", force=True)
     bar.close()
-    if gen.classes.shape[1] == 0:
+    if results.length == 0:
         print("generation cancelled before any sample was made; nothing written", file=sys.stderr)
         return 0
-    written = []
-    for k in range(gen.audio.shape[0]):
-        suffix = f"_v{k + 1}" if gen.audio.shape[0] > 1 else ""
-        written.append(write_prediction(output_dir, gen.audio[k], sample_rate=cfg.sample_rate, suffix=suffix))
-    state = "cancelled, kept" if gen.cancelled else "generated"
-    print(f"{state} {gen.classes.shape[1] / cfg.sample_rate:.2f} s (seed {gen.seed}, "
-          f"{gen.samples_per_s:,.0f} samples/s)")
-    for path in written:
+    if results.save_error:
+        raise ConfigError("output_dir", results.save_error)
+    state = "cancelled, kept" if results.cancelled else "generated"
+    print(f"{state} {results.length / results.sample_rate:.2f} s (seed {results.seed}, {results.note}, "
+          f"{results.samples_per_s:,.0f} samples/s)")
+    for path in results.saved:
         print(f"wrote {path}")
     if args.plot:
-        from .plotting import plot_waveforms_png
+        from .qt.plotting import plot_waveforms_png
 
-        source = audio[0].samples if audio else (load_audio(files[0], sample_rate=cfg.sample_rate).samples
-                                                  if need_audio else None)
-        for k, path in enumerate(written):
-            png = plot_waveforms_png(path.with_suffix(".png"), source, gen.audio[k], sample_rate=cfg.sample_rate)
+        from .core.audio import load_audio
+
+        source = load_audio(session.files[0].path, sample_rate=results.sample_rate).samples if session.files else None
+        for k, path in enumerate(results.saved):
+            png = plot_waveforms_png(Path(path).with_suffix(".png"), source, results.audio(k),
+                                     sample_rate=results.sample_rate)
             print(f"wrote {png}")
     return 0
 
 
-#: ``--cache_dir auto`` caches the decoded audio when the files last at least this long (seconds).
-CACHE_MIN_SECONDS = 600.0
-
-
-def _corpus_cache_dir(choice: str, files) -> "Path | None":
-    """scale (issue 15): where to cache the decoded training audio (None: decode into memory)."""
-    text = str(choice or "auto").strip()
-    if text.lower() == "off":
-        return None
-    if text.lower() != "auto":
-        return Path(text).expanduser()
-    from .core.audio import audio_info
-    from .core.corpus_cache import default_cache_dir
-
-    seconds = 0.0
-    for f in files:
+def _run(gen, callback):
+    """Iterate a session generator to its end, calling ``callback`` with each item; return its value."""
+    while True:
         try:
-            seconds += audio_info(f).duration
-        except Exception:  # noqa: BLE001 - decoding says what is wrong with the file
-            return None
-    return default_cache_dir() if seconds >= CACHE_MIN_SECONDS else None
+            item = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        callback(item)
 
 
-def _distributed_launch(args: argparse.Namespace, device, train: bool):
+def _distributed_launch(session, train: bool):
     """scale (issue 15): the :class:`~wavenet_gui.core.distributed.DistributedRun` of a torchrun
-    launch (None otherwise); ranks other than 0 print nothing but their errors."""
+    launch, its process group started (None outside torchrun).  Every process trains on its own
+    device and always saves (rank 0 writes); ranks other than 0 print nothing but their errors."""
+    from .core import config
     from .core.distributed import DistributedRun, torchrun_env
+    from .core.errors import ConfigError
+    from .core.session import resolve_device
 
     env = torchrun_env()
     if env is None:
         return None
     if not train:
-        from .core.errors import ConfigError
-
         raise ConfigError("train", "a torchrun launch trains: drop --train false (generate with one process)")
+    device = resolve_device(config.parse("device", session.settings["device"]))
     launch = DistributedRun(env, device)
     if not launch.is_main:
         import os
@@ -400,6 +317,9 @@ def _distributed_launch(args: argparse.Namespace, device, train: bool):
         _RANK_PREFIX = f"rank {env.rank}: "
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    session.update_settings({"device": str(launch.device), "save_weights": True})
+    launch.__enter__()
+    session.distributed = launch
     return launch
 
 

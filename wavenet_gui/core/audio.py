@@ -101,8 +101,8 @@ WRITE_EXTENSIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ".ogg": ("OGG", "VORBIS", ("VORBIS",)),
 }
 
-MIN_SAMPLE_RATE = 1000
-MAX_SAMPLE_RATE = 192000
+# The rates a model may be built for (and audio resampled to), defined with the other settings.
+from wavenet_gui.core.config import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # noqa: E402
 
 #: More than this fraction of NaN/Inf samples and a file is refused rather than repaired.
 MAX_NONFINITE_FRACTION = 0.01
@@ -799,7 +799,7 @@ def load_audio_classes(
     Examples
     --------
     >>> from wavenet_gui.core.quantization import Quantizer
-    >>> from wavenet_gui.resources_api import example_clip_path
+    >>> from wavenet_gui.resources import example_clip_path
     >>> clip = load_audio_classes(example_clip_path(), sample_rate=8000, quantizer=Quantizer(256))
     >>> clip.classes.dtype, clip.sample_rate
     (dtype('uint8'), 8000)

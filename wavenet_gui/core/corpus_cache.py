@@ -22,7 +22,7 @@ Examples
 --------
 >>> import tempfile
 >>> from wavenet_gui.core.quantization import Quantizer
->>> from wavenet_gui.resources_api import example_clip_path
+>>> from wavenet_gui.resources import example_clip_path
 >>> folder = tempfile.mkdtemp()
 >>> corpus = open_corpus([example_clip_path()], sample_rate=8000, quantizer=Quantizer(256), cache_dir=folder)
 >>> corpus.decoded, corpus.signals()[0].dtype
@@ -79,7 +79,7 @@ def corpus_key(paths: Sequence[str | os.PathLike[str]], *, sample_rate: int, qua
 
     Examples
     --------
-    >>> from wavenet_gui.resources_api import example_clip_path
+    >>> from wavenet_gui.resources import example_clip_path
     >>> a = corpus_key([example_clip_path()], sample_rate=8000, quantizer=Quantizer(256))
     >>> b = corpus_key([example_clip_path()], sample_rate=16000, quantizer=Quantizer(256))
     >>> len(a), a != b

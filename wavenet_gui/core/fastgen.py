@@ -49,30 +49,13 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from .numbatools import _HALF, _ZERO, _f32, _tanh
+from .weights import ALL_WEIGHT_FORMATS as _ALL_FORMATS
+from .weights import WEIGHT_FORMATS, pack_weights, round_model_weights  # noqa: F401 - re-exported
+
 __all__ = ["FastGenerator", "warm_up", "round_model_weights", "WEIGHT_FORMATS"]
 
-WEIGHT_FORMATS = ("float32", "bfloat16")
-#: also understood (tested ad hoc, not shipped in the app): "float16"
-_ALL_FORMATS = ("float32", "bfloat16", "float16")
-
-_F32 = np.float32
-# Eigen's rational approximation of tanh on [-9, 9] (float32, max abs error ~1e-7).
-_A1 = _F32(4.89352455891786e-03)
-_A3 = _F32(6.37261928875436e-04)
-_A5 = _F32(1.48572235717979e-05)
-_A7 = _F32(5.12229709037114e-08)
-_A9 = _F32(-8.60467152213735e-11)
-_A11 = _F32(2.00018790482477e-13)
-_A13 = _F32(-2.76076847742355e-16)
-_B0 = _F32(4.89352518554385e-03)
-_B2 = _F32(2.26843463243900e-03)
-_B4 = _F32(1.18534705686654e-04)
-_B6 = _F32(1.19825839466702e-06)
-_CLAMP = _F32(7.90531110763549805)
-_HALF = _F32(0.5)
-_ZERO = _F32(0.0)
-
-import platform as _platform
+import platform as _platform  # noqa: E402
 
 _IS_X86 = _platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
@@ -83,33 +66,6 @@ _MODE_LOGITS = 2  # one step per given input, logits of the last one
 
 # ----------------------------------------------------------------------------------------
 # low-level helpers
-@intrinsic
-def _f32(typingctx, x):
-    """Weight element -> float32: float32 as is, uint16 = bfloat16 bits, int16 = float16 bits."""
-    if x == types.float32:
-
-        def codegen(context, builder, sig, args):
-            return args[0]
-
-        return types.float32(x), codegen
-    if x == types.uint16:
-
-        def codegen(context, builder, sig, args):
-            v = builder.zext(args[0], ir.IntType(32))
-            v = builder.shl(v, ir.Constant(ir.IntType(32), 16))
-            return builder.bitcast(v, ir.FloatType())
-
-        return types.float32(x), codegen
-    if x == types.int16:
-
-        def codegen(context, builder, sig, args):
-            h = builder.bitcast(args[0], ir.HalfType())
-            return builder.fpext(h, ir.FloatType())
-
-        return types.float32(x), codegen
-    return None
-
-
 @intrinsic
 def _atomic_load(typingctx, arr, idx):
     """Acquire load of ``arr[idx]`` (int64 array), never hoisted out of a spin loop."""
@@ -155,24 +111,6 @@ def _cpu_relax(typingctx):
         return context.get_dummy_value()
 
     return types.void(), codegen
-
-
-@njit(inline="always", fastmath=True, error_model="numpy", cache=True)
-def _tanh(x):
-    x = x if x < _CLAMP else _CLAMP  # selects (not min/max) so that the loop vectorises
-    x = x if x > -_CLAMP else -_CLAMP
-    x2 = x * x
-    p = x2 * _A13 + _A11
-    p = x2 * p + _A9
-    p = x2 * p + _A7
-    p = x2 * p + _A5
-    p = x2 * p + _A3
-    p = x2 * p + _A1
-    p = x * p
-    q = x2 * _B6 + _B4
-    q = x2 * q + _B2
-    q = x2 * q + _B0
-    return p / q
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
@@ -739,47 +677,6 @@ def _run_split2(
 
 
 # ----------------------------------------------------------------------------------------
-def _to_format(a: np.ndarray, weight_format: str) -> np.ndarray:
-    """float32 array -> storage array of ``weight_format`` (round to nearest even)."""
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    if weight_format == "float32":
-        return a
-    if weight_format == "float16":
-        return a.astype(np.float16).view(np.int16)
-    if weight_format == "bfloat16":
-        u = a.view(np.uint32).astype(np.uint64)
-        rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16  # round to nearest even
-        return np.ascontiguousarray(rounded.astype(np.uint16))
-    raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {weight_format!r}")
-
-
-def _from_format(a: np.ndarray) -> np.ndarray:
-    if a.dtype == np.float32:
-        return a
-    if a.dtype == np.int16:
-        return a.view(np.float16).astype(np.float32)
-    return (a.astype(np.uint32) << 16).view(np.float32)
-
-
-def round_model_weights(model, weight_format: str):
-    """Round, in place, the weights that :class:`FastGenerator` stores in ``weight_format``
-    (every conv weight; biases and the embedding stay float32).  Returns the model.
-
-    The fast path with 16-bit weights computes exactly (up to float32 rounding) what this
-    rounded model computes; tests and benchmarks use it as the reference.
-    """
-    import torch
-
-    if weight_format not in _ALL_FORMATS:
-        raise ValueError(f"weight_format must be one of {WEIGHT_FORMATS}, got {weight_format!r}")
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith(".weight") and not name.startswith("embed"):
-                a = p.detach().cpu().numpy().astype(np.float32)
-                p.copy_(torch.from_numpy(_from_format(_to_format(a, weight_format))).to(p))
-    return model
-
-
 def _default_threads() -> int:
     try:
         return max(1, int(numba.get_num_threads()))
@@ -825,41 +722,14 @@ class FastGenerator:
         self.weight_format = weight_format
         R, D, S, E, C = cfg.n_hidden, cfg.dilation_channels, cfg.n_skip, cfg.n_end, cfg.n_channels
         self.R, self.D, self.S, self.E, self.C = R, D, S, E, C
-        layers = list(model.layers)
-        L = len(layers)
-
-        def arr(t):
-            return np.asarray(t.detach().cpu().numpy(), dtype=np.float32)
-
-        wd = np.empty((L, 2 * R, 2 * D), np.float32)
-        wsr = np.zeros((L, D, S + R), np.float32)
-        bd = np.zeros((L, 2 * D), np.float32)
-        bres = np.zeros((L, R), np.float32)
-        bskip = np.zeros(S, np.float32)
-        for i, layer in enumerate(layers):
-            w = arr(layer.dilated.weight)  # [2D, R, 2]
-            wd[i, :R] = w[:, :, 0].T  # x[t - d]
-            wd[i, R:] = w[:, :, 1].T  # x[t]
-            wsr[i, :, :S] = arr(layer.skip.weight)[:, :, 0].T
-            wsr[i, :, S:] = arr(layer.residual.weight)[:, :, 0].T
-            if layer.dilated.bias is not None:
-                bd[i] = arr(layer.dilated.bias)
-                bskip += arr(layer.skip.bias)
-                bres[i] = arr(layer.residual.bias)
-        e1 = arr(model.end1.weight)[:, :, 0].T[None]  # [1, S, E]
-        e2 = arr(model.end2.weight)[:, :, 0].T[None]  # [1, E, C]
-        b1 = arr(model.end1.bias) if model.end1.bias is not None else np.zeros(E, np.float32)
-        b2 = arr(model.end2.bias) if model.end2.bias is not None else np.zeros(C, np.float32)
-        fmt = weight_format
-        self._weights = (
-            np.ascontiguousarray(arr(model.embed.weight)),
-            _to_format(wd, fmt), np.ascontiguousarray(bd), _to_format(wsr, fmt), bres, bskip,
-            _to_format(e1, fmt), np.ascontiguousarray(b1), _to_format(e2, fmt), np.ascontiguousarray(b2),
-        )
+        L = len(cfg.dilations)
+        w = pack_weights(model, weight_format)  # the layout every generator reads (core/weights.py)
+        self._weights = (w.embed, w.wd, w.bd, w.wsr, w.bres, w.bskip, w.e1[None], w.b1, w.e2[None], w.b2)
         dil = np.asarray(cfg.dilations, dtype=np.int64)
         self._dil = dil
         self._qoff = np.concatenate([[0], np.cumsum(dil)[:-1]]).astype(np.int64)
-        self._queue = np.zeros((int(dil.sum()), K, R), np.float32)
+        self._initial = np.ascontiguousarray(model.initial_queues(K), dtype=np.float32)  # the past
+        self._queue = self._initial.copy()
         # scratch
         self._acc = np.zeros((K, S + R), np.float32)
         self._h = np.zeros((K, 2 * D), np.float32)
@@ -898,8 +768,8 @@ class FastGenerator:
         return self.config.receptive_field
 
     def reset(self) -> None:
-        """Zero every queue: the state before the first sample (= causal zero padding)."""
-        self._queue.fill(0.0)
+        """Back to the state before the first sample (:meth:`WaveNet.initial_queues`)."""
+        self._queue[...] = self._initial
         self._t = 0
 
     def close(self) -> None:
@@ -1032,6 +902,7 @@ def warm_up() -> None:
     model = _pytypes.SimpleNamespace(config=cfg, layers=layers, embed=_Conv(4, 4, 1), end1=_Conv(4, 4, 1),
                                      end2=_Conv(4, 4, 1))
     model.embed.weight = _T(np.zeros((4, 4), np.float32))
+    model.initial_queues = lambda k: np.zeros((sum(cfg.dilations), k, cfg.n_hidden), np.float32)
     for fmt in WEIGHT_FORMATS:
         for k, thr in ((1, 1), (1, 2), (2, 2)):
             g = FastGenerator(model, n_streams=k, weight_format=fmt, threads=thr, _force_split=True)

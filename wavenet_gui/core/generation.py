@@ -6,8 +6,11 @@ receptive field.  Two engines share one interface:
 
 * ``"fast"``: :class:`wavenet_gui.core.fastgen.FastGenerator`, a numba kernel
   that runs a whole chunk of samples per call (the default);
-* ``"torch"``: :class:`TorchQueueGenerator`, the readable reference written
-  with torch ops per layer per sample.
+* ``"torch"``: :class:`TorchQueueGenerator`, the readable reference: the
+  model's own :meth:`WaveNet.step <wavenet_gui.core.model.WaveNet.step>` per sample.
+
+Both read the weights in the layout of :func:`wavenet_gui.core.weights.pack_weights`
+and start from :meth:`WaveNet.initial_queues <wavenet_gui.core.model.WaveNet.initial_queues>`.
 
 Both produce exactly what :meth:`WaveNet.forward` defines: with greedy
 decoding, ``generated[i] == argmax(forward(concat(prime, generated[:i])))`` at
@@ -24,6 +27,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from . import config as settings
 from .errors import ConfigError
 from .warmup import warm_once
 from .model import WaveNet
@@ -53,74 +57,38 @@ def sample_classes(logits: np.ndarray, uniforms: np.ndarray, temperature: float)
 
 
 class TorchQueueGenerator:
-    """Reference cached generator: torch ops for each layer, for each sample.
+    """The reference engine: :meth:`WaveNet.step` per sample, in torch.
 
-    The queue of layer ``l`` (dilation ``d``) is a ring of ``d`` slots; at step
-    ``t`` slot ``t % d`` holds the layer's input from ``t - d`` (zeros before the
-    start, matching the model's causal zero padding).
+    Slow (Python and torch calls for every sample) and plain; the fast engine and the
+    model's ``forward`` are tested against it.  ``weight_format`` rounds the weight
+    matrices as the fast engine stores them.
     """
 
-    def __init__(self, model: WaveNet, *, n_streams: int = 1) -> None:
+    def __init__(self, model: WaveNet, *, n_streams: int = 1, weight_format: str = "float32") -> None:
         self.model = model
-        self.cfg = model.config
         self.n_streams = n_streams
-        self.device = model.device
-        D = self.cfg.dilation_channels
-
-        def bias(conv: torch.nn.Conv1d, n: int) -> torch.Tensor:
-            return conv.bias.detach() if conv.bias is not None else torch.zeros(n, device=self.device)
-
-        with torch.no_grad():
-            self.embed = model.embed.weight.detach()  # [C, R]
-            self.layers = []
-            for layer in model.layers:
-                w = layer.dilated.weight.detach()  # [2D, R, 2]
-                self.layers.append((
-                    layer.dilation,
-                    w[:, :, 0].T.contiguous(),  # [R, 2D] multiplies x[t - d]
-                    w[:, :, 1].T.contiguous(),  # [R, 2D] multiplies x[t]
-                    bias(layer.dilated, 2 * D),
-                    layer.skip.weight.detach()[:, :, 0].T.contiguous(),  # [D, S]
-                    bias(layer.skip, self.cfg.n_skip),
-                    layer.residual.weight.detach()[:, :, 0].T.contiguous(),  # [D, R]
-                    bias(layer.residual, self.cfg.n_hidden),
-                ))
-            self.end1 = (model.end1.weight.detach()[:, :, 0].T.contiguous(), bias(model.end1, self.cfg.n_end))
-            self.end2 = (model.end2.weight.detach()[:, :, 0].T.contiguous(), bias(model.end2, self.cfg.n_channels))
+        self.weight_format = weight_format
         self.reset()
 
     def reset(self) -> None:
-        R = self.cfg.n_hidden
-        self.queues = [torch.zeros(d, self.n_streams, R, device=self.device) for d, *_ in self.layers]
-        self.t = 0
+        """Back to the state before the first sample."""
+        self.state = self.model.start(self.n_streams, weight_format=self.weight_format)
 
-    @torch.no_grad()
     def _step(self, x: np.ndarray) -> torch.Tensor:
-        D = self.cfg.dilation_channels
-        h = self.embed[torch.as_tensor(x, device=self.device, dtype=torch.long)]  # [K, R]
-        skip = None
-        for (d, w_past, w_now, b, w_skip, b_skip, w_res, b_res), q in zip(self.layers, self.queues):
-            slot = self.t % d
-            past = q[slot]  # [K, R], the input from t - d
-            f_g = torch.addmm(b, past, w_past) + h @ w_now  # [K, 2D]
-            q[slot] = h
-            z = torch.tanh(f_g[:, :D]) * torch.sigmoid(f_g[:, D:])  # [K, D]
-            s = torch.addmm(b_skip, z, w_skip)  # [K, S]
-            skip = s if skip is None else skip + s
-            h = h + torch.addmm(b_res, z, w_res)  # [K, R]
-        self.t += 1
-        e = torch.relu(torch.addmm(self.end1[1], torch.relu(skip), self.end1[0]))  # [K, E]
-        return torch.addmm(self.end2[1], e, self.end2[0])  # [K, C]
+        return self.model.step(torch.as_tensor(np.asarray(x), dtype=torch.long), self.state)
 
     def feed(self, classes: np.ndarray) -> None:
+        """Teacher-force ``classes`` [n_streams, k] through the queues."""
         classes = np.asarray(classes)
         for i in range(classes.shape[1]):
             self._step(classes[:, i])
 
     def step_logits(self, x: np.ndarray) -> np.ndarray:
-        return self._step(np.asarray(x)).float().cpu().numpy()
+        """Feed one sample per stream; the logits [n_streams, C] of the next one."""
+        return self._step(x).float().cpu().numpy()
 
     def run(self, n: int, *, first_input: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
+        """Generate ``n`` samples per stream (see :func:`sample_classes`); classes [n_streams, n]."""
         out = np.empty((self.n_streams, n), dtype=np.int64)
         x = np.asarray(first_input, dtype=np.int64)
         for i in range(n):
@@ -143,7 +111,7 @@ def make_generator(model: WaveNet, *, n_streams: int = 1, backend: str = "auto",
                 raise ConfigError("backend", "the fast (numba) generator is not available here")
         else:
             return FastGenerator(model, n_streams=n_streams, weight_format=weight_format)
-    return TorchQueueGenerator(model, n_streams=n_streams)
+    return TorchQueueGenerator(model, n_streams=n_streams, weight_format=weight_format)
 
 
 def warm_up() -> bool:
@@ -210,13 +178,12 @@ def _prime_array(model: WaveNet, prime, n_streams: int) -> np.ndarray:
     return prime.astype(np.int64)
 
 
-def _validate(n_samples: int, temperature: float, n_streams: int) -> None:
+def _validate(n_samples: int, temperature: float, n_streams: int, weight_format: str = "float32") -> None:
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ConfigError("length", f"must be at least one sample, got {n_samples!r}")
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ConfigError("temperature", f"must be 0 (greedy) or positive, got {temperature!r}")
-    if not 1 <= n_streams <= 64:
-        raise ConfigError("variations", f"must be between 1 and 64, got {n_streams!r}")
+    settings.check("temperature", temperature)
+    settings.check("variations", n_streams)
+    settings.check("weight_format", weight_format)
 
 
 def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: int | None = None,
@@ -241,7 +208,7 @@ def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, s
     >>> sum(c.shape[1] for c in chunks)
     100
     """
-    _validate(n_samples, temperature, n_streams)
+    _validate(n_samples, temperature, n_streams, weight_format)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
     prime = _prime_array(model, prime, n_streams)
@@ -294,7 +261,7 @@ def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: 
     >>> result.audio.shape
     (1, 800)
     """
-    _validate(n_samples, temperature, n_streams)
+    _validate(n_samples, temperature, n_streams, weight_format)
     if n_samples * n_streams > MAX_IN_MEMORY_SAMPLES:
         raise ConfigError("length", f"{n_samples:,} samples x {n_streams} variations is more than the "
                                     f"{MAX_IN_MEMORY_SAMPLES:,} samples generation keeps in memory; "

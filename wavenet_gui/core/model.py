@@ -8,10 +8,18 @@ Shapes use ``B`` (batch), ``T`` (time), ``C`` (``n_channels`` classes),
 ``R`` (``n_hidden`` residual channels), ``D`` (dilation/gate channels),
 ``S`` (skip channels) and ``E`` (end channels).
 
+The network is described once per engine: :meth:`WaveNet.logits_btc` (what
+:meth:`WaveNet.forward` and training run: any number of positions at once) and
+:meth:`WaveNet.step` (the reference for cached generation: one sample at a time,
+each layer keeping a queue of its past inputs), as torchaudio's WaveRNN keeps
+``forward`` beside ``infer``.  The numba generator (:mod:`.fastgen`) and the fused
+training pass (:mod:`.fused`) are tested against these two.
+
 Causality: ``forward(x)[..., t]`` depends only on ``x[..., :t+1]`` and is the
-distribution of ``x[t+1]``.  Every dilated convolution is padded with zeros on
-the left, which is exactly what the cached generator's zero-filled queues see
-before the first sample, so the two agree from the first step.
+distribution of ``x[t+1]``.  What the network sees before the first sample is
+said in ONE place, the two methods side by side in :class:`WaveNet`:
+:meth:`WaveNet.pad_past` (for ``forward``) and :meth:`WaveNet.initial_queues`
+(for every cached generator); today both are zeros at every layer's input.
 """
 
 from __future__ import annotations
@@ -19,27 +27,31 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import config as settings
+from .config import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # noqa: F401 - the limits, defined in config
 from .errors import ConfigError
 from .quantization import Quantizer
+from .weights import from_format, pack_weights
 
-#: Limits accepted by :meth:`WaveNetConfig.validate`.
-MIN_SAMPLE_RATE = 1_000
-MAX_SAMPLE_RATE = 192_000
 #: The largest model this app builds, trains, saves and loads (400 MB of float32 weights;
 #: a checkpoint with Adam's moments is three times that).  A model file whose config asks
 #: for more is refused before anything is allocated.
 MAX_PARAMETERS = 100_000_000
+
+_d = settings.default
 
 
 @dataclass
 class WaveNetConfig:
     """Hyperparameters of a :class:`WaveNet` and of the audio it models.
 
-    Names follow the original program's flags where it had one.
+    Names follow the original program's flags where it had one; defaults, bounds and
+    help texts are those of :data:`wavenet_gui.core.config.SETTINGS`.
 
     Examples
     --------
@@ -48,25 +60,25 @@ class WaveNetConfig:
     2047
     """
 
-    n_channels: int = 256
+    n_channels: int = _d("n_channels")
     """Quantization classes: the size of the input embedding and of the output logits."""
-    n_dilations: int = 10
+    n_dilations: int = _d("n_dilations")
     """Layers per block; their dilations are 1, 2, 4, ..., 2**(n_dilations - 1)."""
-    n_blocks: int = 2
+    n_blocks: int = _d("n_blocks")
     """How many times the dilation pattern repeats."""
-    n_hidden: int = 32
+    n_hidden: int = _d("n_hidden")
     """Residual channels (R), the width of the signal passed from layer to layer."""
-    n_dilation_channels: int = 0
+    n_dilation_channels: int = _d("n_dilation_channels")
     """Channels of the gated activation (D); 0 means the same as ``n_hidden``."""
-    n_skip: int = 128
+    n_skip: int = _d("n_skip")
     """Skip channels (S): each layer adds its output here; their sum feeds the output stack."""
-    n_end: int = 128
+    n_end: int = _d("n_end")
     """Channels (E) of the hidden 1x1 layer between the skip sum and the logits."""
-    bias: bool = True
+    bias: bool = _d("bias")
     """Whether convolutions carry biases."""
-    sample_rate: int = 8000
+    sample_rate: int = _d("sample_rate")
     """Sample rate (Hz) of the audio the model is trained on and generates."""
-    quantization: str = "mu_law"
+    quantization: str = _d("quantization")
     """How audio maps to classes: ``"mu_law"`` or ``"linear"``."""
 
     kernel_size = 2  # fixed: every dilated convolution looks at x[t - d] and x[t]
@@ -114,23 +126,8 @@ class WaveNetConfig:
 
     def validate(self) -> "WaveNetConfig":
         """Raise :class:`ConfigError` naming the first invalid field; return self."""
-        checks = [
-            ("n_channels", 2 <= self.n_channels <= 65536, "needs at least 2 classes (and at most 65536)"),
-            ("n_dilations", 1 <= self.n_dilations <= 20, "must be between 1 and 20 layers per block"),
-            ("n_blocks", 1 <= self.n_blocks <= 64, "must be between 1 and 64 blocks"),
-            ("n_hidden", 1 <= self.n_hidden <= 4096, "must be between 1 and 4096 channels"),
-            ("n_dilation_channels", 0 <= self.n_dilation_channels <= 4096,
-             "must be between 1 and 4096 channels (0 means the same as n_hidden)"),
-            ("n_skip", 1 <= self.n_skip <= 4096, "must be between 1 and 4096 channels"),
-            ("n_end", 1 <= self.n_end <= 4096, "must be between 1 and 4096 channels"),
-            ("sample_rate", MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE,
-             f"must be between {MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz"),
-            ("quantization", self.quantization in ("mu_law", "linear"), "must be 'mu_law' or 'linear'"),
-        ]
-        for name, ok, reason in checks:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not ok:
-                raise ConfigError(name, f"{value!r} is invalid: {reason}")
+        for name in settings.MODEL_SETTINGS:
+            settings.check(name, getattr(self, name))
         if self.n_parameters > MAX_PARAMETERS:
             raise ConfigError("model", f"{self.n_parameters:,} parameters is more than this app's limit of "
                                        f"{MAX_PARAMETERS:,}; use fewer channels, layers or blocks")
@@ -138,6 +135,10 @@ class WaveNetConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def differences(self, other: "WaveNetConfig") -> list[str]:
+        """Names of the settings in which ``other`` differs from this config, in table order."""
+        return [name for name in settings.MODEL_SETTINGS if getattr(self, name) != getattr(other, name)]
 
     @classmethod
     def from_dict(cls, data: dict) -> "WaveNetConfig":
@@ -159,11 +160,12 @@ class WaveNetConfig:
 
 # ----------------------------------------------------------------------
 class ResidualLayer(nn.Module):
-    """One gated dilated layer: ``z = tanh(W_f * x) * sigmoid(W_g * x)``.
+    """The weights of one gated dilated layer: ``z = tanh(W_f * x) * sigmoid(W_g * x)``.
 
     Filter and gate share one convolution with ``2 * D`` outputs (first half filter,
     second half gate).  ``z`` goes through a 1x1 to the skip sum and through another
-    1x1 back onto the residual path.
+    1x1 back onto the residual path.  The computation is :meth:`WaveNet.logits_btc`
+    (training, and any sequence) and :meth:`WaveNet.step` (one sample at a time).
     """
 
     def __init__(self, cfg: WaveNetConfig, dilation: int) -> None:
@@ -173,16 +175,6 @@ class ResidualLayer(nn.Module):
         self.dilated = nn.Conv1d(R, 2 * D, kernel_size=2, dilation=dilation, bias=cfg.bias)
         self.skip = nn.Conv1d(D, S, kernel_size=1, bias=cfg.bias)
         self.residual = nn.Conv1d(D, R, kernel_size=1, bias=cfg.bias)
-
-    def forward(self, x: torch.Tensor, n_skip: int, pad: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        # x: [B, R, T]
-        d = self.dilation
-        h = self.dilated(F.pad(x, (d, 0)) if pad else x)  # [B, 2D, T] (padded) or [B, 2D, T - d]
-        f, g = h.chunk(2, dim=1)  # [B, D, T'] each
-        z = torch.tanh(f) * torch.sigmoid(g)  # [B, D, T']
-        skip = self.skip(z[:, :, -n_skip:])  # [B, S, n_skip]
-        out = x[:, :, -z.shape[2]:] + self.residual(z)  # [B, R, T']
-        return out, skip
 
 
 class WaveNet(nn.Module):
@@ -215,6 +207,88 @@ class WaveNet(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.embed.weight.device
+
+    # ------------------------------------------------------------------ before the first sample
+    @staticmethod
+    def pad_past(h: torch.Tensor, d: int) -> torch.Tensor:
+        """A layer's input ``h`` ``[B, T, R]`` with the ``d`` steps before the first sample in front.
+
+        The past is zeros at every layer's input (causal zero padding); keep
+        :meth:`initial_queues` saying the same.
+        """
+        return F.pad(h, (0, 0, d, 0))  # [B, d + T, R]
+
+    def initial_queues(self, n_streams: int) -> np.ndarray:
+        """Every layer's queue of past inputs before the first sample, for cached generation.
+
+        float32 ``[sum(dilations), n_streams, R]``: layer ``l`` (dilation ``d``) owns the ``d``
+        rows after the dilations of the layers before it.  Zeros, the same past as
+        :meth:`pad_past`.
+        """
+        cfg = self.config
+        return np.zeros((sum(cfg.dilations), int(n_streams), cfg.n_hidden), np.float32)
+
+    # ------------------------------------------------------------------ one sample at a time
+    def start(self, n_streams: int = 1, *, weight_format: str = "float32") -> "StepState":
+        """The state :meth:`step` starts from: the packed weights and the initial queues.
+
+        ``weight_format`` rounds the weight matrices as a generator storing them in 16 bits
+        would (see :mod:`.weights`).
+        """
+        packed = pack_weights(self, weight_format)
+        dev = self.device
+
+        def t(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(from_format(a))).to(dev)
+
+        weights = {k: t(getattr(packed, k)) for k in ("embed", "wd", "bd", "wsr", "bres", "bskip",
+                                                        "e1", "b1", "e2", "b2")}
+        queue = torch.from_numpy(self.initial_queues(n_streams)).to(dev)
+        offsets = np.concatenate([[0], np.cumsum(self.config.dilations)]).astype(int)
+        queues = [queue[a:b] for a, b in zip(offsets[:-1], offsets[1:])]  # [d, K, R] views
+        return StepState(weights=weights, queues=queues, dilations=list(self.config.dilations))
+
+    @torch.no_grad()
+    def step(self, x: torch.Tensor, state: "StepState") -> torch.Tensor:
+        """Feed one sample per stream and return the logits of the next one (the reference).
+
+        Parameters
+        ----------
+        x : LongTensor [K]
+            The current sample of each of the ``K`` streams.
+        state : StepState
+            From :meth:`start`; every layer's queue is updated in place.
+
+        Returns
+        -------
+        Tensor [K, C]
+            Equal to ``forward(sequence)[:, :, t]`` for the sequence fed so far.
+
+        Examples
+        --------
+        >>> model = WaveNet(WaveNetConfig(n_dilations=3, n_blocks=1, n_hidden=8, n_skip=8, n_end=8))
+        >>> state = model.start(n_streams=2)
+        >>> model.step(torch.tensor([128, 130]), state).shape
+        torch.Size([2, 256])
+        """
+        w = state.weights
+        R, D, S = self.config.n_hidden, self.config.dilation_channels, self.config.n_skip
+        h = w["embed"][x.to(self.device)]  # [K, R]
+        skip = w["bskip"].expand(h.shape[0], S).clone()  # [K, S]
+        last = len(state.dilations) - 1
+        for i, (d, q) in enumerate(zip(state.dilations, state.queues)):
+            slot = state.t % d
+            f_g = torch.addmm(w["bd"][i], q[slot], w["wd"][i, :R])  # [K, 2D]: x[t - d] ...
+            f_g.addmm_(h, w["wd"][i, R:])  # ... and x[t]
+            q[slot] = h
+            z = torch.tanh(f_g[:, :D]) * torch.sigmoid(f_g[:, D:])  # [K, D]
+            sr = z @ w["wsr"][i]  # [K, S + R]: skip and residual outputs
+            skip += sr[:, :S]
+            if i < last:  # the last layer's residual output is unused
+                h = h + sr[:, S:] + w["bres"][i]  # [K, R]
+        state.t += 1
+        e = torch.relu(torch.addmm(w["b1"], torch.relu(skip), w["e1"]))  # [K, E]
+        return torch.addmm(w["b2"], e, w["e2"])  # [K, C]
 
     def forward(self, x: torch.Tensor, n_outputs: int | None = None) -> torch.Tensor:
         """Logits for the next sample at every position.
@@ -262,7 +336,7 @@ class WaveNet(nn.Module):
         for i, layer in enumerate(self.layers):
             d = layer.dilation
             if pad:
-                h_in = F.pad(h, (0, 0, d, 0))  # [B, d + T, R]: zeros before the start
+                h_in = self.pad_past(h, d)  # [B, d + T, R]
             else:
                 h_in = h  # [B, T', R]; the output is d shorter
             w = layer.dilated.weight  # [2D, R, 2]
@@ -277,3 +351,17 @@ class WaveNet(nn.Module):
             skip = skip + sum(layer.skip.bias for layer in self.layers)
         out = F.relu(F.linear(F.relu(skip), self.end1.weight[:, :, 0], self.end1.bias))  # [B, n, E]
         return F.linear(out, self.end2.weight[:, :, 0], self.end2.bias)  # [B, n, C]
+
+
+@dataclass
+class StepState:
+    """Where :meth:`WaveNet.step` is: the packed weights, each layer's queue and the time step.
+
+    The queue of a layer with dilation ``d`` is a ring of ``d`` slots; at step ``t`` slot
+    ``t % d`` holds the layer's input from ``t - d``.
+    """
+
+    weights: dict[str, torch.Tensor]
+    queues: list[torch.Tensor]
+    dilations: list[int]
+    t: int = 0

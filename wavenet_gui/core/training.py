@@ -28,12 +28,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import MAX_HOLDOUT, WindowSampler
-from .fused import fused_loss
+from . import config as settings
+from .data import WindowSampler
 from .errors import ConfigError
-from .warmup import warm_once
+from .fused import fused_loss
 from .model import WaveNet
 from .modelfile import MODEL_FILE_NAME, adam_state, load_model, save_model
+from .trainstate import TrainingState
+from .warmup import warm_once
+
+_d = settings.default
 
 
 # scale (issue 15): precision choices live in core/devices.py (float16 + GradScaler on CUDA).
@@ -62,33 +66,34 @@ def warm_up() -> bool:
 
 @dataclass
 class TrainingConfig:
-    """How to train.  Names follow the original program's flags where it had one."""
+    """How to train.  Defaults, bounds and help texts of the fields that are settings come
+    from :data:`wavenet_gui.core.config.SETTINGS` (``seed`` is the setting ``train_seed``)."""
 
-    learning_rate: float = 3e-3
+    learning_rate: float = _d("learning_rate")
     """Adam's step size (3e-3 learns the example clip within two minutes; lower it for big models)."""
-    target_loss: float | None = None
+    target_loss: float | None = _d("target_loss")
     """Stop when the mean loss of the last ``loss_window`` iterations is at or below this (nats)."""
-    train_iterations: int = 1000
+    train_iterations: int = _d("train_iterations")
     """Iterations to run (in this run)."""
-    batch_size: int = 4
+    batch_size: int = _d("batch_size")
     """Windows per iteration."""
-    target_length: int = 2048
+    target_length: int = _d("target_length")
     """Samples scored per window (each window is receptive_field + target_length long)."""
-    holdout: float = 0.0
+    holdout: float = _d("holdout")
     """Fraction at the end of each file kept out of training for a validation loss (0 = none)."""
     loss_window: int = 20
     """Iterations averaged for the target-loss test and the reported mean loss."""
     validate_every: int = 50
     """Iterations between validation losses (when there is a hold-out)."""
-    save_weights: bool = False
+    save_weights: bool = _d("save_weights")
     """Write checkpoints to ``output_dir`` while training (the original's --save_weights)."""
-    checkpoint_every: int = 100
+    checkpoint_every: int = _d("checkpoint_every")
     """Iterations between checkpoints when ``save_weights`` is on (and one at the end)."""
     output_dir: str | None = None
     """Folder for checkpoints (``model.safetensors``)."""
-    seed: int = 0
-    """Seeds window sampling and weight initialisation."""
-    device: str = "cpu"
+    seed: int = _d("train_seed")
+    """Seeds window sampling (the Session also seeds the initial weights with it)."""
+    device: str = _d("device")
     precision: str = "auto"
     """Arithmetic of the forward and backward pass: ``"float32"``, ``"bfloat16"``
     (matrix products in bfloat16 with float32 weights and accumulation) or ``"auto"``:
@@ -96,25 +101,44 @@ class TrainingConfig:
     1.5x faster there, else float32."""
 
     def validate(self) -> "TrainingConfig":
-        lr = self.learning_rate
-        if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-            raise ConfigError("learning_rate", f"must be a positive number, got {lr!r}")
-        if lr > 1.0:
-            raise ConfigError("learning_rate", f"{lr!r} is far too large for Adam (try 0.001)")
-        if self.target_loss is not None and (not math.isfinite(self.target_loss) or self.target_loss < 0):
-            raise ConfigError("target_loss", f"must be a non-negative number, got {self.target_loss!r}")
-        for name, low in (("train_iterations", 1), ("batch_size", 1), ("target_length", 1),
-                          ("loss_window", 1), ("validate_every", 1), ("checkpoint_every", 1)):
+        """Raise :class:`ConfigError` naming the first invalid field; return self."""
+        for name, field_name in (("learning_rate", "learning_rate"), ("target_loss", "target_loss"),
+                                 ("train_iterations", "train_iterations"), ("batch_size", "batch_size"),
+                                 ("target_length", "target_length"), ("holdout", "holdout"),
+                                 ("checkpoint_every", "checkpoint_every"), ("save_weights", "save_weights"),
+                                 ("train_seed", "seed")):
+            settings.check(name, getattr(self, field_name))
+        for name in ("loss_window", "validate_every"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-                raise ConfigError(name, f"must be a whole number of at least {low}, got {v!r}")
-        if not 0.0 <= self.holdout <= MAX_HOLDOUT:
-            raise ConfigError("holdout", f"must be between 0 and {MAX_HOLDOUT}, got {self.holdout!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ConfigError(name, f"must be a whole number of at least 1, got {v!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
+        try:  # scale (issue 15): float16 only on CUDA
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ConfigError("device", f"{self.device!r} is not a device") from None
+        precision_plan(self.precision, device)
         if self.save_weights and not self.output_dir:
             raise ConfigError("output_dir", "is needed to save weights while training")
         return self
+
+
+def save_trained_model(path: str | Path, model: WaveNet, state: TrainingState, *,
+                       config: "TrainingConfig | None" = None, extra: dict | None = None) -> Path:
+    """Write ``model`` with its training state (iteration, losses, Adam) to ``path``, atomically.
+
+    The one way a trained model is saved: checkpoints and "Save model" alike.
+    ``config`` adds the training settings of the last run to the record (for people
+    reading the file); ``extra`` adds more (the files trained on, the app's version).
+    """
+    training = state.header()
+    if config is not None:
+        training.update(learning_rate=config.learning_rate, batch_size=config.batch_size,
+                        target_length=config.target_length, seed=config.seed)
+    training.update(extra or {})
+    return save_model(path, model, training=training, optimizer_state=state.optimizer_state,
+                      losses=state.losses)
 
 
 @dataclass(frozen=True)
@@ -160,8 +184,10 @@ class Trainer:
     """
 
     def __init__(self, model: WaveNet, sampler: WindowSampler, config: TrainingConfig, *,
-                 optimizer_state: dict | None = None, iteration: int = 0,
-                 losses: list[float] | None = None) -> None:
+                 state: TrainingState | None = None, optimizer_state: dict | None = None,
+                 iteration: int = 0, losses: list[float] | None = None) -> None:
+        """``state`` is the model's :class:`TrainingState` (updated as training goes); without
+        one, a new state starts from ``optimizer_state``, ``iteration`` and ``losses``."""
         self.config = config.validate()
         want = model.receptive_field + config.target_length
         if sampler.window != want:
@@ -178,22 +204,44 @@ class Trainer:
         self.model = model.to(self.device)
         self.sampler = sampler
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
-        self.iteration = iteration
-        self.losses: list[float] = list(losses or [])
-        self.val_losses: list[tuple[int, float]] = []
-        if optimizer_state:
-            self._load_optimizer_state(optimizer_state)
+        if state is None:
+            state = TrainingState(iteration=int(iteration), losses=list(losses or []),
+                                  optimizer_state=optimizer_state)
+        self.state = state
+        if state.optimizer_state:
+            self._load_optimizer_state(state.optimizer_state)
         # Window sampling continues deterministically after a resume.
-        self.rng = np.random.default_rng([config.seed, iteration])
+        self.rng = np.random.default_rng([config.seed, state.iteration])
         self._validation = sampler.validation_batches(config.batch_size) if config.holdout > 0 else []
+
+    # ------------------------------------------------------------------ the state's counters
+    @property
+    def iteration(self) -> int:
+        """Iterations trained (over every run on this model)."""
+        return self.state.iteration
+
+    @iteration.setter
+    def iteration(self, value: int) -> None:
+        self.state.iteration = int(value)
+
+    @property
+    def losses(self) -> list[float]:
+        return self.state.losses
+
+    @losses.setter
+    def losses(self, value: list[float]) -> None:
+        self.state.losses = list(value)
+
+    @property
+    def val_losses(self) -> list[tuple[int, float]]:
+        return self.state.val_losses
 
     # ------------------------------------------------------------------
     @classmethod
     def from_checkpoint(cls, path: str | Path, sampler: WindowSampler, config: TrainingConfig) -> "Trainer":
         """Resume from a checkpoint: weights, Adam's state, iteration count and loss history."""
         loaded = load_model(path, device=config.device)
-        return cls(loaded.model, sampler, config, optimizer_state=loaded.optimizer_state,
-                   iteration=int(loaded.training.get("iteration", 0)), losses=loaded.losses)
+        return cls(loaded.model, sampler, config, state=TrainingState.from_loaded(loaded))
 
     def _load_optimizer_state(self, state: dict) -> None:
         params = dict(self.model.named_parameters())
@@ -217,12 +265,8 @@ class Trainer:
             if not self.config.output_dir:
                 raise ConfigError("output_dir", "is needed to save a checkpoint")
             path = Path(self.config.output_dir) / MODEL_FILE_NAME
-        training = {"iteration": self.iteration, "learning_rate": self.config.learning_rate,
-                    "batch_size": self.config.batch_size, "target_length": self.config.target_length,
-                    "loss": self.losses[-1] if self.losses else None,
-                    "mean_loss": self.mean_loss()}
-        return save_model(path, self.model, training=training, optimizer_state=self.optimizer_state(),
-                          losses=self.losses)
+        self.state.optimizer_state = self.optimizer_state()
+        return save_trained_model(path, self.model, self.state, config=self.config)
 
     # ------------------------------------------------------------------
     def mean_loss(self) -> float | None:
@@ -361,6 +405,7 @@ class Trainer:
                 self.optimizer.state[p] = {k: (v.clone() if torch.is_tensor(v) else v) for k, v in saved.items()}
         self.iteration = snap["iteration"]
         del self.losses[snap["n_losses"]:]
+        self.val_losses[:] = [(i, v) for i, v in self.val_losses if i <= self.iteration]
         snap["valid"] = False  # one step back only
 
     def _divergence_message(self, value: float, what: str, kept_iteration: int | None) -> str:
@@ -440,6 +485,7 @@ class Trainer:
         final_checkpoint = None
         if cfg.save_weights and self.iteration > start_iteration:
             final_checkpoint = checkpoint or self.save_checkpoint()
+        self.state.optimizer_state = self.optimizer_state()  # Adam's moments outlive this run
         self.model.eval()
         return TrainingResult(reason=reason, message=message, iterations=self.iteration,
                               final_loss=self.mean_loss(), checkpoint=final_checkpoint,

@@ -41,7 +41,7 @@ import numba
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from .fastgen import _f32, _tanh
+from .numbatools import _f32, _tanh
 from .warmup import keep_torch_threads
 
 _LOG2E = np.float32(1.4426950408889634)

@@ -1,7 +1,7 @@
 """Entry point of ``wavenet-gui``: show the window first, load the heavy parts after.
 
 ``main()`` handles ``--version`` / ``--help`` / ``--self-test`` without Qt
-(:func:`wavenet_gui.launch.handle_early_args`), sets up logging and the crash
+(:func:`wavenet_gui.qt.launch.handle_early_args`), sets up logging and the crash
 hook, then shows :class:`~wavenet_gui.qt.window.MainWindow`.  torch, numba
 and the model code are imported by a background job once the window is up.
 Audio files named on the command line are added to the file list.
@@ -33,7 +33,7 @@ def _set_app_identity(app) -> None:
     try:
         from PySide6.QtGui import QIcon
 
-        from wavenet_gui.resources_api import icon_path
+        from wavenet_gui.resources import icon_path
 
         icon = QIcon()
         for size in (16, 32, 64, 256):
@@ -49,7 +49,7 @@ def _set_app_identity(app) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the application; returns the exit status."""
     argv = list(sys.argv if argv is None else argv)
-    from wavenet_gui.launch import handle_early_args
+    from wavenet_gui.qt.launch import handle_early_args
 
     code = handle_early_args(argv[1:])
     if code is not None:
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("WAVENET_GUI_QUIT_WHEN_READY"):  # for close-time measurements: close once idle
 
         def close_when_ready() -> None:
-            if window.core is None and not window.core_error or window.files == [] and window.other_tasks:
+            if window.core is None and not window.core_error or window.files == [] and window.busy_reading():
                 QTimer.singleShot(50, window, close_when_ready)
                 return
             print(f"closing at {time.time():.3f}", file=sys.stderr, flush=True)

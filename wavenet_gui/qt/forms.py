@@ -1,16 +1,18 @@
-"""The hyperparameter and generation forms.
+"""The settings forms, built from the one table of settings (:mod:`wavenet_gui.core.config`).
 
-Forms import nothing heavy: the defaults below mirror ``WaveNetConfig`` and
-``TrainingConfig`` (a test keeps them in step) and the receptive field and
-parameter count come from the core once the window has loaded it in the
-background (:meth:`TrainingForm.set_core`).  Each field has an error line under
-it where the reason for an invalid value is shown (the core's
-``ConfigError`` message for the model settings).
+Each setting gets the widget its kind asks for, with the table's range, unit, label
+and help text as tooltip; an error line under it shows the table's reason when a
+typed value is invalid.  The receptive field and the parameter count come from the
+table too, so the form is live before PyTorch has loaded.  Forms hold no state of
+their own beyond what is typed: the window copies their values into the session.
+
+* :class:`TrainingForm`: a preset choice at the top, then the model settings (every
+  setting a model file carries), the training settings and the output folder.
+* :class:`GenerationForm`: what to generate and what it starts from.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -32,54 +34,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-ERROR_STYLE = "color: #b00020;"
+from wavenet_gui.core import config
+from wavenet_gui.core.config import SETTINGS, Setting
+from wavenet_gui.core.presets import PRESETS
 
-MODEL_FIELDS = ("sample_rate", "quantization", "n_channels", "n_dilations", "n_blocks", "n_hidden", "n_skip")
-TRAINING_FIELDS = ("learning_rate", "target_loss", "train_iterations", "target_length", "batch_size", "holdout",
-                   "device", "seed", "save_weights", "output_dir")
+ERROR_STYLE = "color: #b00020;"
+WARNING_STYLE = "color: #8a5a00;"
+
+#: The prime setting's choices in the form (a file is chosen next to it).
+START_FROM = (("first", "First sample of the first file"), ("silence", "Silence"), ("file", "Continue a file"))
+CUSTOM = "custom"
 
 
 def default_output_dir() -> str:
+    """The window's output folder by default: ``~/Music/wavenet-gui`` (the CLI's is ``./output``)."""
     music = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)
     base = Path(music) if music else Path.home()
     return str(base / "wavenet-gui")
-
-
-#: Form defaults: the core dataclasses' defaults (``WaveNetConfig()``, ``TrainingConfig()``).  The core
-#: imports torch, which the window loads only after it shows, so they are copied here and
-#: tests/test_qt_launch.py::test_form_defaults_match_the_core keeps the copy in step.
-TRAINING_DEFAULTS: dict[str, Any] = {
-    "sample_rate": 8000,
-    "quantization": "mu_law",
-    "n_channels": 256,
-    "n_dilations": 10,
-    "n_blocks": 2,
-    "n_hidden": 32,
-    "n_skip": 128,
-    "learning_rate": 3e-3,
-    "target_loss": None,
-    "train_iterations": 1000,
-    "target_length": 2048,
-    "batch_size": 4,
-    "holdout": 0.0,
-    "device": "cpu",
-    "seed": 0,
-    "save_weights": False,
-    "output_dir": None,  # default_output_dir()
-}
-
-GENERATION_DEFAULTS: dict[str, Any] = {
-    "length_s": 2.0,
-    "temperature": 1.0,
-    "seed": -1,  # random
-    "n_streams": 1,
-    "start_from": "input",  # "input" | "file" | "silence"
-    "weight_format": "float32",  # "float32" (exact) | "bfloat16" (16-bit weights, faster on big models)
-}
-
-WEIGHT_FORMATS = (("float32", "float32 (exact)"), ("bfloat16", "bfloat16 (faster, big models)"))
-
-START_FROM = (("input", "First sample of the input"), ("file", "Start of a file"), ("silence", "Silence"))
 
 
 def _format_float(value: float) -> str:
@@ -101,89 +72,253 @@ def _field_row(widget: QWidget) -> tuple[QWidget, QLabel]:
     return box, err
 
 
-def _spin(lo: int, hi: int, *, suffix: str = "", step: int = 1) -> QSpinBox:
-    w = QSpinBox()
-    w.setRange(lo, hi)
-    w.setSingleStep(step)
-    w.setSuffix(suffix)
-    w.setKeyboardTracking(True)
-    w.setAccelerated(True)
-    return w
+class _FolderEdit(QWidget):
+    """A line edit with a browse button."""
+
+    def __init__(self, tip: str) -> None:
+        super().__init__()
+        self.edit = QLineEdit()
+        browse = QToolButton()
+        browse.setText("…")
+        browse.setToolTip("Choose the folder")
+        browse.clicked.connect(self._browse)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.edit, 1)
+        lay.addWidget(browse)
+        self.edit.setToolTip(tip)
+
+    def _browse(self) -> None:
+        start = self.edit.text().strip() or default_output_dir()
+        path = QFileDialog.getExistingDirectory(self, "Output folder", start)
+        if path:
+            self.edit.setText(path)
 
 
-class _BaseForm(QWidget):
+class _PrimeEdit(QWidget):
+    """The prime setting: first | silence | a file (one of the list, or any other)."""
+
+    def __init__(self, tip: str) -> None:
+        super().__init__()
+        self.kind = QComboBox()
+        for key, text in START_FROM:
+            self.kind.addItem(text, key)
+        self.file = QComboBox()
+        self.file.setObjectName("startFileCombo")
+        self.file.setToolTip("The file the generated audio continues (its last receptive field primes it).")
+        browse = QToolButton()
+        browse.setText("…")
+        browse.setToolTip("Choose another audio file")
+        browse.clicked.connect(self._browse)
+        self._browse_button = browse
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.kind)
+        row = QHBoxLayout()
+        row.addWidget(self.file, 1)
+        row.addWidget(browse)
+        lay.addLayout(row)
+        self.kind.setToolTip(tip)
+        self.kind.currentIndexChanged.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        on = self.kind.currentData() == "file"
+        self.file.setEnabled(on)
+        self._browse_button.setEnabled(on)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Continue which audio file?", "",
+                                              "Audio files (*.wav *.flac *.ogg *.aiff *.aif);;All files (*)")
+        if path:
+            self._add_file(path)
+            self.file.setCurrentIndex(self.file.findData(path))
+
+    def _add_file(self, path: str) -> None:
+        if self.file.findData(path) < 0:
+            self.file.addItem(Path(path).name, path)
+            self.file.setItemData(self.file.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+
+    def set_files(self, paths: list[str]) -> None:
+        current = self.file.currentData()
+        self.file.blockSignals(True)
+        self.file.clear()
+        for p in paths:
+            self._add_file(str(p))
+        if current and self.file.findData(current) < 0 and Path(str(current)).is_file():
+            self._add_file(str(current))
+        self.file.setCurrentIndex(max(self.file.findData(current), 0))
+        self.file.blockSignals(False)
+
+    def value(self) -> str:
+        kind = self.kind.currentData()
+        if kind != "file":
+            return kind
+        return self.file.currentData() or ""
+
+    def set_value(self, value: Any) -> None:
+        text = "" if value is None else str(value)
+        if text in ("first", "silence", "input"):
+            self.kind.setCurrentIndex(self.kind.findData("first" if text == "input" else text))
+            return
+        self.kind.setCurrentIndex(self.kind.findData("file"))
+        if text:
+            self._add_file(text)
+            self.file.setCurrentIndex(self.file.findData(text))
+
+
+# ==================================================================================================
+class SettingsForm(QWidget):
+    """A form over some groups of the settings table.
+
+    ``changed`` is emitted when the user edits a field (not when :meth:`set_values` fills it).
+    """
+
     changed = Signal()
+    GROUP = ""  # the QSettings group
+    GROUPS: tuple[tuple[str, str], ...] = ()  # (settings group, box title)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.widgets: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
         self._loading = False
+        self._extra_errors: dict[str, str] = {}
 
-    def _add(self, layout: QFormLayout, key: str, label: str, widget: QWidget, tip: str) -> None:
-        widget.setObjectName(key)
-        widget.setToolTip(tip)
-        box, err = _field_row(widget)
-        err.setObjectName(f"{key}Error")
-        lab = QLabel(label)
-        lab.setToolTip(tip)
-        lab.setBuddy(widget)
-        layout.addRow(lab, box)
-        self.widgets[key] = widget
-        self.errors[key] = err
-        if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
-            widget.valueChanged.connect(self._emit_changed)
-        elif isinstance(widget, QLineEdit):
-            widget.textChanged.connect(self._emit_changed)
-        elif isinstance(widget, QComboBox):
-            widget.currentIndexChanged.connect(self._emit_changed)
-        elif isinstance(widget, QCheckBox):
-            widget.toggled.connect(self._emit_changed)
+    # -- building ------------------------------------------------------
+    def _widget(self, s: Setting) -> QWidget:
+        if s.kind == "bool":
+            w: QWidget = QCheckBox()
+            w.toggled.connect(self._emit_changed)
+        elif s.kind == "choice":
+            w = QComboBox()
+            for value, text in s.choices:
+                w.addItem(text, value)
+            w.currentIndexChanged.connect(self._emit_changed)
+        elif s.widget == "folder":
+            w = _FolderEdit(s.help)
+            w.edit.textChanged.connect(self._emit_changed)
+        elif s.widget == "prime":
+            w = _PrimeEdit(s.help)
+            w.kind.currentIndexChanged.connect(self._emit_changed)
+            w.file.currentIndexChanged.connect(self._emit_changed)
+        elif s.name == "device":
+            w = QComboBox()
+            w.addItem("cpu", "cpu")
+            w.currentIndexChanged.connect(self._emit_changed)
+        elif s.kind == "int":
+            w = QSpinBox()
+            lo = int(s.minimum if s.minimum is not None else 0)
+            if s.optional:
+                lo -= 1  # the special value ("random")
+                w.setSpecialValueText(s.special)
+            elif s.special:
+                w.setSpecialValueText(s.special)
+            w.setRange(lo, int(s.maximum if s.maximum is not None else 2**31 - 1))
+            w.setSingleStep(int(s.step or 1))
+            if s.unit:
+                w.setSuffix(f" {s.unit}" if s.unit in ("Hz",) else "")
+            w.setAccelerated(True)
+            w.valueChanged.connect(self._emit_changed)
+        elif s.kind == "float" and s.widget != "line":
+            w = QDoubleSpinBox()
+            scale = 100.0 if s.percent else 1.0
+            lo = (s.minimum or 0.0) * scale
+            if s.minimum_exclusive:
+                lo += 10.0 ** -max(s.decimals, 0)
+            w.setDecimals(s.decimals)
+            w.setRange(lo, (s.maximum if s.maximum is not None else 1e9) * scale)
+            w.setSingleStep((s.step or 1.0) * scale)
+            w.setSuffix(" %" if s.percent else (f" {s.unit}" if s.unit else ""))
+            w.valueChanged.connect(self._emit_changed)
+        else:  # numbers typed as text (1e-3), optional numbers ("none")
+            w = QLineEdit()
+            w.setPlaceholderText(s.special or (f"e.g. {_format_float(s.default)}" if s.default is not None else ""))
+            w.textChanged.connect(self._emit_changed)
+        return w
+
+    def _add(self, layout: QFormLayout, s: Setting) -> None:
+        w = self._widget(s)
+        w.setObjectName(s.name)
+        tip = s.help + (f" ({s.unit})" if s.unit and s.unit != "Hz" else "")
+        w.setToolTip(tip)
+        box, err = _field_row(w)
+        err.setObjectName(f"{s.name}Error")
+        label = QLabel(s.label)
+        label.setToolTip(tip)
+        label.setBuddy(w)
+        layout.addRow(label, box)
+        self.widgets[s.name] = w
+        self.errors[s.name] = err
+
+    def _build_groups(self, outer: QVBoxLayout) -> dict[str, QFormLayout]:
+        layouts = {}
+        for group, title in self.GROUPS:
+            box = QGroupBox(title)
+            form = QFormLayout(box)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            for s in SETTINGS.values():
+                if s.group == group:
+                    self._add(form, s)
+            outer.addWidget(box)
+            layouts[group] = form
+        return layouts
 
     def _emit_changed(self, *_: object) -> None:
         if not self._loading:
             self.changed.emit()
 
-    def show_errors(self, errors: dict[str, str]) -> None:
-        for key, label in self.errors.items():
-            msg = errors.get(key, "")
-            label.setText(msg)
-            label.setVisible(bool(msg))
-
     # -- values <-> widgets -------------------------------------------
-    def _get(self, key: str) -> Any:
-        w = self.widgets[key]
-        if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+    def _get(self, name: str) -> Any:
+        w = self.widgets[name]
+        s = SETTINGS[name]
+        if isinstance(w, _PrimeEdit):
             return w.value()
+        if isinstance(w, _FolderEdit):
+            return w.edit.text().strip()
         if isinstance(w, QCheckBox):
             return w.isChecked()
         if isinstance(w, QComboBox):
             data = w.currentData()
             return data if data is not None else w.currentText()
+        if isinstance(w, QSpinBox):
+            v = w.value()
+            return None if s.optional and v < (s.minimum or 0) else v
+        if isinstance(w, QDoubleSpinBox):
+            return w.value() / 100.0 if s.percent else w.value()
         if isinstance(w, QLineEdit):
             return w.text().strip()
-        raise TypeError(key)
+        raise TypeError(name)
 
-    def _set(self, key: str, value: Any) -> None:
-        w = self.widgets[key]
-        if isinstance(w, QSpinBox):
-            w.setValue(int(value))
-        elif isinstance(w, QDoubleSpinBox):
-            w.setValue(float(value))
+    def _set(self, name: str, value: Any) -> None:
+        w = self.widgets[name]
+        s = SETTINGS[name]
+        if isinstance(w, _PrimeEdit):
+            w.set_value(value)
+        elif isinstance(w, _FolderEdit):
+            w.edit.setText("" if value is None else str(value))
         elif isinstance(w, QCheckBox):
             w.setChecked(bool(value) and str(value).lower() not in ("false", "0"))
         elif isinstance(w, QComboBox):
             i = w.findData(value)
             if i < 0:
                 i = w.findText(str(value))
-            if i < 0 and value:
+            if i < 0 and value not in (None, ""):
                 w.addItem(str(value), str(value))
                 i = w.count() - 1
             w.setCurrentIndex(max(i, 0))
+        elif isinstance(w, QSpinBox):
+            if value is None or value == "":
+                w.setValue(w.minimum())
+            else:
+                w.setValue(int(float(value)))
+        elif isinstance(w, QDoubleSpinBox):
+            w.setValue(float(value) * (100.0 if s.percent else 1.0))
         elif isinstance(w, QLineEdit):
             w.setText("" if value is None else (_format_float(value) if isinstance(value, float) else str(value)))
 
     def set_values(self, values: dict[str, Any]) -> None:
+        """Fill in the fields named in ``values`` (setting names); others are left alone."""
         self._loading = True
         try:
             for key, value in values.items():
@@ -194,14 +329,30 @@ class _BaseForm(QWidget):
         self.changed.emit()
 
     def raw_values(self) -> dict[str, Any]:
+        """What the fields hold, by setting name (text where typed; checked when used)."""
         return {key: self._get(key) for key in self.widgets}
 
-    # -- persistence -----------------------------------------------------
-    GROUP = ""
-    DEFAULTS: dict[str, Any] = {}
+    def values(self) -> dict[str, Any]:
+        """The checked values (raises ConfigError on the first invalid one)."""
+        return config.validate(self.raw_values())
 
+    # -- errors --------------------------------------------------------
+    def check(self) -> dict[str, str]:
+        """Show the reason under every invalid field; return them by name."""
+        errors = {**config.errors(self.raw_values()), **self._extra_errors}
+        for key, label in self.errors.items():
+            msg = errors.get(key, "")
+            label.setText(msg)
+            label.setVisible(bool(msg))
+        return errors
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.check()
+
+    # -- persistence -----------------------------------------------------
     def defaults(self) -> dict[str, Any]:
-        return dict(self.DEFAULTS)
+        return {name: SETTINGS[name].default for name in self.widgets}
 
     def reset_defaults(self) -> None:
         self.set_values(self.defaults())
@@ -209,59 +360,60 @@ class _BaseForm(QWidget):
     def save_settings(self, settings: QSettings) -> None:
         settings.beginGroup(self.GROUP)
         for key, value in self.raw_values().items():
-            settings.setValue(key, value)
+            settings.setValue(key, "" if value is None else value)
         settings.endGroup()
 
-    def load_settings(self, settings: QSettings) -> None:
+    def load_settings(self, settings: QSettings) -> bool:
+        """Fill the fields from ``settings``; True if any was stored there."""
         values = self.defaults()
         settings.beginGroup(self.GROUP)
+        stored = False
         for key in self.widgets:
             if settings.contains(key):
                 values[key] = settings.value(key)
+                stored = True
         settings.endGroup()
         try:
             self.set_values(values)
         except (TypeError, ValueError):  # a corrupt settings file: fall back to defaults
             self.reset_defaults()
+        return stored
 
 
-class TrainingForm(_BaseForm):
-    """Model and training hyperparameters, with the receptive field and parameter count."""
+# ==================================================================================================
+class TrainingForm(SettingsForm):
+    """The preset, the model and training settings, the output folder, and what they make."""
 
     GROUP = "training"
-    DEFAULTS = TRAINING_DEFAULTS
+    GROUPS = (("model", "Model"), ("training", "Training"), ("output", "Output"))
+    preset_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingForm")
-        self._core = None  # (WaveNetConfig class, param-count function) once loaded
-        self._training_cls = None
-        self._longest_input_s: float | None = None
-        self._valid = False
-        self._model_config = None
-
+        self._clip_seconds: list[float] = []
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
 
-        model_box = QGroupBox("Model")
-        mf = QFormLayout(model_box)
-        mf.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._add(mf, "sample_rate", "Sample rate", _spin(0, 1_000_000, suffix=" Hz", step=1000),
-                  "Audio is resampled to this rate for training; generated audio has this rate.")
-        q = QComboBox()
-        q.addItem("μ-law (companded)", "mu_law")
-        q.addItem("Linear", "linear")
-        self._add(mf, "quantization", "Quantization", q,
-                  "How samples map to classes: μ-law spends more classes on quiet sounds (as in WaveNet).")
-        self._add(mf, "n_channels", "Quantization channels", _spin(0, 1_000_000, step=32),
-                  "Number of amplitude classes the model predicts (256 = 8-bit μ-law).")
-        self._add(mf, "n_dilations", "Dilations per block", _spin(0, 64),
-                  "Layers per block, with dilations 1, 2, 4, ... 2^(n-1).")
-        self._add(mf, "n_blocks", "Blocks", _spin(0, 1000), "How many times the dilation pattern repeats.")
-        self._add(mf, "n_hidden", "Hidden channels", _spin(0, 100_000, step=8),
-                  "Residual channels: the width of each layer.")
-        self._add(mf, "n_skip", "Skip channels", _spin(0, 100_000, step=8),
-                  "Channels of the skip connections feeding the output layers.")
+        top = QFormLayout()
+        self.preset_combo = QComboBox()
+        self.preset_combo.setObjectName("presetCombo")
+        for name, preset in PRESETS.items():
+            self.preset_combo.addItem(preset.label, name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, preset.description,
+                                          Qt.ItemDataRole.ToolTipRole)
+        self.preset_combo.addItem("Custom", CUSTOM)
+        self.preset_combo.setToolTip("A preset fills in the settings below for the files in the list; "
+                                     "you can still change every field.")
+        self.preset_combo.activated.connect(self._on_preset_activated)
+        self.preset_label = QLabel()
+        self.preset_label.setObjectName("presetDescription")
+        self.preset_label.setWordWrap(True)
+        top.addRow("Preset", self.preset_combo)
+        top.addRow("", self.preset_label)
+        outer.addLayout(top)
+
+        layouts = self._build_groups(outer)
         self.receptive_label = QLabel("…")
         self.receptive_label.setObjectName("receptiveFieldLabel")
         self.receptive_label.setToolTip("How many past samples one prediction sees.")
@@ -269,50 +421,15 @@ class TrainingForm(_BaseForm):
         self.params_label.setObjectName("parameterCountLabel")
         for lab in (self.receptive_label, self.params_label):  # long texts wrap instead of widening the panel
             lab.setWordWrap(True)
-        mf.addRow("Receptive field", self.receptive_label)
-        mf.addRow("Parameters", self.params_label)
-        outer.addWidget(model_box)
+        layouts["model"].addRow("Receptive field", self.receptive_label)
+        layouts["model"].addRow("Parameters", self.params_label)
 
-        train_box = QGroupBox("Training")
-        tf = QFormLayout(train_box)
-        tf.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        lr = QLineEdit()
-        lr.setPlaceholderText("e.g. 0.003")
-        self._add(tf, "learning_rate", "Learning rate", lr, "Adam step size, a positive number (e.g. 3e-3).")
-        tl = QLineEdit()
-        tl.setPlaceholderText("none")
-        self._add(tf, "target_loss", "Target loss", tl,
-                  "Training stops when the smoothed loss falls below this (empty: no target).")
-        self._add(tf, "train_iterations", "Iteration limit", _spin(1, 100_000_000, step=100),
-                  "Training stops after this many iterations.")
-        self._add(tf, "target_length", "Target length", _spin(1, 1_000_000, suffix=" samples", step=256),
-                  "Samples scored per training window; a window is the receptive field plus this.")
-        self._add(tf, "batch_size", "Batch size", _spin(1, 4096), "Windows per training step.")
-        hold = QDoubleSpinBox()
-        hold.setRange(0.0, 50.0)
-        hold.setDecimals(0)
-        hold.setSuffix(" %")
-        self._add(tf, "holdout", "Validation share", hold,
-                  "Share of each file's end kept aside to compute a validation loss (0: none).")
-        dev = QComboBox()
-        dev.addItem("cpu", "cpu")
-        self._add(tf, "device", "Device", dev, "Where the model trains and generates.")
-        self._add(tf, "seed", "Seed", _spin(0, 2**31 - 1), "Random seed for weights and window sampling.")
-        self._add(tf, "save_weights", "Save weights", QCheckBox("write checkpoints while training"),
-                  "Save a checkpoint in the output folder every so often and at the end.")
-        out_edit = QLineEdit()
-        browse = QToolButton()
-        browse.setText("…")
-        browse.setToolTip("Choose the output folder")
-        browse.clicked.connect(self._browse_output)
-        row = QWidget()
-        rl = QHBoxLayout(row)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(out_edit, 1)
-        rl.addWidget(browse)
-        self._add_output(tf, out_edit, row)
-        outer.addWidget(train_box)
-
+        self.model_note = QLabel()
+        self.model_note.setObjectName("modelMismatch")
+        self.model_note.setStyleSheet(WARNING_STYLE)
+        self.model_note.setWordWrap(True)
+        self.model_note.hide()
+        outer.insertWidget(1, self.model_note)
         self.data_error = QLabel()
         self.data_error.setObjectName("dataError")
         self.data_error.setStyleSheet(ERROR_STYLE)
@@ -322,45 +439,49 @@ class TrainingForm(_BaseForm):
 
         reset = QPushButton("Reset to defaults")
         reset.setObjectName("resetTrainingButton")
-        reset.clicked.connect(self.reset_defaults)
+        reset.setToolTip("The preset that suits the files in the list")
+        reset.clicked.connect(lambda: self.preset_chosen.emit(""))
         outer.addWidget(reset, 0, Qt.AlignmentFlag.AlignLeft)
         outer.addStretch(1)
-
-        self.changed.connect(self.validate)
-        self.reset_defaults()
-
-    def _add_output(self, layout: QFormLayout, edit: QLineEdit, row: QWidget) -> None:
-        tip = "Predictions (pred_[time].wav) and checkpoints are written here."
-        edit.setObjectName("output_dir")
-        edit.setToolTip(tip)
-        box, err = _field_row(row)
-        err.setObjectName("output_dirError")
-        lab = QLabel("Output folder")
-        lab.setToolTip(tip)
-        lab.setBuddy(edit)
-        layout.addRow(lab, box)
-        self.widgets["output_dir"] = edit
-        self.errors["output_dir"] = err
-        edit.textChanged.connect(self._emit_changed)
-
-    def _browse_output(self) -> None:
-        start = self._get("output_dir") or default_output_dir()
-        path = QFileDialog.getExistingDirectory(self, "Output folder", start)
-        if path:
-            self._set("output_dir", path)
+        self.changed.connect(self.check)
+        self._loading = True
+        super().reset_defaults()
+        self._set("output_dir", default_output_dir())
+        self._loading = False
+        self.check()
 
     def defaults(self) -> dict[str, Any]:
-        values = dict(self.DEFAULTS)
+        values = super().defaults()
         values["output_dir"] = default_output_dir()
         return values
 
-    # -- core hooks ------------------------------------------------------
-    def set_core(self, config_cls, count_parameters, training_config_cls=None) -> None:
-        """Called once the core is imported: enables live validation with its rules."""
-        self._core = (config_cls, count_parameters)
-        self._training_cls = training_config_cls
-        self.validate()
+    # -- presets ---------------------------------------------------------
+    def _on_preset_activated(self, _index: int) -> None:
+        name = self.preset_combo.currentData()
+        if name != CUSTOM:
+            self.preset_chosen.emit(name)
 
+    def show_preset(self, name: str) -> None:
+        """Show ``name`` as the chosen preset (``"custom"`` when the fields differ from every preset)."""
+        i = self.preset_combo.findData(name)
+        self.preset_combo.setCurrentIndex(i if i >= 0 else self.preset_combo.findData(CUSTOM))
+        preset = PRESETS.get(name)
+        self.preset_label.setText(preset.description if preset else "Your own settings.")
+
+    def matching_preset(self) -> str:
+        """The preset whose values the fields hold for the current files, else ``"custom"``."""
+        raw = self.raw_values()
+        try:
+            current = config.validate(raw)
+        except Exception:  # noqa: BLE001 - invalid fields match no preset
+            return CUSTOM
+        for name in PRESETS:
+            wanted = config.preset_values(name, clip_seconds=self._clip_seconds)
+            if all(current.get(k) == v for k, v in wanted.items() if k in self.widgets):
+                return name
+        return CUSTOM
+
+    # -- the world around the form -----------------------------------
     def set_devices(self, devices: list[str]) -> None:
         combo: QComboBox = self.widgets["device"]
         current = self._get("device")
@@ -371,187 +492,96 @@ class TrainingForm(_BaseForm):
         self._loading = False
         self._set("device", current if current in devices else (devices[0] if devices else "cpu"))
 
-    def set_longest_input(self, seconds: float | None) -> None:
-        self._longest_input_s = seconds
-        self.validate()
+    def set_clip_seconds(self, seconds: list[float]) -> None:
+        """The durations of the files in the list (the data check and presets use them)."""
+        self._clip_seconds = list(seconds)
+        self.check()
 
-    # -- values ----------------------------------------------------------
-    def model_kwargs(self) -> dict[str, Any]:
-        v = self.raw_values()
-        return {k: v[k] for k in MODEL_FIELDS}
+    def set_model_mismatch(self, names: list[str], model_text: str = "") -> None:
+        """Say which settings differ from the current model's (none: say nothing)."""
+        if names:
+            labels = ", ".join(SETTINGS[n].label.lower() for n in names)
+            self.model_note.setText(f"These settings differ from the current model's ({labels}): "
+                                    f"Train will ask before starting a new model{model_text}.")
+        self.model_note.setVisible(bool(names))
 
-    def _training_values(self) -> tuple[dict[str, Any], dict[str, str]]:
-        v = self.raw_values()
-        errors: dict[str, str] = {}
-        out: dict[str, Any] = {}
-        try:
-            lr = float(v["learning_rate"])
-            if not (math.isfinite(lr) and lr > 0):
-                raise ValueError
-            if lr > 1:
-                errors["learning_rate"] = f"{lr:g} is too large to train: use a value below 1 (e.g. 1e-3)."
-            out["learning_rate"] = lr
-        except ValueError:
-            errors["learning_rate"] = (f"'{v['learning_rate']}' is not a positive number: "
-                                       "enter e.g. 0.001 or 1e-3.")
-        if v["target_loss"] in ("", "none", "None"):
-            out["target_loss"] = None
-        else:
-            try:
-                tl = float(v["target_loss"])
-                if not (math.isfinite(tl) and tl > 0):
-                    raise ValueError
-                out["target_loss"] = tl
-            except ValueError:
-                errors["target_loss"] = f"'{v['target_loss']}' is not a positive number: leave empty for none."
-        for k in ("train_iterations", "target_length", "batch_size", "seed", "device", "save_weights"):
-            out[k] = v[k]
-        out["holdout"] = float(v["holdout"]) / 100.0
-        out_dir = v["output_dir"]
-        if not out_dir:
+    # -- checks ------------------------------------------------------------
+    def check(self) -> dict[str, str]:
+        raw = self.raw_values()
+        errors = config.errors(raw)
+        if not raw.get("output_dir"):
             errors["output_dir"] = "Choose a folder for the generated audio."
-        else:
-            p = Path(out_dir).expanduser()
-            if p.exists() and not p.is_dir():
-                errors["output_dir"] = f"{p.name} is a file, not a folder."
-        out["output_dir"] = str(Path(out_dir).expanduser()) if out_dir else None
-        return out, errors
-
-    def validate(self) -> bool:
-        """Check every field, show the reasons inline, update the summary; return validity."""
-        errors: dict[str, str] = {}
-        self._model_config = None
-        kwargs = self.model_kwargs()
-        training, terr = self._training_values()
-        errors.update(terr)
+        elif Path(str(raw["output_dir"])).expanduser().is_file():
+            errors["output_dir"] = f"{Path(str(raw['output_dir'])).name} is a file, not a folder."
+        self._extra_errors = {k: v for k, v in errors.items() if k == "output_dir"}
+        errors = super().check()
+        model_ok = not any(k in errors for k in config.MODEL_SETTINGS)
         rf = None
-        if self._core is not None:
-            config_cls, count = self._core
-            from wavenet_gui.core.errors import ConfigError
-
-            try:
-                cfg = config_cls(**kwargs)
-                cfg.validate()
-            except ConfigError as exc:
-                field = getattr(exc, "field", "")
-                key = field if field in self.widgets else "n_dilations"
-                errors.setdefault(key, getattr(exc, "reason", str(exc)))
-                self.receptive_label.setText("—")
-                self.params_label.setText("—")
-            else:
-                self._model_config = cfg
-                rf = cfg.receptive_field
-                self.receptive_label.setText(f"{rf:,} samples ({rf / cfg.sample_rate:.3f} s)")
-                try:
-                    self.params_label.setText(f"{count(cfg):,}")
-                except Exception as exc:  # noqa: BLE001 - e.g. too large to build
-                    self.params_label.setText(f"— ({exc})")
-            if self._training_cls is not None and not terr:
-                try:
-                    self._training_cls(**training).validate()
-                except ConfigError as exc:
-                    field = getattr(exc, "field", "")
-                    key = field if field in self.widgets else "learning_rate"
-                    errors.setdefault(key, getattr(exc, "reason", str(exc)))
-                except TypeError:
-                    pass
-        self.show_errors(errors)
+        if model_ok:
+            values = config.validate(raw, names=config.MODEL_SETTINGS)
+            rf = config.receptive_field(values)
+            self.receptive_label.setText(f"{rf:,} samples ({rf / values['sample_rate']:.3f} s)")
+            self.params_label.setText(f"{config.parameter_count(values):,}")
+        else:
+            self.receptive_label.setText("—")
+            self.params_label.setText("—")
         data_msg = ""
-        if rf is not None and self._longest_input_s is not None:
-            window = rf + training.get("target_length", 0)
-            longest = int(self._longest_input_s * kwargs["sample_rate"])
-            if longest < window:
-                data_msg = (f"A training window (receptive field {rf:,} + target length "
-                            f"{training.get('target_length', 0):,} = {window:,} samples, "
-                            f"{window / kwargs['sample_rate']:.2f} s) is longer than the longest file "
-                            f"({self._longest_input_s:.2f} s): lower dilations per block, blocks or "
-                            "target length, or add longer files.")
+        if rf is not None and self._clip_seconds and "target_length" not in errors:
+            target = int(config.parse("target_length", raw["target_length"]))
+            rate = int(config.parse("sample_rate", raw["sample_rate"]))
+            window = rf + target
+            longest_s = max(self._clip_seconds)
+            if int(longest_s * rate) < window:
+                data_msg = (f"A training window (receptive field {rf:,} + target length {target:,} = {window:,} "
+                            f"samples, {window / rate:.2f} s) is longer than the longest file ({longest_s:.2f} s): "
+                            "lower dilations per block, blocks or target length, or add longer files.")
         self.data_error.setText(data_msg)
         self.data_error.setVisible(bool(data_msg))
-        self._valid = not errors and not data_msg and self._model_config is not None
-        return self._valid
+        if data_msg:
+            errors = {**errors, "data": data_msg}
+        return errors
 
     @property
     def is_valid(self) -> bool:
-        return self._valid
-
-    @property
-    def model_config(self):
-        """The validated WaveNetConfig, or None."""
-        return self._model_config
-
-    def training_values(self) -> dict[str, Any]:
-        """TrainingConfig keyword arguments (only meaningful when :attr:`is_valid`)."""
-        return self._training_values()[0]
+        return not self.check()
 
 
-class GenerationForm(_BaseForm):
-    """What to generate: length, temperature, seed, variations and the start."""
+# ==================================================================================================
+class GenerationForm(SettingsForm):
+    """What to generate: length, temperature, seed, variations, the start and the weights."""
 
     GROUP = "generation"
-    DEFAULTS = GENERATION_DEFAULTS
+    GROUPS = (("generation", "Generation"),)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("generationForm")
-        form = QFormLayout(self)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        length = QDoubleSpinBox()
-        length.setRange(0.01, 3600.0)
-        length.setDecimals(2)
-        length.setSingleStep(0.5)
-        length.setSuffix(" s")
-        self._add(form, "length_s", "Length", length, "Seconds of audio to generate.")
-        temp = QDoubleSpinBox()
-        temp.setRange(0.0, 5.0)
-        temp.setDecimals(2)
-        temp.setSingleStep(0.05)
-        self._add(form, "temperature", "Temperature", temp,
-                  "1 samples the model's distribution; lower is more conservative; 0 always takes the likeliest.")
-        seed = _spin(-1, 2**31 - 1)
-        seed.setSpecialValueText("random")
-        self._add(form, "seed", "Seed", seed, "Same seed, same audio (random: a new seed each time).")
-        self._add(form, "n_streams", "Variations", _spin(1, 64),
-                  "How many independent sequences to generate at once (batched).")
-        start = QComboBox()
-        for key, text in START_FROM:
-            start.addItem(text, key)
-        self._add(form, "start_from", "Start from", start,
-                  "What the generator is primed with before it continues on its own.")
-        weights = QComboBox()
-        for key, text in WEIGHT_FORMATS:
-            weights.addItem(text, key)
-        self._add(form, "weight_format", "Weights", weights,
-                  "How the generator stores the weights. float32 computes exactly what the model defines; "
-                  "bfloat16 stores them in 16 bits (computed in float32): up to 40% faster on big models, "
-                  "logits within about 1% (so the same seed can give different audio).")
-        self.file_combo = QComboBox()
-        self.file_combo.setObjectName("startFileCombo")
-        self.file_combo.setToolTip("The file whose beginning primes the generator.")
-        self.file_combo.currentIndexChanged.connect(self._emit_changed)
-        form.addRow("File", self.file_combo)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self._build_groups(outer)
         reset = QPushButton("Reset to defaults")
         reset.setObjectName("resetGenerationButton")
         reset.clicked.connect(self.reset_defaults)
-        form.addRow("", reset)
-        self.changed.connect(self._sync)
+        outer.addWidget(reset, 0, Qt.AlignmentFlag.AlignLeft)
+        outer.addStretch(1)
+        self.changed.connect(self.check)
         self.reset_defaults()
 
-    def _sync(self) -> None:
-        self.file_combo.setEnabled(self._get("start_from") == "file")
+    @property
+    def file_combo(self) -> QComboBox:
+        return self.widgets["prime"].file
 
-    def set_files(self, paths: list[Path]) -> None:
-        current = self.file_combo.currentData()
-        self.file_combo.blockSignals(True)
-        self.file_combo.clear()
-        for p in paths:
-            self.file_combo.addItem(Path(p).name, str(p))
-        i = self.file_combo.findData(current)
-        self.file_combo.setCurrentIndex(max(i, 0))
-        self.file_combo.blockSignals(False)
+    def set_files(self, paths: list[str | Path]) -> None:
+        """The files in the list, offered as what the generated audio continues."""
+        self.widgets["prime"].set_files([str(p) for p in paths])
 
-    def values(self) -> dict[str, Any]:
-        v = self.raw_values()
-        v["seed"] = None if v["seed"] < 0 else int(v["seed"])
-        v["start_file"] = self.file_combo.currentData()
-        return v
+    def check(self) -> dict[str, str]:
+        raw = self.raw_values()
+        prime = raw.get("prime")
+        self._extra_errors = {}
+        if prime == "":
+            self._extra_errors["prime"] = "Choose the file to continue."
+        elif prime not in ("first", "silence") and not Path(str(prime)).is_file():
+            self._extra_errors["prime"] = f"{Path(str(prime)).name} does not exist."
+        return super().check()
+

@@ -35,7 +35,15 @@ def export_item_png(item, path: str | Path, *, width: int = 1600) -> Path:
 
 
 class LossPlot(pg.PlotWidget):
-    """Training loss per iteration: raw, smoothed (running mean) and validation."""
+    """Training loss per iteration: raw, smoothed (running mean) and validation.
+
+    A view of a training history (the session's :class:`~wavenet_gui.core.training.TrainingState`,
+    or anything with ``iteration``, ``losses`` and ``val_losses``): :meth:`refresh` reads the
+    points added since it last looked, so the history lives in one place.
+    """
+
+    #: Iterations averaged by the smoothed curve (the Trainer's mean loss uses as many).
+    WINDOW = 20
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,35 +62,38 @@ class LossPlot(pg.PlotWidget):
         for curve in (self.raw_curve, self.smooth_curve):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
-        self.iterations: list[int] = []
-        self.losses: list[float] = []
-        self.smoothed: list[float] = []
-        self.val_iterations: list[int] = []
-        self.val_losses: list[float] = []
-        self._dirty = False
         self.log_scale = False
+        self._source = None
+        self._reset()
 
     # -- data ----------------------------------------------------------
-    def clear_data(self) -> None:
-        for lst in (self.iterations, self.losses, self.smoothed, self.val_iterations, self.val_losses):
-            lst.clear()
-        self._dirty = True
+    @property
+    def source(self):
+        """The history shown (None: nothing)."""
+        return self._source
+
+    def set_source(self, history) -> None:
+        """Show ``history`` (None: nothing)."""
+        self._source = history
+        self._reset()
         self.refresh()
 
-    def add_point(self, iteration: int, loss: float, smoothed: float, val_loss: float | None = None) -> None:
-        self.iterations.append(int(iteration))
-        self.losses.append(float(loss))
-        self.smoothed.append(float(smoothed))
-        if val_loss is not None and np.isfinite(val_loss):
-            # progress repeats the latest validation loss until the next one: keep only new values
-            if not self.val_losses or self.val_losses[-1] != float(val_loss):
-                self.val_iterations.append(int(iteration))
-                self.val_losses.append(float(val_loss))
+    def _reset(self) -> None:
+        src = self._source
+        self._base = max(0, int(src.iteration) - len(src.losses)) if src is not None else 0
+        self._y = np.zeros(0, np.float64)
+        self._cs = np.zeros(1, np.float64)  # cumulative sums, with a leading 0
+        self._n_val = -1
         self._dirty = True
 
     @property
     def n_points(self) -> int:
-        return len(self.iterations)
+        """Points on the loss curve (as of the last :meth:`refresh`)."""
+        return len(self._y)
+
+    @property
+    def val_losses(self) -> list[tuple[int, float]]:
+        return list(self._source.val_losses) if self._source is not None else []
 
     def set_log_scale(self, on: bool) -> None:
         self.log_scale = bool(on)
@@ -90,21 +101,41 @@ class LossPlot(pg.PlotWidget):
         self._dirty = True
         self.refresh()
 
+    def _pull(self) -> None:
+        src = self._source
+        losses = src.losses if src is not None else []
+        n = len(losses)
+        if n < len(self._y):  # another history (a new or loaded model)
+            self._reset()
+        if n > len(self._y):
+            new = np.asarray(losses[len(self._y):n], dtype=np.float64)
+            self._y = np.concatenate([self._y, new])
+            self._cs = np.concatenate([self._cs, self._cs[-1] + np.cumsum(new)])
+            self._dirty = True
+        n_val = len(src.val_losses) if src is not None else 0
+        if n_val != self._n_val:
+            self._n_val = n_val
+            self._dirty = True
+
     def refresh(self) -> None:
+        self._pull()
         if not self._dirty:
             return
         self._dirty = False
-        x = np.asarray(self.iterations, dtype=np.float64)
-        y = np.asarray(self.losses, dtype=np.float64)
-        s = np.asarray(self.smoothed, dtype=np.float64)
+        n = len(self._y)
+        x = self._base + np.arange(1, n + 1, dtype=np.float64)
+        i = np.arange(1, n + 1)
+        lo = np.maximum(i - self.WINDOW, 0)
+        smooth = (self._cs[i] - self._cs[lo]) / (i - lo) if n else np.zeros(0)
+        y = self._y
         if self.log_scale:  # log of non-positive values is undefined: clip
             y = np.maximum(y, 1e-6)
-            s = np.maximum(s, 1e-6)
+            smooth = np.maximum(smooth, 1e-6)
         self.raw_curve.setData(x, y)
-        self.smooth_curve.setData(x, s)
-        self.val_curve.setData(np.asarray(self.val_iterations, np.float64),
-                               np.asarray(self.val_losses, np.float64))
-        has_val = bool(self.val_losses)
+        self.smooth_curve.setData(x, smooth)
+        vals = self.val_losses
+        self.val_curve.setData(np.asarray([v[0] for v in vals], np.float64), np.asarray([v[1] for v in vals], np.float64))
+        has_val = bool(vals)
         if has_val != self._val_in_legend:
             if has_val:
                 self.legend.addItem(self.val_curve, "validation")

@@ -1,51 +1,36 @@
-"""The main window: files, settings, training, generation, playback and export.
+"""The main window: a view of a :class:`~wavenet_gui.core.session.Session`.
 
-Nothing heavy is imported here: torch and the model code are loaded by a
-background job right after the window shows (``Train`` and ``Generate`` are
-enabled once that is done).  All work runs in :mod:`workers` tasks; a 15 Hz
-timer redraws the plots from the latest data.
+The session owns the work (files, settings, model and training history, generated
+audio); the window shows it, turns clicks into the session's verbs and runs the slow
+ones on a worker (:mod:`.tasks`).  Session changes arrive as one-word events, relayed
+to the UI thread; a 15 Hz timer redraws the plots from the session's data.  Nothing
+heavy is imported here: PyTorch loads in the background after the window shows.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import QObject, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QApplication,
-    QCheckBox,
-    QFileDialog,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QMenu,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSpinBox,
-    QSplitter,
-    QTabWidget,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QApplication, QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+    QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget,
+    QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from . import jobs
+from wavenet_gui import appinfo
+from wavenet_gui.core.errors import WaveNetError
+from wavenet_gui.core.session import Session, seconds_text
+
 from .forms import GenerationForm, TrainingForm
 from .playback import PLAYING, AudioBuffer, Player
 from .plots import LossPlot, WaveformPlot
-from .workers import Task, start_task
+from .recent import RecentFiles
+from .tasks import Job, JobError, run_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +46,43 @@ EXPORT_FORMATS = {  # dialog filter -> (extension, soundfile subtype)
 REFRESH_MS = 66  # plot redraw rate, ~15 Hz
 
 
-def _fmt_duration(seconds: float) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "?"
-    seconds = max(0.0, float(seconds))
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def example_clip() -> Path | None:
     """The bundled example clip (None if an installation lost it)."""
-    from wavenet_gui.resources_api import example_clip_path
+    from wavenet_gui.resources import example_clip_path
 
     try:
         p = Path(example_clip_path())
     except (OSError, ModuleNotFoundError):
         return None
     return p if p.exists() else None
+
+
+def load_core() -> list[str]:
+    """Import torch and the model code (in a worker); start compiling the kernels; the devices."""
+    import threading
+
+    from wavenet_gui.core import generation, training
+    from wavenet_gui.core.session import available_devices, leave_a_core_free
+
+    leave_a_core_free()
+    # The first optimizer imports torch._dynamo (seconds, holding the GIL): do it now, in the
+    # background, rather than when Train is pressed (measured: a 300 ms stall of the UI then).
+    import torch
+
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+    def warm_up() -> None:  # daemon: compiling cannot be interrupted and must not hold up closing
+        training.warm_up()
+        generation.warm_up()
+
+    threading.Thread(target=warm_up, name="wavenet-warm-up", daemon=True).start()
+    return available_devices() or ["cpu"]
+
+
+class _Relay(QObject):
+    """Carries the session's events (from whichever thread) to the window's thread."""
+
+    event = Signal(str)
 
 
 class MainWindow(QMainWindow):
@@ -94,45 +96,44 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.setAcceptDrops(True)
 
-        # state
-        self.core: jobs.CoreInfo | None = None
+        self.session = Session(leave_a_core_free=True)
+        self._relay = _Relay(self)
+        self._relay.event.connect(self._on_session_event)
+        self.session.subscribe(self._relay.event.emit)
+        # What the window itself keeps: its jobs, the view of the selected input, messages.
+        self.core: list[str] | None = None  # the devices, once PyTorch and the model code are loaded
         self.core_error = ""
-        self.files: list[Any] = []  # core.audio.AudioInfo, in list order
-        self.model = None
-        self.model_metadata: dict = {}
-        self.iteration_offset = 0
-        self.optimizer_state = None  # Adam's state of self.model, so Train continues where it stopped
-        self.train_task: Task | None = None
-        self.gen_task: Task | None = None
-        self.io_task: Task | None = None  # load/save model, export
-        self.display_task: Task | None = None
-        self.other_tasks: list[Task] = []  # probes and the core loader
-        self.generated: list[AudioBuffer] = []
-        self.generated_total = 0
+        self.train_job: Job | None = None
+        self.gen_job: Job | None = None
+        self.io_job: Job | None = None  # load/save model, export
+        self._jobs: set[Job] = set()
+        self._files_cancel = None
         self.input_audio: AudioBuffer | None = None
         self.input_path: str | None = None
-        self.last_prediction: list[Path] = []
         self.last_error = ""
         self.last_message = ""
         self._last_play = "generated"
-        self._gen_started = 0.0
-        self._train_started = 0.0
-        self._train_iteration = 0  # the latest iteration of the running training (for the status bar)
-        self._train_continuing = False
-        self._closed = False  # set by shutdown(): no new work after it
+        self._closed = False
         self._settings_saved = False
+        self._follow_files = False  # apply the suggested preset when files come (first launch, reset)
+        self._syncing = False  # the forms are being filled from the session
+        self._train_from: int | None = None  # the iteration this training run started after
+        self._listed: tuple = ()  # the session's files as the list shows them
 
         self.player = Player(self)
         self.player.stateChanged.connect(self._on_player_state)
-        self.player.positionChanged.connect(self._on_player_position)
+        self.player.positionChanged.connect(lambda s: self.waveform_plot.set_playhead(self.player.tag, s))
         self.player.failed.connect(self._on_player_failed)
 
         self._build_ui()
         self._build_actions()
-        self.training_form.load_settings(self.settings)
+        stored = self.training_form.load_settings(self.settings)
         self.generation_form.load_settings(self.settings)
-        self.training_form.changed.connect(self._update_actions)
-        self.generation_form.changed.connect(self._update_actions)
+        self._follow_files = not stored
+        self._push_settings()
+        self.training_form.changed.connect(self._on_form_changed)
+        self.generation_form.changed.connect(self._on_form_changed)
+        self.training_form.preset_chosen.connect(self.apply_preset)
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -143,17 +144,38 @@ class MainWindow(QMainWindow):
         self.refresh_timer.setInterval(REFRESH_MS)
         self.refresh_timer.timeout.connect(self._refresh_plots)
         self.refresh_timer.start()
-
-        self._update_actions()
+        self._on_session_event("model")
         self.statusBar().showMessage("Loading PyTorch in the background…")
+        self.last_message = "Loading PyTorch in the background…"
         if load_core:  # the window as context: never called once it is deleted
             QTimer.singleShot(0, self, self._start_core_loader)
         if restore_files:
             QTimer.singleShot(0, self, self._restore_files)
 
+    # ================================================================ compatibility views of the session
+    @property
+    def files(self) -> list[Any]:
+        """The files the list shows (the session's, as of its last "files" event)."""
+        return list(self._listed)
+
+    @property
+    def model(self):
+        return self.session.model
+
+    @property
+    def optimizer_state(self) -> dict | None:
+        return self.session.state.optimizer_state
+
+    @property
+    def generated(self) -> list[AudioBuffer]:
+        return list(self.session.results.buffers) if self.session.results else []
+
+    @property
+    def last_prediction(self) -> list[Path]:
+        return list(self.session.results.saved) if self.session.results else []
+
     # ================================================================ UI
     def _build_ui(self) -> None:
-        # -- left: files + settings ------------------------------------
         files_box = QGroupBox("Audio files")
         fl = QVBoxLayout(files_box)
         self.file_list = QTreeWidget()
@@ -174,14 +196,9 @@ class MainWindow(QMainWindow):
         self.drop_hint.setStyleSheet("color: #666;")
         fl.addWidget(self.drop_hint)
         row = QHBoxLayout()
-        self.add_button = QPushButton("Add…")
-        self.add_button.setObjectName("addButton")
-        self.add_button.setToolTip("Add audio files (Ctrl+O)")
-        self.add_button.clicked.connect(self.open_files_dialog)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.setObjectName("removeButton")
-        self.remove_button.setToolTip("Remove the selected files from the list (Del)")
-        self.remove_button.clicked.connect(self.remove_selected_files)
+        self.add_button = self._button("addButton", "Add…", "Add audio files (Ctrl+O)", self.open_files_dialog)
+        self.remove_button = self._button("removeButton", "Remove", "Remove the selected files from the list (Del)",
+                                          self.remove_selected_files)
         row.addWidget(self.add_button)
         row.addWidget(self.remove_button)
         row.addStretch(1)
@@ -202,7 +219,6 @@ class MainWindow(QMainWindow):
             scroll.setWidget(form)
             self.form_scrolls.append(scroll)
             self.tabs.addTab(scroll, title)
-
         left = QSplitter(Qt.Orientation.Vertical)
         left.setObjectName("leftPanel")
         left.addWidget(files_box)
@@ -211,31 +227,20 @@ class MainWindow(QMainWindow):
         left.setStretchFactor(1, 3)
         left.setSizes([170, 650])
         left.setMinimumWidth(self._settings_panel_width())
-        self.left_panel = left
 
-        # -- right: controls + plots ------------------------------------
-        def button(name: str, text: str, tip: str, slot) -> QPushButton:
-            b = QPushButton(text)
-            b.setObjectName(name)
-            b.setToolTip(tip)
-            b.clicked.connect(slot)
-            return b
-
-        self.train_button = button("trainButton", "Train", "Train on the files in the list (Ctrl+T)", self.start_training)
-        self.stop_button = button("stopButton", "Stop", "Stop training after the current step (Esc)", self.stop_training)
-        self.load_model_button = button("loadModelButton", "Load model…", "Load a trained model instead of training",
-                                        self.open_model_dialog)
-        self.save_model_button = button("saveModelButton", "Save model…", "Save the current model", self.save_model_dialog)
-        self.generate_button = button("generateButton", "Generate", "Generate audio with the model (Ctrl+G)",
-                                      self.start_generation)
-        self.cancel_button = button("cancelButton", "Cancel", "Cancel generation, keeping what was made (Esc)",
-                                    self.cancel_generation)
-        self.play_input_button = button("playInputButton", "Play input", "Play the selected input file",
-                                        lambda: self.toggle_play("input"))
-        self.play_button = button("playButton", "Play", "Play the generated audio (Space)",
-                                  lambda: self.toggle_play("generated"))
-        self.export_button = button("exportButton", "Export…", "Export the generated audio (Ctrl+E)",
-                                    self.export_dialog)
+        b = self._button
+        self.train_button = b("trainButton", "Train", "Train on the files in the list (Ctrl+T)", self.start_training)
+        self.stop_button = b("stopButton", "Stop", "Stop training after the current step (Esc)", self.stop_training)
+        self.load_model_button = b("loadModelButton", "Load model…", "Load a trained model", self.open_model_dialog)
+        self.save_model_button = b("saveModelButton", "Save model…", "Save the current model", self.save_model_dialog)
+        self.generate_button = b("generateButton", "Generate", "Generate audio with the model (Ctrl+G)",
+                                 self.start_generation)
+        self.cancel_button = b("cancelButton", "Cancel", "Cancel generation, keeping what was made (Esc)",
+                               self.cancel_generation)
+        self.play_input_button = b("playInputButton", "Play input", "Play the selected input file",
+                                   lambda: self.toggle_play("input"))
+        self.play_button = b("playButton", "Play", "Play the generated audio (Space)", lambda: self.toggle_play("generated"))
+        self.export_button = b("exportButton", "Export…", "Export the generated audio (Ctrl+E)", self.export_dialog)
         self.train_button.setDefault(True)
         self.variation_spin = QSpinBox()
         self.variation_spin.setObjectName("variationSpin")
@@ -243,33 +248,25 @@ class MainWindow(QMainWindow):
         self.variation_spin.setPrefix("variation ")
         self.variation_spin.setToolTip("Which generated variation to show, play and export")
         self.variation_spin.valueChanged.connect(self._on_variation_changed)
-        # Shown only with several variations, under the toolbar (next to "Log scale"), and it keeps
-        # its place while hidden: nothing moves when it appears or goes.
+        # Shown only with several variations, and it keeps its place while hidden: nothing moves.
         policy = self.variation_spin.sizePolicy()
         policy.setRetainSizeWhenHidden(True)
         self.variation_spin.setSizePolicy(policy)
         self.variation_spin.hide()
-        # Buttons whose text changes (Play <-> Stop) keep the width of their longest text.
-        for b, texts in ((self.play_input_button, ("Play input", "Stop")), (self.play_button, ("Play", "Stop"))):
-            b.setMinimumWidth(max(b.fontMetrics().horizontalAdvance(t) for t in texts) + 24)
+        for btn, texts in ((self.play_input_button, ("Play input", "Stop")), (self.play_button, ("Play", "Stop"))):
+            btn.setMinimumWidth(max(btn.fontMetrics().horizontalAdvance(t) for t in texts) + 24)
         self.log_check = QCheckBox("Log scale")
         self.log_check.setObjectName("logScaleCheck")
         self.log_check.setToolTip("Show the loss on a logarithmic axis")
 
         controls = QHBoxLayout()
-        for w in (self.train_button, self.stop_button):
-            controls.addWidget(w)
-        controls.addSpacing(12)
-        for w in (self.load_model_button, self.save_model_button):
-            controls.addWidget(w)
-        controls.addSpacing(12)
-        for w in (self.generate_button, self.cancel_button):
-            controls.addWidget(w)
-        controls.addSpacing(12)
-        for w in (self.play_input_button, self.play_button, self.export_button):
-            controls.addWidget(w)
+        for group in ((self.train_button, self.stop_button), (self.load_model_button, self.save_model_button),
+                      (self.generate_button, self.cancel_button),
+                      (self.play_input_button, self.play_button, self.export_button)):
+            for w in group:
+                controls.addWidget(w)
+            controls.addSpacing(12)
         controls.addStretch(1)
-
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("progressBar")
         self.progress_bar.setRange(0, 1)
@@ -293,7 +290,6 @@ class MainWindow(QMainWindow):
         plots.addWidget(loss_box)
         plots.addWidget(self.waveform_plot)
         plots.setSizes([380, 380])
-
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -315,22 +311,26 @@ class MainWindow(QMainWindow):
         self.speed_label.setObjectName("speedLabel")
         self.model_label = QLabel("No model")
         self.model_label.setObjectName("modelLabel")
-        # Shown (without hovering) when there is no audio output: the play buttons say why too.
-        self.audio_label = QLabel("No audio output: playback is off")
+        self.audio_label = QLabel("No audio output: playback is off")  # shown without hovering
         self.audio_label.setObjectName("audioLabel")
         self.audio_label.setStyleSheet("color: #8a5a00;")
         self.audio_label.hide()
-        self.statusBar().addPermanentWidget(self.speed_label)
-        self.statusBar().addPermanentWidget(self.audio_label)
-        self.statusBar().addPermanentWidget(self.model_label)
+        for w in (self.speed_label, self.audio_label, self.model_label):
+            self.statusBar().addPermanentWidget(w)
+
+    @staticmethod
+    def _button(name: str, text: str, tip: str, slot) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        button.clicked.connect(slot)
+        return button
 
     def _build_actions(self) -> None:
-        def action(text: str, shortcut, slot, *, tip: str = "") -> QAction:
+        def action(text: str, shortcut, slot) -> QAction:
             a = QAction(text, self)
             if shortcut:
                 a.setShortcut(QKeySequence(shortcut))
-            if tip:
-                a.setStatusTip(tip)
             a.triggered.connect(slot)
             self.addAction(a)
             return a
@@ -352,40 +352,31 @@ class MainWindow(QMainWindow):
         self.log_check.toggled.connect(self.act_log.setChecked)
         self.act_reset = action("&Reset settings to defaults", None, self._reset_all_settings)
         self.act_about = action("&About WaveNet GUI", None, self.show_about)
-
+        self.recent = RecentFiles(self.settings, self, self.open_recent)
+        self.recent_menu = self.recent.menu
         mb = self.menuBar()
-        m = mb.addMenu("&File")
-        self.recent_menu = QMenu("Open &recent", self)
-        self.recent_menu.setObjectName("recentMenu")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self._fill_recent_menu()
-        for a in (self.act_open, self.act_remove, None, self.act_load_model, self.act_save_model,
-                  self.recent_menu, None, self.act_export, self.act_export_plots, self.act_open_output, None,
-                  self.act_quit):
-            if a is None:
-                m.addSeparator()
-            elif isinstance(a, QMenu):
-                m.addMenu(a)
-            else:
-                m.addAction(a)
-        m = mb.addMenu("&Run")
-        for a in (self.act_train, self.act_stop, None, self.act_generate, self.act_play):
-            m.addSeparator() if a is None else m.addAction(a)
-        m = mb.addMenu("&View")
-        m.addAction(self.act_log)
-        m.addAction(self.act_reset)
-        m = mb.addMenu("&Help")
-        m.addAction(self.act_about)
+        for title, items in (("&File", (self.act_open, self.act_remove, None, self.act_load_model, self.act_save_model,
+                                         self.recent_menu, None, self.act_export, self.act_export_plots,
+                                         self.act_open_output, None, self.act_quit)),
+                             ("&Run", (self.act_train, self.act_stop, None, self.act_generate, self.act_play)),
+                             ("&View", (self.act_log, self.act_reset)), ("&Help", (self.act_about,))):
+            m = mb.addMenu(title)
+            for a in items:
+                if a is None:
+                    m.addSeparator()
+                elif isinstance(a, QAction):
+                    m.addAction(a)
+                else:
+                    m.addMenu(a)
 
     def sizeHint(self) -> QSize:  # noqa: D401
         return QSize(1280, 820)
 
     def _settings_panel_width(self) -> int:
         """Width of the left panel: the wider form, its vertical scroll bar and the frames."""
-        form_w = max(self.training_form.minimumSizeHint().width(), self.training_form.sizeHint().width(),
-                     self.generation_form.minimumSizeHint().width(), self.generation_form.sizeHint().width())
-        bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
-        return form_w + bar + 24  # tab frame and margins
+        form_w = max(f.minimumSizeHint().width() for f in (self.training_form, self.generation_form))
+        form_w = max(form_w, *(f.sizeHint().width() for f in (self.training_form, self.generation_form)))
+        return form_w + self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent) + 24
 
     def _default_size(self) -> QSize:
         """1280x820, less where the screen is smaller."""
@@ -420,97 +411,129 @@ class MainWindow(QMainWindow):
         self.last_message = text
         self.statusBar().showMessage(text, timeout_ms)
 
-    def _report_error(self, title: str, exc: BaseException, task: Task | None = None) -> None:
-        from wavenet_gui.core.errors import WaveNetError
-
+    def _report_error(self, title: str, exc: BaseException, job: Job | None = None) -> None:
+        if isinstance(exc, JobError):
+            exc = exc.original
+        details = ""
         if isinstance(exc, WaveNetError):
             text = str(exc)
-            details = ""
-        elif isinstance(exc, MemoryError):
+        elif isinstance(exc, MemoryError) or "can't allocate" in str(exc) or "out of memory" in str(exc).lower():
             text = "Out of memory: try fewer or shorter files, a smaller model or a smaller batch."
-            details = task.traceback if task else ""
+            details = job.traceback if job else ""
         else:
             text = f"Unexpected error: {type(exc).__name__}: {exc}"
-            details = task.traceback if task else ""
+            details = job.traceback if job else ""
         self.status(f"{title}: {text}")
         self.show_message("error", title, text, details)
 
-    # ================================================================ core loading
-    def _start_core_loader(self) -> None:
+    # ================================================================ jobs
+    def _run(self, work: Any, *args: Any, name: str, yielded=None, returned=None, errored=None, **kwargs) -> Job:
+        """Run ``work`` on a worker; its outcome comes back to these methods in the UI thread."""
+        holder: list[Job] = []
+        job = run_in_thread(work, *args, name=name, yielded=yielded, returned=returned,
+                            errored=errored or (lambda exc: self._report_error(f"{name} failed", exc, holder[0])),
+                            finished=lambda: self._on_job_finished(holder[0]), **kwargs)
+        holder.append(job)
+        self._jobs.add(job)
+        return job
+
+    def _on_job_finished(self, job: Job) -> None:
+        self._jobs.discard(job)
+        if job is self.train_job:
+            appinfo.set_recovery_saver(None)
         if self._closed:
             return
-        task = start_task(jobs.load_core, name="load-core", parent=self)
-        task.finished.connect(self._on_core_loaded)
-        task.errored.connect(self._on_core_failed)
-        self._track(task)
+        if job in (self.train_job, self.gen_job):
+            self.speed_label.setText("")
+        self._update_model_label()
+        self._update_actions()
 
-    @Slot(object)
-    def _on_core_loaded(self, info: jobs.CoreInfo) -> None:
-        self.core = info
-        self.training_form.set_devices(info.devices)
-        self.training_form.set_core(info.config_cls, info.count_parameters, info.training_config_cls)
+    def busy_reading(self) -> bool:
+        """Whether files are still being read or PyTorch loaded."""
+        return any(job.running and job.name in ("add-files", "load-core") for job in self._jobs)
+
+    def busy(self) -> str:
+        """The name of the heavy job running ("training", "generation", "model file") or ""."""
+        for job, what in ((self.train_job, "training"), (self.gen_job, "generation"), (self.io_job, "model file")):
+            if job is not None and job.running:
+                return what
+        return ""
+
+    # ================================================================ the session's events
+    def _on_session_event(self, kind: str) -> None:
+        if self._closed:
+            return
+        if kind == "files":
+            self._show_files()
+        elif kind == "settings":
+            self._syncing = True
+            try:
+                for form in (self.training_form, self.generation_form):
+                    form.set_values({k: v for k, v in self.session.settings.items() if k in form.widgets})
+            finally:
+                self._syncing = False
+        elif kind == "model":
+            if self.loss_plot.source is not self.session.state:
+                self.loss_plot.set_source(self.session.state)
+            self._update_model_label()
+        elif kind == "results":
+            self._show_results()
+        self._update_actions()
+
+    def _push_settings(self) -> None:
+        values = {**self.training_form.raw_values(), **self.generation_form.raw_values()}
+        self.session.update_settings(values)
+
+    def _on_form_changed(self) -> None:
+        self._push_settings()
+        if not self._syncing:  # the user edited a field: the form no longer follows the files
+            self._follow_files = False
+        self.training_form.show_preset(self.training_form.matching_preset())
+        self.training_form.set_model_mismatch(self.session.model_mismatch())
+        self._update_actions()
+
+    def apply_preset(self, name: str = "") -> None:
+        """Fill in the form with preset ``name`` (empty: the one that suits the files in the list)."""
+        name = name or self.session.suggested_preset()
+        self.session.apply_preset(name)  # announces "settings": the forms follow
+        self.training_form.show_preset(name)
+        self.status(f"Preset: {self.training_form.preset_combo.currentText()}", 4000)
+
+    # ================================================================ core loading
+    def _start_core_loader(self) -> None:
+        if not self._closed:
+            self._run(load_core, name="load-core", returned=self._on_core_loaded, errored=self._on_core_failed)
+
+    def _on_core_loaded(self, devices: list[str]) -> None:
+        self.core = devices
+        self.training_form.set_devices(devices)
+        self._push_settings()
         if self.last_message.startswith("Loading PyTorch"):
             self.status("Ready. Press Train to learn from the files in the list.", 8000)
         self._update_actions()
 
-    @Slot(object)
     def _on_core_failed(self, exc: BaseException) -> None:
         self.core_error = f"The model code could not be loaded: {type(exc).__name__}: {exc}"
         self.status(self.core_error)
         self._update_actions()
 
-    def _track(self, task: Task) -> None:
-        self.other_tasks.append(task)
-        task.done.connect(lambda t=task: self.other_tasks.remove(t) if t in self.other_tasks else None)
-
     # ================================================================ recent files
-    RECENT_MAX = 10
-
     def recent_items(self) -> list[tuple[str, str]]:
-        """``(kind, path)`` pairs, most recent first; kind is ``"audio"`` or ``"model"``."""
-        stored = self.settings.value("recent/items") or []
-        if isinstance(stored, str):
-            stored = [stored]
-        items = []
-        for entry in stored:
-            kind, _, path = str(entry).partition(":")
-            if kind in ("audio", "model") and path:
-                items.append((kind, path))
-        return items
-
-    def _store_recent(self, items: list[tuple[str, str]]) -> None:
-        self.settings.setValue("recent/items", [f"{k}:{p}" for k, p in items[:self.RECENT_MAX]])
+        return self.recent.items()
 
     def remember_recent(self, kind: str, path: str | Path) -> None:
-        entry = (kind, str(Path(path).resolve()))
-        self._store_recent([entry] + [i for i in self.recent_items() if i != entry])
+        self.recent.remember(kind, path)
 
     def _fill_recent_menu(self) -> None:
-        menu = self.recent_menu
-        menu.clear()
-        items = self.recent_items()
-        if not items:
-            none = menu.addAction("No recent files")
-            none.setEnabled(False)
-            return
-        for kind, path in items:
-            p = Path(path)
-            a = menu.addAction(f"{'Model' if kind == 'model' else 'Audio'}: {p.name}  ({p.parent})")
-            a.setStatusTip(path)
-            a.setData(f"{kind}:{path}")
-            a.triggered.connect(lambda _=False, k=kind, q=path: self.open_recent(k, q))
-        menu.addSeparator()
-        menu.addAction("Clear list", self._clear_recent)
+        self.recent.fill_menu()
 
     def _clear_recent(self) -> None:
-        self._store_recent([])
-        self._fill_recent_menu()
+        self.recent.clear()
 
-    def open_recent(self, kind: str, path: str) -> Task | None:
+    def open_recent(self, kind: str, path: str) -> Job | None:
         """Add a recent audio file (or folder) to the list, or load a recent model."""
         if not Path(path).exists():
-            self._store_recent([i for i in self.recent_items() if i != (kind, path)])
-            self._fill_recent_menu()
+            self.recent.forget(kind, path)
             self.status(f"{Path(path).name} no longer exists (removed from the recent list)")
             return None
         if kind == "model":
@@ -529,14 +552,10 @@ class MainWindow(QMainWindow):
             clip = example_clip()
             paths = [str(clip)] if clip else []
         else:
-            if isinstance(stored, str):
-                stored = [stored] if stored else []
+            stored = [stored] if isinstance(stored, str) and stored else (stored or [])
             paths = [p for p in stored if Path(p).exists()]
         if paths:
             self.add_paths(paths, quiet=True)
-
-    def _save_file_list(self) -> None:
-        self.settings.setValue("files/paths", [str(i.path) for i in self.files])
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -562,121 +581,106 @@ class MainWindow(QMainWindow):
             self.settings.setValue("files/last_dir", str(Path(paths[0]).parent))
             self.add_paths(paths)
 
-    def add_paths(self, paths: list[str | Path], *, quiet: bool = False) -> Task:
-        """Probe ``paths`` (files or folders) in the background and list the good ones."""
-        self.status(f"Reading {len(paths)} item(s)…")
-        rate = self.training_form.raw_values().get("sample_rate")
-        rate = int(rate) if isinstance(rate, int) and 1000 <= rate <= 192_000 else None
-        task = start_task(jobs.probe_files, [str(p) for p in paths], rate, name="probe", parent=self)
-        task.finished.connect(lambda result: self._on_probed(result, quiet))
-        task.errored.connect(lambda exc, t=task: self._report_error("Could not add files", exc, t))
-        self._track(task)
-        return task
+    def add_paths(self, paths: list[str | Path], *, quiet: bool = False) -> Job:
+        """Read ``paths`` (files or folders) in the background and add the usable files to the list."""
+        import threading
 
-    def _on_probed(self, result: jobs.ProbeResult, quiet: bool) -> None:
-        known = {str(Path(i.path).resolve()) for i in self.files}
-        added = []
-        duplicates = []
-        for info in result.infos:
-            key = str(Path(info.path).resolve())
-            if key in known:
-                duplicates.append(Path(info.path).name)
-                continue
-            known.add(key)
-            self.files.append(info)
-            added.append(info)
-            if not quiet:
+        self.status(f"Reading {len(paths)} item(s)…")
+        self._files_cancel = self._files_cancel or threading.Event()
+        return self._run(self.session.add_files, [str(p) for p in paths], name="add-files",
+                         cancel=self._files_cancel, returned=lambda report: self._on_files_added(report, quiet))
+
+    def _on_files_added(self, report, quiet: bool) -> None:
+        if self._closed:
+            return
+        if not quiet:
+            for info in report.added:
                 self.remember_recent("audio", info.path)
-            item = QTreeWidgetItem([Path(info.path).name, _fmt_duration(info.duration),
-                                    f"{info.sample_rate} Hz", str(info.channels)])
+        parts = []
+        added = report.added
+        if added:
+            parts.append(f"Added {len(added)} file(s)" + (f": {Path(added[0].path).name}" if len(added) == 1 else ""))
+        if report.refused:
+            more = f" (and {len(report.refused) - 1} more refused)" if len(report.refused) > 1 else ""
+            parts.append(f"Refused {report.refused[0]}{more}")
+            self.last_error = "; ".join(report.refused)
+        skipped = [n for n in report.notes if "skipped" in n]
+        changed = [n for n in report.notes if "skipped" not in n] if added else []
+        if skipped:
+            parts.append(skipped[0] if len(skipped) == 1 else f"{len(skipped)} notes on skipped files")
+        if changed:
+            parts.append(changed[0] + (f" (and {len(changed) - 1} more notes)" if len(changed) > 1 else ""))
+        if report.duplicates:
+            d = report.duplicates
+            parts.append(f"{d[0]} is already in the list" if len(d) == 1 else f"{len(d)} files are already in the list")
+        if not parts:
+            parts.append("No audio files found")
+        if not (quiet and not report.refused):
+            self.status(". ".join(parts))
+        elif added and not self.last_message.startswith("Loading PyTorch"):
+            self.status(parts[0], 5000)
+        if report.refused or report.notes:
+            self.statusBar().setToolTip("\n".join(report.refused + report.notes))
+        if added and not self.file_list.selectedItems() and self.file_list.topLevelItemCount():
+            self.file_list.setCurrentItem(self.file_list.topLevelItem(0))
+
+    def _show_files(self) -> None:
+        """Make the list show the session's files (rows are kept for files still there)."""
+        files = self._listed = self.session.files
+        rows = {self.file_list.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole): self.file_list.topLevelItem(i)
+                for i in range(self.file_list.topLevelItemCount())}
+        wanted = [str(i.path) for i in files]
+        for path, item in rows.items():
+            if path not in wanted:
+                self.file_list.takeTopLevelItem(self.file_list.indexOfTopLevelItem(item))
+        for info in files:
+            if str(info.path) in rows:
+                continue
+            item = QTreeWidgetItem([Path(info.path).name, seconds_text(info.duration), f"{info.sample_rate} Hz",
+                                    str(info.channels)])
             item.setToolTip(0, str(info.path))
             item.setData(0, Qt.ItemDataRole.UserRole, str(info.path))
             for col in (1, 2, 3):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.file_list.addTopLevelItem(item)
-        parts = []
-        if added:
-            parts.append(f"Added {len(added)} file(s)" + (f": {Path(added[0].path).name}" if len(added) == 1 else ""))
-        if result.refused:
-            head = result.refused[0]
-            more = f" (and {len(result.refused) - 1} more refused)" if len(result.refused) > 1 else ""
-            parts.append(f"Refused {head}{more}")
-            self.last_error = "; ".join(result.refused)
-        skipped = [n for n in result.notes if "skipped" in n]
-        changed = [n for n in result.notes if "skipped" not in n] if added else []
-        if skipped:
-            parts.append(skipped[0] if len(skipped) == 1 else f"{len(skipped)} notes on skipped files")
-        if changed:
-            parts.append(changed[0] + (f" (and {len(changed) - 1} more notes)" if len(changed) > 1 else ""))
-        if duplicates:
-            parts.append(f"{duplicates[0]} is already in the list" if len(duplicates) == 1
-                         else f"{len(duplicates)} files are already in the list")
-        if not parts:
-            parts.append("No audio files found")
-        if not (quiet and not result.refused):
-            self.status(". ".join(parts))
-        elif added and not self.last_message.startswith("Loading PyTorch"):
-            self.status(parts[0], 5000)
-        if result.refused or result.notes:
-            self.statusBar().setToolTip("\n".join(result.refused + result.notes))
-        if added:
-            self._files_changed()
-            if not self.file_list.selectedItems():
-                self.file_list.setCurrentItem(self.file_list.topLevelItem(0))
+        self.settings.setValue("files/paths", wanted)
+        self.drop_hint.setVisible(not files)
+        self.generation_form.set_files(wanted)
+        seconds = self.session.clip_seconds()
+        self.training_form.set_clip_seconds(seconds)
+        if self._follow_files and files:  # the defaults the app opens with suit the files in the list
+            self.apply_preset()
+        else:
+            self.training_form.show_preset(self.training_form.matching_preset())
+        if self.input_path is not None and self.input_path not in wanted:
+            if self.player.tag == "input":
+                self.player.stop()
+            self.input_path = self.input_audio = None
+            self.waveform_plot.set_audio("input", None, title="Input")
 
     def remove_selected_files(self) -> None:
         items = self.file_list.selectedItems()
-        if not items:
-            return
-        gone = {it.data(0, Qt.ItemDataRole.UserRole) for it in items}
-        for it in items:
-            self.file_list.takeTopLevelItem(self.file_list.indexOfTopLevelItem(it))
-        self.files = [i for i in self.files if str(i.path) not in gone]
-        if self.input_path in gone:
-            if self.player.tag == "input":
-                self.player.stop()
-            self.input_path = None
-            self.input_audio = None
-            self.waveform_plot.set_audio("input", None, title="Input")
-        self.status(f"Removed {len(items)} file(s)", 4000)
-        self._files_changed()
-
-    def _files_changed(self) -> None:
-        self._save_file_list()
-        self.drop_hint.setVisible(not self.files)
-        self.generation_form.set_files([Path(i.path) for i in self.files])
-        longest = max((float(i.duration) for i in self.files), default=None)
-        self.training_form.set_longest_input(longest)
-        self._update_actions()
+        if items:
+            n = self.session.remove_files([it.data(0, Qt.ItemDataRole.UserRole) for it in items])
+            self.status(f"Removed {n} file(s)", 4000)
 
     def _on_file_selected(self) -> None:
         items = self.file_list.selectedItems()
-        if not items:
+        path = items[0].data(0, Qt.ItemDataRole.UserRole) if items else None
+        if path is None or path == self.input_path:
             self._update_actions()
             return
-        path = items[0].data(0, Qt.ItemDataRole.UserRole)
-        if path == self.input_path:
-            return
-        info = next((i for i in self.files if str(i.path) == path), None)
-        if info is None:
-            return
-        if self.display_task is not None:
-            self.display_task.cancel()
         self.input_path = path
-        task = start_task(jobs.load_display_audio, path, int(info.sample_rate), name="display", parent=self)
-        task.finished.connect(lambda la, p=path: self._on_display_loaded(p, la))
-        task.errored.connect(lambda exc, p=path: self._on_display_failed(p, exc))
-        self.display_task = task
-        self._track(task)
+        self._run(self.session.display_audio, path, name="display",
+                  returned=lambda loaded, p=path: self._on_display_loaded(p, loaded),
+                  errored=lambda exc, p=path: self._on_display_failed(p, exc))
 
     def _on_display_loaded(self, path: str, loaded) -> None:
-        if path != self.input_path:
+        if path != self.input_path or self._closed:
             return
         self.input_audio = AudioBuffer.from_array(loaded.samples, loaded.sample_rate)
         self.waveform_plot.set_audio("input", self.input_audio.view(), loaded.sample_rate,
                                      title=f"Input: {Path(path).name}")
-        if getattr(loaded, "notes", None):
-            self.status(f"{Path(path).name}: " + "; ".join(loaded.notes), 8000)
         self._update_actions()
 
     def _on_display_failed(self, path: str, exc: BaseException) -> None:
@@ -688,115 +692,114 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # ================================================================ training
-    def _wire(self, task, on_progress, on_done, on_failed) -> None:
-        """Connect a long task: progress, finished or cancelled (both keep what was made), errors."""
-        task.progressed.connect(on_progress)
-        task.finished.connect(on_done)
-        task.cancelled.connect(on_done)
-        task.errored.connect(lambda exc, t=task: on_failed(exc, t))
-        task.done.connect(self._on_task_done)
-
     def start_training(self) -> None:
         if not self.train_button.isEnabled():
             self.status(self.train_button.toolTip(), 6000)
             return
-        form = self.training_form
-        if not form.validate():
+        if not self.training_form.is_valid:
             self.tabs.setCurrentIndex(0)
             self.status("Fix the highlighted settings first.", 6000)
             return
-        cfg = form.model_config
-        continuing = self.model is not None and self.model.config == cfg
-        if not continuing:
-            self.loss_plot.clear_data()
-            self.iteration_offset = 0
-        else:
-            self.iteration_offset = (self.loss_plot.iterations[-1] if self.loss_plot.iterations else 0)
+        self._push_settings()
+        replace = False
+        differ = self.session.model_mismatch()
+        if self.session.model is not None and differ:
+            unsaved = " It has not been saved." if self.session.unsaved else ""
+            labels = ", ".join(differ)
+            if not self.ask("Start a new model?", f"The settings ({labels}) no longer match the current model, "
+                                                  f"so Train would start a new model and close this one.{unsaved} "
+                                                  "Start a new model?"):
+                self.status("Training not started: the current model is kept", 6000)
+                return
+            replace = True
         if self.player.tag == "generated":
             self.player.stop()
-        task = start_task(jobs.train, [str(i.path) for i in self.files], form.model_kwargs(),
-                          form.training_values(), self.model if continuing else None, self.iteration_offset,
-                          self.optimizer_state if continuing else None, name="train", parent=self)
-        self._wire(task, self._on_train_progress, self._on_train_done, self._on_train_failed)
-        self.train_task = task
-        self._train_started = time.monotonic()
-        self._train_iteration = 0
-        self._train_continuing = continuing
-        self._update_model_label()
-        self.progress_bar.setRange(0, max(1, int(form.training_values()["train_iterations"])))
+        try:
+            work = self.session.train(replace=replace)
+        except WaveNetError as exc:
+            self._report_error("Cannot train", exc)
+            return
+        self._train_from = None
+        self.train_job = self._run(work, name="training", yielded=self._on_train_progress,
+                                   returned=self._on_train_done, errored=self._on_train_failed)
+        appinfo.set_recovery_saver(self._save_for_recovery)  # the excepthook saves the model being trained
+        self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("Loading audio…")
+        continuing = self.session.model is not None and not replace
         self.status("Continuing to train the current model (change a model setting to start afresh)…"
                     if continuing else "Starting training…")
+        self._update_model_label()
         self._update_actions()
 
+    def _save_for_recovery(self) -> Path | None:
+        """Save the model being trained next to the outputs (else beside the log), for a crash."""
+        for folder in (self.session.settings.get("output_dir"), appinfo.user_log_dir()):
+            try:
+                return self.session.save_recovery(Path(str(folder)).expanduser())
+            except (WaveNetError, OSError, TypeError):
+                continue
+        return None
+
     def stop_training(self) -> None:
-        if self.train_task is not None and self.train_task.running:
-            self.train_task.cancel()
+        if self.busy() == "training":
+            self.session.stop()
             self.stop_button.setEnabled(False)
             self.progress_bar.setFormat("Stopping after this step…")
             self.status("Stopping after the current step…")
 
-    def _on_train_progress(self, msg) -> None:
-        kind = msg[0]
-        if kind == "status":
-            self.progress_bar.setFormat(msg[1])
-            self.status(msg[1])
+    def _on_train_progress(self, p) -> None:
+        if isinstance(p, str):
+            self.progress_bar.setFormat(p)
+            self.status(p)
             return
-        p = msg[1]
-        it = self.iteration_offset + int(p.iteration)
-        self.loss_plot.add_point(it, p.loss, p.mean_loss, p.val_loss)
-        self.progress_bar.setRange(0, max(1, int(p.total_iterations)))
-        self.progress_bar.setValue(min(int(p.iteration), int(p.total_iterations)))
-        eta = f" · {_fmt_duration(p.eta)} left" if p.eta is not None else ""
+        if self._train_from is None:
+            self._train_from = p.iteration - 1
+        self.progress_bar.setRange(self._train_from, max(1, p.total_iterations))
+        self.progress_bar.setValue(min(p.iteration, p.total_iterations))
+        eta = f" · {seconds_text(p.eta)} left" if p.eta is not None else ""
         val = f" · val {p.val_loss:.3f}" if p.val_loss is not None else ""
         self.progress_bar.setFormat(f"Iteration {p.iteration:,}/{p.total_iterations:,} · loss {p.mean_loss:.3f}"
                                     f"{val} · {p.samples_per_s:,.0f} samples/s{eta}")
         self.speed_label.setText(f"{p.samples_per_s:,.0f} samples/s")
-        self._train_iteration = it
-        self._update_model_label()
+        self._update_model_label(p.iteration)
         if p.checkpoint is not None:
             self.status(f"Checkpoint saved: {p.checkpoint}", 5000)
 
-    def _on_train_done(self, outcome: jobs.TrainOutcome) -> None:
-        self.model = outcome.model
-        self.optimizer_state = outcome.optimizer_state
+    def _on_train_done(self, outcome) -> None:
         r = outcome.result
-        self.model_metadata = {"training_files": [Path(f).name for f in outcome.files],
-                               "iterations": int(self.iteration_offset + r.iterations),
-                               "final_loss": r.final_loss}
-        self.progress_bar.setValue(self.progress_bar.maximum() if r.reason != "cancelled" else self.progress_bar.value())
+        if r.reason != "cancelled":
+            self.progress_bar.setValue(self.progress_bar.maximum())
         self.progress_bar.setFormat(f"Training ended: {r.reason}")
-        msg = r.message
-        if outcome.notes:
-            msg += " · " + "; ".join(outcome.notes[:3])
+        msg = r.message + (" · " + "; ".join(outcome.notes[:3]) if outcome.notes else "")
         self.status(msg)
-        self._update_model_label()
         self.loss_plot.refresh()
         if r.reason == "diverged":
             self.show_message("warning", "Training stopped", r.message)
 
-    def _on_train_failed(self, exc: BaseException, task: Task) -> None:
+    def _on_train_failed(self, exc: BaseException) -> None:
         self.progress_bar.setFormat("Training failed")
-        self._report_error("Training failed", exc, task)
+        self._report_error("Training failed", exc, self.train_job)
 
-    def _update_model_label(self) -> None:
+    def _update_model_label(self, iteration: int | None = None) -> None:
+        s = self.session
         if self.busy() == "training":
-            it = self._train_iteration
-            what = "continuing the current model" if self._train_continuing else "a new model"
-            self.model_label.setText(f"Training {what}: iteration {it:,}" if it else f"Training {what}…")
+            it = iteration if iteration is not None else s.state.iteration
+            self.model_label.setText(f"Training: iteration {it:,}" if it else "Training…")
             return
-        if self.model is None:
+        self.training_form.set_model_mismatch(s.model_mismatch())
+        if s.model is None:
             self.model_label.setText("No model")
             return
-        cfg = self.model.config
-        its = self.model_metadata.get("iterations")
-        loss = self.model_metadata.get("final_loss")
-        parts = [f"Model: {cfg.sample_rate} Hz, RF {self.model.receptive_field:,}"]
-        if its:
-            parts.append(f"{its:,} it")
-        if isinstance(loss, (int, float)) and loss is not None and math.isfinite(loss):
-            parts.append(f"loss {loss:.3f}")
+        cfg = s.model.config
+        parts = [f"Model: {cfg.sample_rate} Hz, RF {cfg.receptive_field:,}"]
+        if s.state.iteration:
+            parts.append(f"{s.state.iteration:,} it")
+        loss = s.state.mean_loss()
+        if loss is not None and math.isfinite(loss):
+            parts.append(f"loss {loss:.3g}")
+        if s.unsaved:
+            parts.append("not saved")
         self.model_label.setText(" · ".join(parts))
 
     # ================================================================ generation
@@ -804,132 +807,91 @@ class MainWindow(QMainWindow):
         if not self.generate_button.isEnabled():
             self.status(self.generate_button.toolTip(), 6000)
             return
-        v = self.generation_form.values()
-        sr = int(self.model.config.sample_rate)
-        n = max(1, int(round(float(v["length_s"]) * sr)))
-        k = int(v["n_streams"])
+        self._push_settings()
         if self.player.tag == "generated":
             self.player.stop()
-        self.generated = [AudioBuffer(sr, capacity=n) for _ in range(k)]
-        self.generated_total = n
-        self.variation_spin.blockSignals(True)
-        self.variation_spin.setRange(1, k)
-        self.variation_spin.setValue(1)
-        self.variation_spin.blockSignals(False)
-        self.variation_spin.setVisible(k > 1)
-        self.waveform_plot.set_audio("generated", self.generated[0], sr, title="Generated (in progress)",
-                                     expected_seconds=n / sr)
-        prime_file = None
-        if v["start_from"] == "input":
-            prime_file = str(self.files[0].path) if self.files else None
-        elif v["start_from"] == "file":
-            prime_file = v.get("start_file") or (str(self.files[0].path) if self.files else None)
-        out_dir = self.training_form.training_values().get("output_dir")
-        task = start_task(jobs.generate, self.model, n_samples=n, temperature=float(v["temperature"]),
-                          seed=v["seed"], n_streams=k, start_from=v["start_from"], prime_file=prime_file,
-                          output_dir=out_dir, weight_format=v.get("weight_format", "float32"),
-                          name="generate", parent=self)
-        self._wire(task, self._on_gen_progress, self._on_gen_done, self._on_gen_failed)
-        self.gen_task = task
-        self._gen_started = time.monotonic()
-        self.progress_bar.setRange(0, n)
+        try:
+            work = self.session.generate()
+        except WaveNetError as exc:
+            self._report_error("Cannot generate", exc)
+            return
+        self.gen_job = self._run(work, name="generation", yielded=self._on_gen_progress, returned=self._on_gen_done,
+                                 errored=self._on_gen_failed)
+        r = self.session.results
+        self.progress_bar.setRange(0, r.n_samples)
         self.progress_bar.setValue(0)
-        self.progress_bar.setFormat(f"Generating {_fmt_duration(n / sr)}…")
-        self.status(f"Generating {n:,} samples ({_fmt_duration(n / sr)}) × {k}…")
+        self.progress_bar.setFormat(f"Generating {seconds_text(r.n_samples / r.sample_rate)}…")
+        self.status(f"Generating {r.n_samples:,} samples ({seconds_text(r.n_samples / r.sample_rate)}) × "
+                    f"{len(r.buffers)}…")
         self._update_actions()
 
     def cancel_generation(self) -> None:
-        if self.gen_task is not None and self.gen_task.running:
-            self.gen_task.cancel()
+        if self.busy() == "generation":
+            self.session.stop()
             self.cancel_button.setEnabled(False)
             self.status("Cancelling generation…")
 
-    def _on_gen_progress(self, msg) -> None:
-        if msg[0] != "chunk":
-            return
-        _, gp, chunk = msg
-        chunk = np.atleast_2d(chunk)
-        for k, buf in enumerate(self.generated):
-            if k < chunk.shape[0]:
-                buf.append(chunk[k])
+    def _on_gen_progress(self, gp) -> None:
         self.waveform_plot.mark_dirty("generated")
         self.progress_bar.setRange(0, max(1, int(gp.total)))
         self.progress_bar.setValue(int(gp.done))
-        self.progress_bar.setFormat(f"Generated {gp.done:,}/{gp.total:,} samples · "
-                                    f"{gp.realtime_factor:.2f}× real time")
+        self.progress_bar.setFormat(f"Generated {gp.done:,}/{gp.total:,} samples · {gp.realtime_factor:.2f}× real time")
         self.speed_label.setText(f"{gp.samples_per_s:,.0f} samples/s · {gp.realtime_factor:.2f}× real time")
         self._update_actions()
 
-    def _on_gen_done(self, outcome: jobs.GenerationOutcome) -> None:
-        r = outcome.result
-        audio = np.atleast_2d(np.asarray(r.audio, dtype=np.float32))
-        sr = int(r.sample_rate)
-        playing_generated = self.player.state == PLAYING and self.player.tag == "generated"
-        for k in range(audio.shape[0]):
-            if k >= len(self.generated):
-                self.generated.append(AudioBuffer(sr, capacity=audio.shape[1]))
-            buf = self.generated[k]
-            if buf.length != audio.shape[1] or buf.sample_rate != sr:
-                if playing_generated:
-                    self.player.stop()
-                    playing_generated = False
-                buf = self.generated[k] = AudioBuffer.from_array(audio[k], sr)
-            buf.finish()
-        self.generated = self.generated[: audio.shape[0]]
-        self.last_prediction = list(outcome.saved)
-        seconds = audio.shape[1] / sr if audio.size else 0.0
-        cancelled = bool(getattr(r, "cancelled", False))
-        title = "Generated (cancelled, partial)" if cancelled else "Generated"
-        self._show_variation(title=title, expected=seconds)
-        self.progress_bar.setFormat(("Cancelled" if cancelled else "Done") + f": {_fmt_duration(seconds)} generated")
-        msg = (f"Generation cancelled: kept {_fmt_duration(seconds)}" if cancelled
-               else f"Generated {_fmt_duration(seconds)}")
-        msg += f" at {r.samples_per_s:,.0f} samples/s ({r.samples_per_s / sr:.2f}× real time)"
-        if outcome.saved:
-            msg += f"; saved {outcome.saved[0].name}" + (f" and {len(outcome.saved) - 1} more" if len(outcome.saved) > 1 else "")
-            msg += f" in {outcome.saved[0].parent}"
-        if outcome.save_error:
-            msg += f"; NOT saved: {outcome.save_error}"
+    def _on_gen_done(self, outcome) -> None:
+        r = outcome.results
+        seconds = r.length / r.sample_rate
+        self._show_results()
+        self.progress_bar.setFormat(("Cancelled" if r.cancelled else "Done") + f": {seconds_text(seconds)} generated")
+        msg = (f"Generation cancelled: kept {seconds_text(seconds)}" if r.cancelled
+               else f"Generated {seconds_text(seconds)}")
+        msg += f" at {r.samples_per_s:,.0f} samples/s ({r.samples_per_s / r.sample_rate:.2f}× real time), {r.note}"
+        if r.saved:
+            more = f" and {len(r.saved) - 1} more" if len(r.saved) > 1 else ""
+            msg += f"; saved {r.saved[0].name}{more} in {r.saved[0].parent}"
+        if r.save_error:
+            msg += f"; NOT saved: {r.save_error}"
         self.status(msg)
-        if outcome.save_error:
-            self.show_message("warning", "Prediction not saved", outcome.save_error)
+        if r.save_error:
+            self.show_message("warning", "Prediction not saved", r.save_error)
 
-    def _on_gen_failed(self, exc: BaseException, task: Task) -> None:
+    def _on_gen_failed(self, exc: BaseException) -> None:
         self.progress_bar.setFormat("Generation failed")
-        for buf in self.generated:
-            buf.finish()
-        self._report_error("Generation failed", exc, task)
+        self._report_error("Generation failed", exc, self.gen_job)
 
-    def _on_variation_changed(self, _value: int) -> None:
-        if self.player.tag == "generated":
-            self.player.stop()
-        self._show_variation()
+    def _show_results(self) -> None:
+        r = self.session.results
+        k = len(r.buffers) if r else 1
+        if self.variation_spin.maximum() != k:
+            self.variation_spin.blockSignals(True)
+            self.variation_spin.setRange(1, k)
+            self.variation_spin.setValue(1)
+            self.variation_spin.blockSignals(False)
+        self.variation_spin.setVisible(k > 1)
+        self._on_variation_changed()
 
-    def _show_variation(self, *, title: str | None = None, expected: float = 0.0) -> None:
-        if not self.generated:
+    def _on_variation_changed(self, *_: object) -> None:
+        r = self.session.results
+        buf = self.current_generated()
+        if buf is None:
             self.waveform_plot.set_audio("generated", None, title="Generated")
             return
-        k = min(self.variation_spin.value() - 1, len(self.generated) - 1)
-        buf = self.generated[k]
-        suffix = f" · variation {k + 1}/{len(self.generated)}" if len(self.generated) > 1 else ""
-        self.waveform_plot.set_audio("generated", buf, buf.sample_rate, title=(title or "Generated") + suffix,
-                                     expected_seconds=expected)
+        if self.player.tag == "generated" and self.player.buffer is not buf:
+            self.player.stop()
+        running = self.busy() == "generation"
+        title = "Generated (in progress)" if running else ("Generated (cancelled, partial)" if r.cancelled
+                                                           else "Generated")
+        if len(r.buffers) > 1:
+            title += f" · variation {self.variation_spin.value()}/{len(r.buffers)}"
+        self.waveform_plot.set_audio("generated", buf, buf.sample_rate, title=title,
+                                     expected_seconds=r.n_samples / r.sample_rate if running else 0.0)
 
     def current_generated(self) -> AudioBuffer | None:
-        if not self.generated:
+        r = self.session.results
+        if r is None or not r.buffers:
             return None
-        return self.generated[min(self.variation_spin.value() - 1, len(self.generated) - 1)]
-
-    # ================================================================ stop / busy
-    def busy(self) -> str:
-        """The name of the heavy job running ("training", "generation", "model file") or ""."""
-        if self.train_task is not None and self.train_task.running:
-            return "training"
-        if self.gen_task is not None and self.gen_task.running:
-            return "generation"
-        if self.io_task is not None and self.io_task.running:
-            return "model file"
-        return ""
+        return r.buffers[min(self.variation_spin.value() - 1, len(r.buffers) - 1)]
 
     def stop_all(self) -> None:
         """Esc: stop training, cancel generation, stop playback."""
@@ -940,81 +902,51 @@ class MainWindow(QMainWindow):
         elif self.player.state == PLAYING:
             self.player.stop()
 
-    def _on_task_done(self) -> None:
-        self.speed_label.setText("")
-        self._update_model_label()
-        self._update_actions()
-
     # ================================================================ model files
     def open_model_dialog(self) -> None:
         if self.busy():
             return
-        start = self.settings.value("model/last_dir", self.training_form.training_values().get("output_dir") or "")
+        start = self.settings.value("model/last_dir", self.session.settings.get("output_dir") or "")
         path, _ = QFileDialog.getOpenFileName(self, "Load model", start, MODEL_FILTER)
         if path:
             self.load_model(path)
 
-    def load_model(self, path: str | Path) -> Task:
+    def load_model(self, path: str | Path) -> Job:
         self.settings.setValue("model/last_dir", str(Path(path).parent))
         self.status(f"Loading {Path(path).name}…")
-        task = start_task(jobs.load_model_file, str(path), name="load-model", parent=self)
-        task.finished.connect(lambda loaded, p=path: self._on_model_loaded(p, loaded))
-        task.errored.connect(lambda exc, t=task: self._report_error("Could not load the model", exc, t))
-        task.done.connect(self._on_task_done)
-        self.io_task = task
+        self.io_job = self._run(self.session.load_model, str(path), name="load-model",
+                                returned=lambda loaded, p=path: self._on_model_loaded(p),
+                                errored=lambda exc: self._report_error("Could not load the model", exc, self.io_job))
         self._update_actions()
-        return task
+        return self.io_job
 
-    def _on_model_loaded(self, path, loaded) -> None:
+    def _on_model_loaded(self, path) -> None:
         self.remember_recent("model", path)
-        self.model = loaded.model
-        self.optimizer_state = getattr(loaded, "optimizer_state", None)
-        self.model_metadata = dict(getattr(loaded, "training", None) or {})
-        cfg = self.model.config
-        self.training_form.set_values({k: getattr(cfg, k) for k in ("sample_rate", "quantization", "n_channels",
-                                                                     "n_dilations", "n_blocks", "n_hidden", "n_skip")})
-        self.loss_plot.clear_data()
-        losses = list(getattr(loaded, "losses", None) or [])
-        if losses:  # the loss history saved with the model
-            window = 20
-            for i, v in enumerate(losses):
-                self.loss_plot.add_point(i + 1, v, float(np.mean(losses[max(0, i + 1 - window):i + 1])))
-            self.model_metadata.setdefault("iterations", len(losses))
-            self.model_metadata.setdefault("final_loss", float(np.mean(losses[-window:])))
-        self._update_model_label()
+        self.loss_plot.refresh()
         self.status(f"Loaded {Path(path).name}: press Generate (training is not needed).")
 
     def save_model_dialog(self) -> None:
-        if self.model is None or self.busy():
+        if self.session.model is None or self.busy():
             return
-        start = self.settings.value("model/last_dir", self.training_form.training_values().get("output_dir") or "")
+        start = self.settings.value("model/last_dir", self.session.settings.get("output_dir") or "")
         path, _ = QFileDialog.getSaveFileName(self, "Save model", str(Path(start) / "model.safetensors"), MODEL_FILTER)
         if path:
-            if not path.endswith(".safetensors"):
-                path += ".safetensors"
-            self.save_model(path)
+            self.save_model(path if path.endswith(".safetensors") else path + ".safetensors")
 
-    def save_model(self, path: str | Path) -> Task:
-        from wavenet_gui import __version__
-
+    def save_model(self, path: str | Path) -> Job:
         self.settings.setValue("model/last_dir", str(Path(path).parent))
-        meta = {**self.model_metadata, "app": f"wavenet-gui {__version__}"}
-        meta.setdefault("iteration", int(meta.get("iterations") or 0))  # what the CLI and Trainer resume from
-        task = start_task(jobs.save_model_file, str(path), self.model, meta, list(self.loss_plot.losses),
-                          self.optimizer_state, name="save-model", parent=self)
-        task.finished.connect(lambda p: (self.remember_recent("model", p), self.status(f"Model saved: {p}")))
-        task.errored.connect(lambda exc, t=task: self._report_error("Could not save the model", exc, t))
-        task.done.connect(self._on_task_done)
-        self.io_task = task
+        self.io_job = self._run(self.session.save_model, str(path), name="save-model",
+                                returned=lambda p: (self.remember_recent("model", p), self.status(f"Model saved: {p}")),
+                                errored=lambda exc: self._report_error("Could not save the model", exc, self.io_job))
         self._update_actions()
-        return task
+        return self.io_job
 
     # ================================================================ export
     def export_dialog(self) -> None:
         buf = self.current_generated()
         if buf is None or buf.length == 0 or self.busy() == "generation":
             return
-        start = self.settings.value("export/last_dir", self.training_form.training_values().get("output_dir") or "")
+        start = self.settings.value("export/last_dir", self.session.settings.get("output_dir") or "")
         path, chosen = QFileDialog.getSaveFileName(self, "Export generated audio", str(Path(start) / "generated.wav"),
                                                    ";;".join(EXPORT_FORMATS),
                                                    options=QFileDialog.Option.DontConfirmOverwrite)
@@ -1027,7 +959,7 @@ class MainWindow(QMainWindow):
             subtype = "PCM_16" if Path(path).suffix.lower() == ".wav" else None
         self.export_to(path, subtype=subtype)
 
-    def export_to(self, path: str | Path, *, subtype: str | None = "PCM_16", confirm: bool = True) -> Task | None:
+    def export_to(self, path: str | Path, *, subtype: str | None = "PCM_16", confirm: bool = True) -> Job | None:
         """Write the shown variation to ``path`` (format from the extension), asking before overwriting."""
         buf = self.current_generated()
         if buf is None or buf.length == 0:
@@ -1037,15 +969,12 @@ class MainWindow(QMainWindow):
             self.status("Export cancelled", 3000)
             return None
         self.settings.setValue("export/last_dir", str(path.parent))
-        task = start_task(jobs.export_audio, str(path), buf.view().copy(), buf.sample_rate, subtype,
-                          name="export", parent=self)
-        task.finished.connect(lambda p: self.status(f"Exported {p}"))
-        task.errored.connect(lambda exc, t=task: self._report_error("Export failed", exc, t))
-        self._track(task)
-        return task
+        return self._run(self.session.export, str(path), name="export", variation=self.variation_spin.value() - 1,
+                         subtype=subtype, returned=lambda p: self.status(f"Exported {p}"),
+                         errored=lambda exc: self._report_error("Export failed", exc))
 
     def export_plots_dialog(self) -> None:
-        start = self.settings.value("export/last_dir", self.training_form.training_values().get("output_dir") or "")
+        start = self.settings.value("export/last_dir", self.session.settings.get("output_dir") or "")
         path, _ = QFileDialog.getSaveFileName(self, "Export plots to PNG", str(Path(start) / "plot.png"),
                                               "PNG images (*.png)")
         if path:
@@ -1058,16 +987,14 @@ class MainWindow(QMainWindow):
 
     def export_plots(self, path: str | Path) -> list[Path]:
         """Write ``<stem>-loss.png`` and ``<stem>-waveform.png`` next to ``path``."""
-        path = Path(path)
-        stem = path.with_suffix("")
-        return [self.loss_plot.export_png(f"{stem}-loss.png"),
-                self.waveform_plot.export_png(f"{stem}-waveform.png")]
+        stem = Path(path).with_suffix("")
+        return [self.loss_plot.export_png(f"{stem}-loss.png"), self.waveform_plot.export_png(f"{stem}-waveform.png")]
 
     def open_output_folder(self) -> None:
-        out = self.training_form.training_values().get("output_dir")
+        out = self.session.settings.get("output_dir")
         if out:
             Path(out).mkdir(parents=True, exist_ok=True)
-            QDesktopServices.openUrl(QUrl.fromLocalFile(out))
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
 
     # ================================================================ playback
     def toggle_play(self, which: str | None = None) -> None:
@@ -1080,13 +1007,11 @@ class MainWindow(QMainWindow):
                 "generated" if self._can_play("generated") else "input")
         if not self._can_play(which):
             return
-        buf = self.current_generated() if which == "generated" else self.input_audio
         self._last_play = which
-        self.player.play(buf, tag=which)
+        self.player.play(self.current_generated() if which == "generated" else self.input_audio, tag=which)
 
     def _can_play(self, which: str) -> bool:
-        ok, _ = self.player.availability()
-        if not ok:
+        if not self.player.availability()[0]:
             return False
         if which == "generated":
             buf = self.current_generated()
@@ -1098,9 +1023,6 @@ class MainWindow(QMainWindow):
             self.waveform_plot.set_playhead(None)
         self._update_actions()
 
-    def _on_player_position(self, seconds: float) -> None:
-        self.waveform_plot.set_playhead(self.player.tag, seconds)
-
     def _on_player_failed(self, reason: str) -> None:
         self.status(reason)
         self.last_error = reason
@@ -1110,72 +1032,61 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         busy = self.busy()
         core_ok = self.core is not None
-        form_ok = self.training_form.is_valid
-        training = busy == "training"
-        generating = busy == "generation"
-
+        training, generating = busy == "training", busy == "generation"
+        has_model = self.session.model is not None
         if not core_ok:
             why = self.core_error or "Loading PyTorch…"
         elif busy:
             why = f"Busy: {busy} is running"
-        elif not form_ok:
+        elif not self.training_form.is_valid:
             why = "Some settings are invalid: see the Training tab"
-        elif not self.files:
+        elif not self.session.files:
             why = "Add audio files first (drop them on the window or press Ctrl+O)"
         else:
             why = ""
         self._set_enabled(self.train_button, not why, why or "Train on the files in the list (Ctrl+T)")
         self.act_train.setEnabled(not why)
-        self._set_enabled(self.stop_button, training and not self.train_task.is_cancelled,
+        self._set_enabled(self.stop_button, training and not self.session.stopping,
                           "Stop training after the current step (Esc)")
-
-        if not core_ok:
-            gwhy = self.core_error or "Loading PyTorch…"
-        elif self.model is None:
-            gwhy = "Train or load a model first"
-        elif busy:
-            gwhy = f"Busy: {busy} is running"
-        else:
-            gwhy = ""
+        gwhy = (self.core_error or "Loading PyTorch…") if not core_ok else (
+            "Train or load a model first" if not has_model else (f"Busy: {busy} is running" if busy else (
+                "Some settings are invalid: see the Generation tab" if not self.generation_form.is_valid else "")))
         self._set_enabled(self.generate_button, not gwhy, gwhy or "Generate audio with the model (Ctrl+G)")
         self.act_generate.setEnabled(not gwhy)
-        self._set_enabled(self.cancel_button, generating and not self.gen_task.is_cancelled,
+        self._set_enabled(self.cancel_button, generating and not self.session.stopping,
                           "Cancel generation, keeping what was made (Esc)")
-        self._set_enabled(self.load_model_button, core_ok and not busy,
-                          "Load a trained model instead of training" if core_ok and not busy
-                          else (gwhy if not core_ok else f"Busy: {busy} is running"))
-        self.act_load_model.setEnabled(self.load_model_button.isEnabled())
-        can_save = self.model is not None and not busy
-        self._set_enabled(self.save_model_button, can_save,
-                          "Save the current model" if can_save else "Train or load a model first"
-                          if self.model is None else f"Busy: {busy} is running")
+        lwhy = (self.core_error or "Loading PyTorch…") if not core_ok else (f"Busy: {busy} is running" if busy else "")
+        self._set_enabled(self.load_model_button, not lwhy, lwhy or "Load a trained model")
+        self.act_load_model.setEnabled(not lwhy)
+        can_save = has_model and not busy
+        self._set_enabled(self.save_model_button, can_save, "Save the current model" if can_save else (
+            "Train or load a model first" if not has_model else f"Busy: {busy} is running"))
         self.act_save_model.setEnabled(can_save)
-
         buf = self.current_generated()
         has_gen = buf is not None and buf.length > 0
         can_export = has_gen and not generating
         self._set_enabled(self.export_button, can_export, "Export the generated audio (Ctrl+E)" if can_export
                           else "Generate audio first" if not has_gen else "Wait until generation ends")
         self.act_export.setEnabled(can_export)
-
         ok, reason = self.player.availability()
         if not ok and self.audio_label.toolTip() != reason:
             self.audio_label.setToolTip(reason)
         self.audio_label.setVisible(not ok)
         playing = self.player.state == PLAYING
-        for which, b, label in (("generated", self.play_button, "Play"), ("input", self.play_input_button, "Play input")):
+        for which, button, label in (("generated", self.play_button, "Play"), ("input", self.play_input_button,
+                                                                               "Play input")):
             active = playing and self.player.tag == which
-            b.setText("Stop" if active else label)
+            button.setText("Stop" if active else label)
             if not ok:
-                self._set_enabled(b, False, reason)
+                self._set_enabled(button, False, reason)
             elif active:
-                self._set_enabled(b, True, "Stop playback (Space)")
+                self._set_enabled(button, True, "Stop playback (Space)")
             else:
                 can = self._can_play(which)
                 tip = ("Play the generated audio (Space)" if which == "generated" else "Play the selected input file")
                 if not can:
                     tip = "Generate audio first" if which == "generated" else "Select an input file first"
-                self._set_enabled(b, can, tip)
+                self._set_enabled(button, can, tip)
         self.act_play.setEnabled(ok)
         self.remove_button.setEnabled(bool(self.file_list.selectedItems()) and not training)
         self.act_remove.setEnabled(self.remove_button.isEnabled())
@@ -1186,16 +1097,15 @@ class MainWindow(QMainWindow):
         widget.setEnabled(enabled)
         widget.setToolTip(tip)
 
-    # ================================================================ timers
     def _refresh_plots(self) -> None:
         self.loss_plot.refresh()
         self.waveform_plot.refresh()
 
     # ================================================================ settings / about
     def _reset_all_settings(self) -> None:
-        self.training_form.reset_defaults()
+        self.apply_preset()
         self.generation_form.reset_defaults()
-        self.status("Settings reset to defaults", 4000)
+        self.status("Settings reset to the defaults for these files", 4000)
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About WaveNet GUI", self.about_text())
@@ -1203,73 +1113,41 @@ class MainWindow(QMainWindow):
     def about_text(self) -> str:
         from wavenet_gui import __version__
 
-        rows: list[tuple[str, str]] = []
-        log_location = ""
-        try:
-            from wavenet_gui import appinfo
-
-            versions = appinfo.versions()
-            rows = list(versions.items()) if isinstance(versions, dict) else [tuple(v) for v in versions]
-            for name in ("log_path", "log_file", "log_dir"):
-                if hasattr(appinfo, name):
-                    obj = getattr(appinfo, name)
-                    log_location = str(obj() if callable(obj) else obj)
-                    break
-        except Exception:  # noqa: BLE001 - appinfo not there: the versions we know
-            import platform
-
-            import PySide6
-            import pyqtgraph
-
-            rows = [("wavenet-gui", __version__), ("Python", platform.python_version()),
-                    ("PySide6", PySide6.__version__), ("pyqtgraph", pyqtgraph.__version__)]
-            if self.core is not None:
-                import torch
-
-                rows.append(("torch", torch.__version__))
+        rows = list(appinfo.versions().items())
         table = "".join(f"<tr><td>{k}</td><td>&nbsp;{v}</td></tr>" for k, v in rows)
-        where = f"<p>Settings: {self.settings.fileName()}</p>"
-        if log_location:
-            where += f"<p>Log: {log_location}</p>"
+        where = "".join(f"<p>{line}</p>" for line in appinfo.user_settings_note(self.settings.fileName()).splitlines())
         return (f"<h3>WaveNet GUI {__version__}</h3><p>Train an unconditioned WaveNet on your own audio, then "
                 f"listen to, plot and export what it generates.</p><table>{table}</table>{where}")
 
     # ================================================================ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         busy = self.busy()
-        if busy:
-            if not self.ask("Quit?", f"{busy.capitalize()} is running. Stop it and quit?"):
-                event.ignore()
-                return
+        if busy and not self.ask("Quit?", f"{busy.capitalize()} is running. Stop it and quit?"):
+            event.ignore()
+            return
         self.shutdown()
         event.accept()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Cancel every task, wait for the threads and save the settings.
-
-        Safe to call more than once; no new work starts afterwards.
-        """
+        """Stop all work, wait for it and save the settings.  Safe to call more than once."""
         self._closed = True
         self.refresh_timer.stop()
         self.player.stop()
-        # Every task this window started (also replaced or finished ones whose thread is
-        # still winding down): each is a child of the window.
-        tasks = [t for t in self.findChildren(Task) if t.thread is not None]
-        for t in tasks:
-            t.cancel()
-        busy = [t for t in tasks if not t.thread.isFinished()]
-        if busy:
+        self.session.stop()
+        if self._files_cancel is not None:
+            self._files_cancel.set()
+        waiting = [job for job in self._jobs if job.running and not job.done.is_set()]
+        if waiting:
             self.status("Stopping…")
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:
-                for t in busy:
-                    t.wait()
+                for job in waiting:
+                    job.wait()
             finally:
                 QApplication.restoreOverrideCursor()
-        for t in tasks:  # all ended: mark them so and release the QThreads now, not on a queued event
-            t.wait()
-            t._on_thread_finished()
+        for job in list(self._jobs):
+            job.settle()
         if self._settings_saved:
             return
         self._settings_saved = True
@@ -1277,7 +1155,7 @@ class MainWindow(QMainWindow):
             self.training_form.save_settings(self.settings)
             self.generation_form.save_settings(self.settings)
             self.settings.setValue("window/geometry", self.saveGeometry())
-            self._save_file_list()
+            self.settings.setValue("files/paths", [str(i.path) for i in self.session.files])
             self.settings.sync()
         except Exception:  # noqa: BLE001 - an unwritable settings file must not block quitting
             log.warning("could not save settings", exc_info=True)

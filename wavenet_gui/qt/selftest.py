@@ -154,14 +154,14 @@ def _check_log_dir() -> str:
 def _check_example_clip(run: _Run) -> str:
     from wavenet_gui.core.model import WaveNetConfig
     from wavenet_gui.core.session import load_training_audio
-    from wavenet_gui.resources_api import example_clip_path
+    from wavenet_gui.resources import example_clip_path
 
     path = example_clip_path()
     quantizer = WaveNetConfig(sample_rate=SELF_TEST_SAMPLE_RATE).quantizer
     signals, loaded = load_training_audio([path], sample_rate=SELF_TEST_SAMPLE_RATE,
                                           quantizer=quantizer)
     audio = loaded[0]
-    seconds = audio.samples.size / audio.sample_rate
+    seconds = audio.duration
     if seconds < 1.0:
         raise RuntimeError(f"{path.name}: only {seconds:.2f} s")
     run.state["signals"] = signals

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.errors import OutputError
-from .core.fileio import atomic_write
+from wavenet_gui.core.errors import OutputError
+from wavenet_gui.core.fileio import atomic_write
 
 
 def _envelope(x: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:

@@ -101,12 +101,12 @@ def handle_early_args(argv: Sequence[str] | None = None) -> int | None:
                 out_dir = Path(args[i + 1])
             elif arg.startswith("--out-dir="):
                 out_dir = Path(arg.split("=", 1)[1])
-        from wavenet_gui.selftest import run_self_test
+        from wavenet_gui.qt.selftest import run_self_test
 
         return run_self_test(out_dir=out_dir)
     return None
 
 
-if __name__ == "__main__":  # python -m wavenet_gui.launch --self-test
+if __name__ == "__main__":  # python -m wavenet_gui.qt.launch --self-test
     code = handle_early_args()
     sys.exit(0 if code is None else code)

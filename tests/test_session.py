@@ -1,0 +1,210 @@
+"""The Qt-free Session: one owner of files, settings, model + training state and results; its rules."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from wavenet_gui.core import session as session_module
+from wavenet_gui.core.errors import ConfigError, WaveNetError
+from wavenet_gui.core.generation import generate
+from wavenet_gui.core.modelfile import load_model
+from wavenet_gui.core.session import Session
+
+TINY = dict(sample_rate=8000, n_channels=64, n_dilations=4, n_blocks=1, n_hidden=8, n_skip=16, n_end=16,
+            train_iterations=4, batch_size=2, target_length=128, length=0.05, seed=3, prime="silence")
+
+
+def _tone(path, seconds=1.0, freq=220.0, rate=16000):
+    t = np.arange(int(seconds * rate)) / rate
+    sf.write(path, 0.5 * np.sin(2 * np.pi * freq * t), rate, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture
+def session(tmp_path):
+    s = Session({**TINY, "output_dir": str(tmp_path / "out")})
+    s.add_files([_tone(tmp_path / "a.wav"), _tone(tmp_path / "b.wav", freq=330.0)])
+    return s
+
+
+def test_each_file_is_decoded_once_and_again_only_when_it_changes(tmp_path, monkeypatch):
+    calls = []
+    real = session_module.load_audio_classes
+    monkeypatch.setattr(session_module, "load_audio_classes", lambda p, **kw: calls.append(p) or real(p, **kw))
+    s = Session({**TINY, "prime": "first", "output_dir": str(tmp_path / "out")})
+    a = _tone(tmp_path / "a.wav")
+    s.add_files([a])
+    s.run_training()
+    s.run_training()
+    s.run_generation()  # primes with the first sample of a.wav: from the cache too
+    assert len(calls) == 1
+    _tone(a, freq=440.0, seconds=1.2)  # the file changed on disk
+    os.utime(a, ns=(os.stat(a).st_atime_ns, os.stat(a).st_mtime_ns + 10**9))
+    s.run_training()
+    assert len(calls) == 2
+    assert len(s._decoded) == 1  # the stale decode was dropped, no float copy is kept
+    assert s._decoded[next(iter(s._decoded))].classes.dtype == np.uint8
+
+
+def test_continuing_keeps_the_whole_history_and_adams_moments(session):
+    first = session.run_training()
+    assert first.new_model and session.unsaved
+    model = session.model
+    losses = list(session.state.losses)
+    second = session.run_training()
+    assert not second.new_model and session.model is model
+    assert session.state.iteration == 8 and len(session.state.losses) == 8
+    assert session.state.losses[:4] == losses
+    assert session.state.optimizer_state["step"] == 8
+    assert second.result.iterations == 8 and "8" in second.result.message
+
+
+def test_a_model_is_replaced_only_when_asked(session):
+    session.run_training()
+    model = session.model
+    session.update_settings({"n_hidden": 16})
+    assert session.model_mismatch() == ["n_hidden"]
+    with pytest.raises(ConfigError) as err:
+        session.train()
+    assert err.value.field == "model" and "n_hidden" in str(err.value)
+    assert session.model is model and not session.busy
+    outcome = session.run_training(replace=True)
+    assert outcome.new_model and session.model is not model and session.model.config.n_hidden == 16
+    assert session.state.iteration == 4 and len(session.state.losses) == 4
+
+
+def test_the_training_seed_seeds_the_weights(tmp_path):
+    def first_weights(seed):
+        s = Session({**TINY, "train_seed": seed, "train_iterations": 1, "output_dir": str(tmp_path)})
+        s.add_files([_tone(tmp_path / "a.wav")])
+        torch.manual_seed(999)  # the global generator does not matter, and is left alone
+        state = torch.random.get_rng_state()
+        s.run_training()
+        assert torch.equal(state, torch.random.get_rng_state())
+        return s.state.losses[0]
+
+    assert first_weights(0) == first_weights(0) != first_weights(1)
+
+
+def test_save_and_load_carry_iterations_losses_validation_and_adam(session, tmp_path):
+    session.update_settings({"holdout": 0.2, "train_iterations": 6})
+    session.run_training()
+    session.settings["train_iterations"] = 3
+    session.run_training()
+    assert session.state.val_losses and session.state.iteration == 9
+    path = session.save_model(tmp_path / "m.safetensors")
+    assert not session.unsaved and session.model_path == path
+    other = Session()
+    other.load_model(path)
+    assert other.state.iteration == 9 and other.state.losses == pytest.approx(session.state.losses)
+    assert other.state.val_losses == pytest.approx(session.state.val_losses)
+    assert other.state.optimizer_state["step"] == 9
+    assert other.settings["n_hidden"] == 8 and other.settings["n_channels"] == 64  # the file decides
+    assert load_model(path).training["iteration"] == 9  # one key for the count
+
+
+def test_a_clip_primes_with_its_last_receptive_field(session, tmp_path):
+    session.run_training()
+    clip = _tone(tmp_path / "clip.wav", seconds=0.5, freq=500.0)
+    session.update_settings({"prime": str(clip), "temperature": 1.0, "seed": 11})
+    out = session.run_generation().results
+    assert out.note == "continued clip.wav"
+    cfg = session.model.config
+    classes = cfg.quantizer.encode(session_module.load_audio(clip, sample_rate=8000).samples)
+    whole = generate(session.model, n_samples=out.n_samples, temperature=1.0, seed=11, prime=classes)
+    np.testing.assert_array_equal(out.audio(0), whole.audio[0])  # the same as feeding the whole clip
+    tail = generate(session.model, n_samples=out.n_samples, temperature=1.0, seed=11,
+                    prime=classes[-cfg.receptive_field:])
+    np.testing.assert_array_equal(out.audio(0), tail.audio[0])
+
+
+def test_variations_are_written_with_one_name_rule(session):
+    session.run_training()
+    session.update_settings({"variations": 3})
+    results = session.run_generation().results
+    names = [p.name for p in results.saved]
+    stamp = names[0][:len("pred_YYYYmmdd-HHMMSS")]
+    assert names == [f"{stamp}_v{k}.wav" for k in (1, 2, 3)]
+    assert session.export(results.saved[0].with_name("x.flac"), variation=2).exists()
+    one = session.update_settings({"variations": 1}) or session.run_generation().results
+    assert "_v" not in one.saved[0].name
+
+
+def test_stop_keeps_the_model_and_what_was_generated(session):
+    session.update_settings({"train_iterations": 100_000})
+    gen = session.train()
+    for p in gen:
+        if not isinstance(p, str) and p.iteration == 3:
+            session.stop()
+    assert session.state.iteration == 3 and session.model is not None and not session.busy
+    session.update_settings({"length": 600.0})
+    seen = 0
+    gen = session.generate()
+    for p in gen:
+        seen = p.done
+        session.stop()
+    r = session.results
+    assert r.cancelled and 0 < r.length == seen < r.n_samples and r.saved
+    assert sf.info(r.saved[0]).frames == r.length
+
+
+def test_events_say_what_changed(session, tmp_path):
+    heard = []
+    session.subscribe(heard.append)
+    session.add_files([_tone(tmp_path / "c.wav")])
+    session.run_training()
+    session.run_generation()
+    session.remove_files([tmp_path / "c.wav"])
+    session.apply_preset("variations")
+    assert heard[0] == "files" and "model" in heard and "results" in heard and heard[-2:] == ["files", "settings"]
+    assert [f.path.name for f in session.files] == ["a.wav", "b.wav"]
+
+
+def test_files_are_refused_one_by_one_and_duplicates_once(tmp_path):
+    s = Session(TINY)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio" * 50)
+    good = _tone(tmp_path / "good.wav")
+    report = s.add_files([good, bad, good])
+    assert [i.path.name for i in report.added] == ["good.wav"]
+    assert len(report.refused) == 1 and report.refused[0].startswith("bad.wav")
+    assert s.add_files([good]).duplicates == ["good.wav"]
+    with pytest.raises(WaveNetError, match="bad.wav"):
+        Session(TINY).add_files([bad], strict=True)
+
+
+def test_busy_session_refuses_a_second_job(session):
+    gen = session.train()
+    next(gen)
+    with pytest.raises(WaveNetError, match="training"):
+        session.generate()
+    with pytest.raises(WaveNetError):
+        session.save_model("x.safetensors")
+    session.stop()
+    for _ in gen:
+        pass
+    assert not session.busy
+
+
+def test_the_cancel_of_a_caller_also_stops(session):
+    cancel = threading.Event()
+    cancel.set()
+    outcome = session_module._drain(session.train(cancel=cancel), None)
+    assert outcome.result.reason == "cancelled" and session.state.iteration == 0
+
+
+def test_generation_longer_than_memory_allows_is_refused_in_one_line(session):
+    from wavenet_gui.core.generation import MAX_IN_MEMORY_SAMPLES
+
+    session.run_training()
+    sr = session.model.config.sample_rate
+    session.update_settings({"variations": 64, "length": MAX_IN_MEMORY_SAMPLES / sr / 64 + 1})
+    with pytest.raises(ConfigError, match="length: .* keeps in memory") as err:
+        session.generate()
+    assert "\n" not in str(err.value) and not session.busy
