@@ -150,3 +150,25 @@ def test_cli_trains_from_the_cache_and_reuses_it(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "read from the cache" in err and "decoding" not in err
     assert len(paths) == 2
+
+
+def test_the_session_trains_from_the_cache_without_decoding_into_memory(tmp_path):
+    """The window's path: files added to a Session are decoded at training, into the cache."""
+    from wavenet_gui.core.session import Session
+
+    paths = tones(tmp_path / "audio", n=2, seconds=1.0)
+    session = Session({"n_dilations": 3, "n_blocks": 1, "n_hidden": 8, "n_skip": 8, "n_end": 8,
+                       "train_iterations": 2, "target_length": 64, "output_dir": str(tmp_path / "out"),
+                       "cache_dir": str(tmp_path / "cache")})
+    session.add_files(paths)
+    assert session._decoded == {}  # nothing decoded into memory when the cache is on
+    outcome = session.run_training()
+    assert outcome.result.iterations == 2
+    assert session.corpus is not None and session.corpus.decoded
+    assert any("resampled" in note for note in outcome.notes)
+    session.run_training()
+    assert not session.corpus.decoded and session.state.iteration == 4
+    # small inputs with the default "auto" are decoded into memory as before
+    small = Session({"output_dir": str(tmp_path / "out")})
+    small.add_files(paths)
+    assert small._corpus_dir() is None and len(small._decoded) == 2

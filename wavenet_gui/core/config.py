@@ -344,7 +344,7 @@ _OUTPUT = (
     Setting("cache_dir", "output", "text", "auto", "Audio cache",
             "Training audio is decoded once into a memory-mapped cache of classes (one byte per sample) in "
             "this folder. auto: the user's cache folder when the files last 10 minutes or more; off: decode "
-            "into memory.", presettable=False),
+            "into memory.", widget="folder", presettable=False),
 )
 
 #: Every setting by name, in display order.
