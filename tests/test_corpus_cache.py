@@ -13,7 +13,8 @@ import soundfile as sf
 from wavenet_gui.core import corpus_cache
 from wavenet_gui.core.audio import load_audio_classes
 from wavenet_gui.core.corpus_cache import KEEP_ENTRIES, open_corpus
-from wavenet_gui.core.data import WindowSampler
+from wavenet_gui.core.model import WaveNetConfig
+from wavenet_gui.core.session import make_sampler
 from wavenet_gui.core.errors import AudioFileError, Cancelled
 from wavenet_gui.core.quantization import Quantizer
 
@@ -106,16 +107,18 @@ def test_the_sampler_reads_the_map_without_copying_it(tmp_path):
     paths = tones(tmp_path / "audio", n=3, seconds=20.0)
     corpus = open_corpus(paths, sample_rate=16000, quantizer=Q, cache_dir=tmp_path / "c")
     assert corpus.nbytes == 960_000
+    cfg = WaveNetConfig(n_dilations=5, n_blocks=1, sample_rate=16000)
     tracemalloc.start()
-    sampler = WindowSampler(corpus.signals(), window=1000, holdout=0.1, n_channels=256,
-                            names=corpus.names)
+    sampler = make_sampler(corpus.signals(), receptive_field=cfg.receptive_field, target_length=968, holdout=0.1,
+                           names=corpus.names, config=cfg)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 100_000, peak  # not a copy of the 960 kB of classes
     corpus.release_pages()
     # the same windows as a sampler holding the classes in memory
     copies = [np.array(s) for s in corpus.signals()]
-    memory = WindowSampler(copies, window=1000, holdout=0.1, n_channels=256, names=corpus.names)
+    memory = make_sampler(copies, receptive_field=cfg.receptive_field, target_length=968, holdout=0.1,
+                          names=corpus.names, config=cfg)
     for seed in range(3):
         a = sampler.sample(8, np.random.default_rng(seed))
         b = memory.sample(8, np.random.default_rng(seed))
@@ -126,7 +129,9 @@ def test_the_sampler_reads_the_map_without_copying_it(tmp_path):
 
 def test_plain_arrays_are_still_copied(tmp_path):
     big = np.arange(10_000, dtype=np.uint8)
-    sampler = WindowSampler([big[:5000], big[5000:]], window=100, n_channels=256)
+    cfg = WaveNetConfig(n_dilations=3, n_blocks=1)
+    sampler = make_sampler([big[:5000], big[5000:]], receptive_field=cfg.receptive_field, target_length=92,
+                           config=cfg)
     big[:] = 0  # the caller's array changes; the sampler kept its own copy
     assert sampler.sample(4, np.random.default_rng(0)).any()
 
