@@ -141,6 +141,7 @@ class _Signals:
         self.message = ""
         self.terminated = 0
         self.previous: dict[int, object] = {}
+        self.escalate = True
 
     def install(self) -> "_Signals":
         for name in self.NAMES:
@@ -158,12 +159,17 @@ class _Signals:
             signal.signal(signum, handler)
         self.previous.clear()
 
-    def phase(self, message: str) -> "_Phase":
+    def phase(self, message: str, *, escalate: bool = True) -> "_Phase":
+        """``escalate=False`` under torchrun, which forwards the terminal's Ctrl+C once more:
+        there every Ctrl+C is a stop request, never an abort."""
+        self.escalate = escalate
         return _Phase(self, message)
 
     def _handler(self, signum, frame) -> None:
         if signum != signal.SIGINT and not self.terminated:
             self.terminated = signum
+        if self.event is not None and self.event.is_set() and signum == signal.SIGINT and not self.escalate:
+            return
         if self.event is None or self.event.is_set():
             if signum == signal.SIGINT:
                 raise KeyboardInterrupt
@@ -227,6 +233,11 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
     session.backend = args.backend
     train = args.train if args.train is not None else args.model is None
     checkpoint_failed = False
+    # scale (issue 15): under torchrun, train with DistributedDataParallel (core/distributed.py).
+    launch = _distributed_launch(session, train)
+    if launch is not None:
+        print(launch.describe(), flush=True)
+    session.corpus_progress = lambda i, n, name: print(f"decoding {i + 1}/{n}: {name}", file=sys.stderr)
     given = config.values_from_args(args)
     # Check every setting before any slow work, so a typo fails at once.
     session.checked()
@@ -270,6 +281,10 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
         def on_progress(p):
             nonlocal bar, warned
             if isinstance(p, str):
+                corpus = session.corpus
+                if p.startswith("Training") and corpus is not None:
+                    print(f"{'decoded into' if corpus.decoded else 'read from'} the cache {corpus.directory} "
+                          f"({corpus.nbytes / 1e6:,.0f} MB, memory-mapped)", file=sys.stderr)
                 return
             if p.checkpoint_error and not warned:  # once; training goes on with the model in memory
                 warned = True
@@ -284,8 +299,10 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
             bar.update(p.iteration, f"loss {p.loss:.3f} (mean {p.mean_loss:.3f}){val} "
                                     f"{p.samples_per_s / 1000:.1f}k samples/s ETA {_fmt_time(p.eta)}")
 
-        with signals.phase("stopping training after this step, then generating "
-                           "(Ctrl+C during generation stops it and keeps what was made)") as cancel:
+        stop_text = ("stopping training after this step, then generating "
+                     "(Ctrl+C during generation stops it and keeps what was made)") if launch is None else \
+            "stopping every process after this step; rank 0 saves the model"
+        with signals.phase(stop_text, escalate=launch is None) as cancel:
             outcome = _run(session.train(cancel=cancel), on_progress)
         result = outcome.result
         if bar is not None:
@@ -302,6 +319,15 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
                   f"(exit status {EXIT_CHECKPOINT_FAILED})", file=sys.stderr, flush=True)
         if result.reason == "diverged":
             print(f"warning: {result.message}", file=sys.stderr)
+        if launch is not None:  # scale (issue 15): rank 0 goes on to generate alone
+            launch.close()
+            session.distributed = None
+            if not launch.is_main:
+                return 0
+            if result.reason == "cancelled":
+                where = result.checkpoint or session.settings["output_dir"]
+                print(f"stopped; to generate, run wavenet-cli --model {where} (one process)")
+                return 0
         if signals.terminated:
             print(f"wavenet-cli: {signal.Signals(signals.terminated).name}: training stopped and kept; "
                   "not generating", file=sys.stderr, flush=True)
@@ -356,6 +382,38 @@ def _run(gen, callback):
         callback(item)
 
 
+def _distributed_launch(session, train: bool):
+    """scale (issue 15): the :class:`~wavenet_gui.core.distributed.DistributedRun` of a torchrun
+    launch, its process group started (None outside torchrun).  Every process trains on its own
+    device and always saves (rank 0 writes); ranks other than 0 print nothing but their errors."""
+    from .core import config
+    from .core.distributed import DistributedRun, torchrun_env
+    from .core.errors import ConfigError
+    from .core.session import resolve_device
+
+    env = torchrun_env()
+    if env is None:
+        return None
+    if not train:
+        raise ConfigError("train", "a torchrun launch trains: drop --train false (generate with one process)")
+    device = resolve_device(config.parse("device", session.settings["device"]))
+    launch = DistributedRun(env, device)
+    if not launch.is_main:
+        import os
+
+        global _RANK_PREFIX
+        _RANK_PREFIX = f"rank {env.rank}: "
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    session.update_settings({"device": str(launch.device), "save_weights": True})
+    launch.__enter__()
+    session.distributed = launch
+    return launch
+
+
+_RANK_PREFIX = ""
+
+
 def main(argv: list[str] | None = None) -> int:
     signals = _Signals().install()  # before the slow imports: a SIGTERM now ends the run cleanly
     try:
@@ -375,7 +433,7 @@ def _main(argv: list[str] | None, signals: _Signals) -> int:
     try:
         return run(args, signals)
     except WaveNetError as e:
-        print(f"wavenet-cli: error: {e}", file=sys.stderr)
+        print(f"wavenet-cli: error: {_RANK_PREFIX}{e}", file=sys.__stderr__ if _RANK_PREFIX else sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("\nwavenet-cli: aborted", file=sys.stderr)

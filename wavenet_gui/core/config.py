@@ -322,7 +322,14 @@ _TRAINING = (
             "Write checkpoints (model.safetensors) to the output folder while training.",
             presettable=False),
     Setting("device", "training", "text", "cpu", "Device",
-            "Where the model trains and generates: cpu, cuda, mps or auto.", presettable=False),
+            "Where the model trains and generates: cpu, cuda, mps or auto (CUDA, then MPS, then the CPU).",
+            presettable=False),
+    # scale (issue 15): training arithmetic (core/devices.py: precision_plan)
+    Setting("precision", "training", "choice", "auto", "Precision",
+            "Training arithmetic. auto: bfloat16 on GPUs that have it (else float16 with a gradient scaler) "
+            "and on CPUs with native bfloat16, else float32. float16 needs CUDA.",
+            choices=(("auto", "auto"), ("float32", "float32"), ("bfloat16", "bfloat16")),
+            extra_choices=("float16",), presettable=False),
 )
 
 _GENERATION = (
@@ -352,6 +359,11 @@ _OUTPUT = (
     Setting("output_dir", "output", "text", "output", "Output folder",
             "Generated audio (pred_[time].wav) and checkpoints are written here.",
             widget="folder", presettable=False),
+    # scale (issue 15): the decoded-audio cache (core/corpus_cache.py)
+    Setting("cache_dir", "output", "text", "auto", "Audio cache",
+            "Training audio is decoded once into a memory-mapped cache of classes (one byte per sample) in "
+            "this folder. auto: the user's cache folder when the files last 10 minutes or more; off: decode "
+            "into memory.", widget="folder", presettable=False),
 )
 
 #: Every setting by name, in display order.

@@ -170,9 +170,14 @@ class WindowSampler:
         lengths = np.array([len(a) for a in arrays], dtype=np.int64)
         offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        data = np.empty(int(offsets[-1]), dtype=self._dtype)
-        for a, start in zip(arrays, offsets[:-1]):
-            data[start : start + len(a)] = a  # one compact copy, file by file
+        shared = _one_buffer(arrays, self._dtype)  # scale (issue 15): a corpus cache's map is not copied
+        if shared is not None:
+            data, starts = shared
+            offsets = np.append(starts, len(data))
+        else:
+            data = np.empty(int(offsets[-1]), dtype=self._dtype)
+            for a, start in zip(arrays, offsets[:-1]):
+                data[start : start + len(a)] = a  # one compact copy, file by file
 
         held = np.rint(lengths * holdout).astype(np.int64) if holdout > 0 else lengths * 0
         train_len = lengths - held
@@ -378,6 +383,29 @@ class WindowSampler:
         ends = self._lengths[files]
         return [self._gather(files[i:i + batch_size], starts[i:i + batch_size], ends[i:i + batch_size])
                 for i in range(0, len(starts), batch_size)]
+
+
+def _one_buffer(arrays: Sequence[np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
+    """scale (issue 15): when every array is a contiguous view into one 1-D buffer of ``dtype``
+    (the memory map of :mod:`wavenet_gui.core.corpus_cache`), that buffer and each array's
+    start in it, so the sampler reads the map instead of copying it; else None."""
+    roots, starts = [], []
+    for a in arrays:
+        root = a
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if (root.ndim != 1 or root.dtype != dtype or a.dtype != dtype or not root.flags.c_contiguous
+                or (len(a) > 1 and a.strides[0] != dtype.itemsize)):
+            return None
+        delta = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        start, rest = divmod(delta, dtype.itemsize)
+        if rest or start < 0 or start + len(a) > len(root):
+            return None
+        roots.append(root)
+        starts.append(start)
+    if not roots or any(r is not roots[0] for r in roots) or not isinstance(roots[0], np.memmap):
+        return None
+    return roots[0], np.array(starts, dtype=np.int64)
 
 
 def _whole(field: str, value: object, *, minimum: int) -> int:

@@ -162,31 +162,18 @@ def write_prediction(output_dir: str | Path, audio: np.ndarray, *, sample_rate: 
 
 
 def available_devices() -> list[str]:
-    """Devices torch can use here, CPU first."""
-    import torch
+    """Devices torch can use here, CPU first (see :func:`wavenet_gui.core.devices.available_devices`)."""
+    from .devices import available_devices as present  # scale (issue 15): one place, core/devices.py
 
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("mps")
-    return devices
+    return present()
 
 
 def resolve_device(name: str):
-    """``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"`` (the best present) as a torch device."""
-    import torch
+    """``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"`` (CUDA, then MPS, then the CPU) as a
+    torch device (see :func:`wavenet_gui.core.devices.resolve_device`)."""
+    from .devices import resolve_device as resolve  # scale (issue 15)
 
-    name = (name or "cpu").lower()
-    devices = available_devices()
-    if name == "auto":
-        return torch.device(devices[-1])
-    if name.split(":")[0] not in ("cpu", "cuda", "mps"):
-        raise ConfigError("device", f"{name!r} is not one of cpu, cuda, mps, auto")
-    if name.split(":")[0] not in devices:
-        raise ConfigError("device", f"{name} is not available on this machine (available: {', '.join(devices)})")
-    return torch.device(name)
+    return resolve(name)
 
 
 def leave_a_core_free() -> None:
@@ -357,6 +344,9 @@ class Session:
         self.results: Results | None = None
         self.backend = "auto"
         self._trainer = None  # the Trainer while train() runs (for save_recovery)
+        #: scale (issue 15): the :class:`~wavenet_gui.core.distributed.DistributedRun` of a torchrun
+        #: launch (the CLI sets it): training then uses a DistributedTrainer
+        self.distributed = None
         """The generator engine: ``"auto"``, ``"fast"`` (numba) or ``"torch"`` (the reference)."""
 
     # ------------------------------------------------------------------------------ events
@@ -492,6 +482,7 @@ class Session:
                 report.refused.extend(skipped)
         known = {self._key(i.path) for i in self._files}
         listed = [Path(i.path) for i in self._files]
+        seconds = sum(float(i.duration) for i in self._files)  # scale (issue 15): see _corpus_dir
         for f in found:
             if cancel is not None and cancel.is_set():
                 break
@@ -508,7 +499,8 @@ class Session:
                 info = audio_info(f)
                 if info.frames == 0:
                     raise AudioFileError(f, "file holds no audio (zero frames)")
-                if rate is not None:
+                seconds += float(info.duration)
+                if rate is not None and self._corpus_dir(seconds) is None:  # cached corpora decode at training
                     decoded = self._decode(info.path, rate, quantizer, cancel)
                     trimmed = self._trim(decoded.classes, info.path, rate, quantizer)  # silent: refused
                     report.notes.extend(f"{f.name}: {n}" for n in decoded.notes)
@@ -767,7 +759,15 @@ class Session:
             rf = cfg.receptive_field
             threshold = self.silence_threshold()
             signals, names, trim_notes = [], [], []
-            for info in files:
+            corpus = None
+            cache_dir = self._corpus_dir()
+            if cache_dir is not None:  # scale (issue 15): decoded once into a memory-mapped cache
+                try:
+                    corpus = self._open_corpus(cache_dir, cfg, cancel)
+                except Cancelled:
+                    return self._not_started()
+                signals, names = corpus.signals(), corpus.names
+            for info in files if corpus is None else ():
                 try:
                     decoded = self._decode(info.path, cfg.sample_rate, cfg.quantizer, cancel)
                 except Cancelled:
@@ -780,22 +780,74 @@ class Session:
                 names.append(Path(info.path).name)
             sampler = make_sampler(signals, receptive_field=rf, target_length=tcfg.target_length,
                                    holdout=tcfg.holdout, names=names, config=cfg)
-            del signals  # the sampler holds its own compact copy
+            del signals  # the sampler holds its own compact copy (or reads the cache's map)
+            if corpus is not None:
+                corpus.release_pages()  # the sampler's checking pass read every page; training reads windows
             new_model = self.model is None or self.model.config != cfg
             if new_model:
                 self._new_model(cfg, tcfg.seed)
-            trainer = self._trainer = Trainer(self.model, sampler, tcfg, state=self.state)
+            if self.distributed is not None:  # scale (issue 15): DDP under torchrun
+                from .distributed import DistributedTrainer
+
+                trainer = self._trainer = DistributedTrainer(self.model, sampler, tcfg, state=self.state,
+                                                             run=self.distributed)
+            else:
+                trainer = self._trainer = Trainer(self.model, sampler, tcfg, state=self.state)
             self.unsaved = True
             self._emit("model")
             yield "Training…"
             result = yield from trainer.steps(cancel=cancel)
-            return TrainOutcome(result=result, new_model=new_model, notes=trim_notes + sampler.unused_files)
+            notes = (corpus.notes if corpus is not None and corpus.decoded else []) + trim_notes + sampler.unused_files
+            return TrainOutcome(result=result, new_model=new_model, notes=notes)
         finally:
             if trainer is not None and trainer.iteration > 0:
                 self.state.optimizer_state = trainer.optimizer_state()
             self._trainer = None
             self.busy = ""
             self._emit("model")
+
+    # ---- scale (issue 15): the decoded-audio cache (core/corpus_cache.py) -----------------------
+    #: ``cache_dir = auto`` caches the decoded training audio when the files last at least this long (s).
+    CACHE_MIN_SECONDS = 600.0
+
+    def _corpus_dir(self, seconds: float | None = None) -> Path | None:
+        """Where the training audio is cached (None: decoded into memory), by the setting ``cache_dir``."""
+        text = str(self.settings.get("cache_dir") or "auto").strip()
+        if text.lower() == "off":
+            return None
+        if text.lower() != "auto":
+            return Path(text).expanduser()
+        if seconds is None:
+            seconds = sum(float(i.duration) for i in self._files)
+        if seconds < self.CACHE_MIN_SECONDS:
+            return None
+        from .corpus_cache import default_cache_dir
+
+        return default_cache_dir()
+
+    def _open_corpus(self, cache_dir: Path, cfg, cancel):
+        """The files' classes from the cache (rank 0 of a torchrun launch decodes, the others wait)."""
+        from .corpus_cache import open_corpus
+
+        launch = self.distributed
+        if launch is not None and not launch.is_main:
+            import torch.distributed as dist
+
+            dist.barrier()
+        corpus = open_corpus([i.path for i in self._files], sample_rate=cfg.sample_rate, quantizer=cfg.quantizer,
+                             cache_dir=cache_dir, min_samples=cfg.receptive_field + 1, cancel=cancel,
+                             progress=self.corpus_progress)
+        if launch is not None and launch.is_main:
+            import torch.distributed as dist
+
+            dist.barrier()
+        self.corpus = corpus
+        return corpus
+
+    #: called with (done, total, name) before each file is decoded into the cache
+    corpus_progress: Callable[[int, int, str], None] | None = None
+    #: the cache of the last training run (None: decoded into memory)
+    corpus = None
 
     def _not_started(self) -> TrainOutcome:
         from .training import TrainingResult

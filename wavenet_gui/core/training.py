@@ -43,21 +43,14 @@ log = logging.getLogger(__name__)
 _d = settings.default
 
 
-PRECISIONS = ("auto", "float32", "bfloat16")
+# scale (issue 15): precision choices live in core/devices.py (float16 + GradScaler on CUDA).
+from .devices import PRECISIONS, precision_plan  # noqa: E402
 LR_SCHEDULES = settings.SETTINGS["lr_schedule"].allowed  # ("constant", "cosine")
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device`` (None: plain float32)."""
-    if precision == "float32":
-        return None
-    if precision == "bfloat16":
-        return torch.bfloat16
-    if device.type == "cpu":
-        native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() or \
-            getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-        return torch.bfloat16 if native else None
-    return None
+    return precision_plan(precision, device).dtype
 
 
 def warm_up() -> bool:
@@ -133,6 +126,11 @@ class TrainingConfig:
                 raise ConfigError(name, f"must be a whole number of at least 1, got {v!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
+        try:  # scale (issue 15): float16 only on CUDA
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ConfigError("device", f"{self.device!r} is not a device") from None
+        precision_plan(self.precision, device)
         if self.save_weights and not self.output_dir:
             raise ConfigError("output_dir", "is needed to save weights while training")
         return self
@@ -217,7 +215,10 @@ class Trainer:
                                             f"is class {model.config.quantizer.centre}: build the sampler with "
                                             "make_sampler(..., config=model.config)")
         self.device = torch.device(config.device)
-        self.autocast_dtype = resolve_precision(config.precision, self.device)
+        plan = precision_plan(config.precision, self.device)
+        self.autocast_dtype = plan.dtype
+        #: scale (issue 15): float16 autocast (CUDA) scales the loss so gradients do not underflow
+        self.scaler = torch.amp.GradScaler(self.device.type) if plan.grad_scaler else None
         #: Use the fused pass with its hand-written backward (:mod:`.fused`); on a CPU it is
         #: 1.2-1.5x faster than autograd.  Other devices use autograd (and autocast).
         self.fused = self.device.type == "cpu"
@@ -372,6 +373,8 @@ class Trainer:
         if self._diverged(value):
             self._roll_back(value, "loss")
             return value
+        if self.scaler is not None:  # scale (issue 15): float16 on CUDA
+            return self._scaled_step(loss, value)
         loss.backward()
         grads_ok = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in self.model.parameters())
         if not grads_ok:
@@ -380,6 +383,15 @@ class Trainer:
             return math.nan
         self._snapshot()
         self.optimizer.step()
+        return value
+
+    def _scaled_step(self, loss: torch.Tensor, value: float) -> float:
+        """The float16 step: the scaler skips (and lowers its scale after) a step whose scaled
+        gradients overflowed, which in float16 is routine, not divergence."""
+        self.scaler.scale(loss).backward()
+        self._snapshot()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         return value
 
     # ---- divergence: the rule, the last good state, the message ------------------------------
