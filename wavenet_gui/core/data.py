@@ -163,8 +163,8 @@ class WindowSampler:
             # before the file: they are part of it, never targets.  (Otherwise the model would
             # learn that silence may go on after silence, which is how generation from nothing
             # stays silent.)
-            loud = np.flatnonzero(a != n_channels // 2)
-            arrays.append(a[int(loud[0]):] if len(loud) else a[:0])
+            first = _first_other(a, n_channels // 2)
+            arrays.append(a[first:])  # a view: a memory-mapped corpus stays uncopied
 
         self._dtype = compact_dtype(n_channels)
         lengths = np.array([len(a) for a in arrays], dtype=np.int64)
@@ -383,6 +383,16 @@ class WindowSampler:
         ends = self._lengths[files]
         return [self._gather(files[i:i + batch_size], starts[i:i + batch_size], ends[i:i + batch_size])
                 for i in range(0, len(starts), batch_size)]
+
+
+def _first_other(a: np.ndarray, value: int, *, block: int = 1 << 16) -> int:
+    """Index of the first element of ``a`` other than ``value`` (``len(a)`` if none), read block
+    by block so a long (memory-mapped) array is never scanned into a temporary of its size."""
+    for start in range(0, len(a), block):
+        other = a[start:start + block] != value
+        if other.any():
+            return start + int(other.argmax())
+    return len(a)
 
 
 def _one_buffer(arrays: Sequence[np.ndarray], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
