@@ -602,3 +602,30 @@ def test_a_crash_while_training_saves_the_model_being_trained(qtbot, make_window
     w.stop_button.click()
     qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
     assert appinfo._save_for_recovery() == ""  # nothing registered once training ended
+
+
+# ------------------------------------------------------------------ previews (issue 10)
+def test_preview_plays_a_second_from_the_current_weights_also_while_training(qtbot, make_window, tone_file):
+    w = make_window([tone_file])
+    assert not w.preview_button.isEnabled()  # no model yet
+    train_model(qtbot, w, points=3)
+    results_before = w.session.results
+    assert w.preview_button.isEnabled()
+    w.preview_button.click()
+    qtbot.waitUntil(lambda: w.preview_audio is not None and not w.preview_job.running, timeout=30000)
+    sr = w.model.config.sample_rate
+    assert w.preview_audio.length == int(round(sr * 1.0)) and w.preview_audio.complete
+    assert np.all(np.abs(w.preview_audio.view()) <= 1.0)
+    assert f"Preview at iteration {w.session.state.iteration:,}" in w.last_message, w.last_message
+    assert w.session.results is results_before  # nothing generated is replaced, nothing written
+    # while training: the weights of the step reached are previewed, training goes on
+    w.preview_audio = None
+    w.train_button.click()
+    qtbot.waitUntil(lambda: w.busy() == "training" and w.session.state.iteration > 3 + 2, timeout=30000)
+    assert w.preview_button.isEnabled()
+    w.preview_button.click()
+    qtbot.waitUntil(lambda: w.preview_audio is not None, timeout=30000)
+    assert w.busy() == "training" or w.session.state.iteration > 5
+    assert not w.recorder.messages, w.recorder.messages
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=10000)

@@ -144,6 +144,11 @@ class _Relay(QObject):
     event = Signal(str)
 
 
+PREVIEW_SECONDS = 1.0
+PREVIEW_TIP = ("Generate 1 s from the current weights and play it (also while training, to hear "
+               "progress); nothing is written")
+
+
 class MainWindow(QMainWindow):
     """The application window.  ``settings`` defaults to the app's QSettings."""
 
@@ -302,6 +307,9 @@ class MainWindow(QMainWindow):
         self.save_model_button = b("saveModelButton", "Save model…", "Save the current model", self.save_model_dialog)
         self.generate_button = b("generateButton", "Generate", "Generate audio with the model (Ctrl+G)",
                                  self.start_generation)
+        self.preview_button = b("previewButton", "Preview", PREVIEW_TIP, self.start_preview)
+        self.preview_job: Job | None = None
+        self.preview_audio: AudioBuffer | None = None
         self.cancel_button = b("cancelButton", "Cancel", "Cancel generation, keeping what was made (Esc)",
                                self.cancel_generation)
         self.play_input_button = b("playInputButton", "Play input", "Play the selected input file",
@@ -331,7 +339,7 @@ class MainWindow(QMainWindow):
         self.controls_box.setObjectName("controls")
         controls = FlowLayout(self.controls_box, spacing=6)
         for group in ((self.train_button, self.stop_button), (self.load_model_button, self.save_model_button),
-                      (self.generate_button, self.cancel_button),
+                      (self.generate_button, self.cancel_button, self.preview_button),
                       (self.play_input_button, self.play_button, self.export_button)):
             box = QWidget()
             row = QHBoxLayout(box)
@@ -662,6 +670,32 @@ class MainWindow(QMainWindow):
             self._on_variation_changed()  # the titles: no longer "in progress"
         self._update_model_label()
         self._update_actions()
+
+    def start_preview(self) -> Job | None:
+        """Generate a short preview from the current weights in the background (also while
+        training: the weights are copied between steps), then play it and say what the collapse
+        check found.  Nothing is written and the generated results are not touched."""
+        if self.session.model is None or (self.preview_job is not None and self.preview_job.running):
+            return None
+        self.status("Making a 1 s preview from the current weights…")
+        self.preview_job = self._run(lambda: self.session.preview(seconds=PREVIEW_SECONDS), name="preview",
+                                     returned=self._on_preview)
+        self._update_actions()
+        return self.preview_job
+
+    def _on_preview(self, result) -> None:
+        buf = AudioBuffer(result.sample_rate, capacity=result.audio.shape[-1])
+        buf.append(result.audio.reshape(-1))
+        buf.finish()
+        self.preview_audio = buf
+        iteration = result.iteration if result.iteration is not None else self.session.state.iteration
+        when = f"at iteration {iteration:,}" if iteration else "from the model"
+        verdict = result.collapse.message if result.collapse is not None else "no silent or noise collapse found"
+        text = f"Preview {when}: {verdict}"
+        self.status(text)
+        self.note(text, "warning" if result.collapse is not None else "info")
+        if self.player.availability()[0]:
+            self.player.play(buf, tag="preview")
 
     def busy_reading(self) -> bool:
         """Whether files are still being read or PyTorch loaded."""
@@ -1462,6 +1496,11 @@ class MainWindow(QMainWindow):
                 "Some settings are invalid: see the Generation tab" if not self.generation_form.is_valid else "")))
         self._set_enabled(self.generate_button, not gwhy, gwhy or "Generate audio with the model (Ctrl+G)")
         self.act_generate.setEnabled(not gwhy)
+        pwhy = (self.core_error or "Loading PyTorch…") if not core_ok else (
+            "Train or load a model first" if not has_model else "Wait until generation ends" if generating else
+            "A preview is being made" if self.preview_job is not None and self.preview_job.running else
+            "Some settings are invalid: see the Generation tab" if not self.generation_form.is_valid else "")
+        self._set_enabled(self.preview_button, not pwhy, pwhy or PREVIEW_TIP)
         self._set_enabled(self.cancel_button, generating and not self.session.stopping,
                           "Cancel generation, keeping what was made (Esc)")
         lwhy = (self.core_error or "Loading PyTorch…") if not core_ok else (f"Busy: {busy} is running" if busy else "")
