@@ -113,7 +113,7 @@ def test_cli_refuses_float16_on_the_cpu_in_one_line(tmp_path, capsys):
 def test_the_scaled_float16_step_trains(monkeypatch):
     """The GradScaler branch of Trainer.step, run on the CPU's GradScaler with the autograd path
     (CUDA's float16 cannot run here; this covers the step's bookkeeping, not float16 itself)."""
-    from wavenet_gui.core.data import WindowSampler
+    from wavenet_gui.core.session import make_sampler
     from wavenet_gui.core.training import Trainer, TrainingConfig
 
     monkeypatch.setattr("wavenet_gui.core.training.precision_plan",
@@ -123,7 +123,8 @@ def test_the_scaled_float16_step_trains(monkeypatch):
     tone = model.config.quantizer.encode(0.5 * np.sin(np.arange(4000) * 0.1))
     cfg = TrainingConfig(train_iterations=30, target_length=64, batch_size=2, learning_rate=1e-2,
                          precision="float32")
-    trainer = Trainer(model, WindowSampler([tone], window=model.receptive_field + 64), cfg)
+    trainer = Trainer(model, make_sampler([tone], receptive_field=model.receptive_field, target_length=64,
+                                           config=model.config), cfg)
     trainer.fused = False
     assert trainer.scaler is not None
     before = [p.detach().clone() for p in model.parameters()]

@@ -48,6 +48,8 @@ class UnionSampler:
     def __init__(self, sampler, *, seed: int, iteration: int, world: int) -> None:
         self.inner = sampler
         self.window = sampler.window
+        self.receptive_field = sampler.receptive_field
+        self.pad_class = sampler.pad_class
         self.rngs = [rank_rng(seed, iteration, r) for r in range(world)]
 
     def sample(self, batch_size: int, rng) -> np.ndarray:  # noqa: ARG002 - the ranks' generators decide

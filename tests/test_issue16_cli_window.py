@@ -175,7 +175,8 @@ def test_row06_the_cli_goes_on_to_generate_and_says_the_checkpoint_failed(tmp_pa
     err = capsys.readouterr().err
     assert code == cli.EXIT_CHECKPOINT_FAILED, err
     assert "Traceback" not in err
-    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    # (a tiny model may also be warned about its generated audio: the collapse check of issue 10)
+    warnings = [line for line in err.splitlines() if line.startswith("warning:") and "checkpoint" in line]
     assert len(warnings) == 2 and all("disk is full" in w for w in warnings), err  # the first failure, the end
     assert "generating from the model in memory" in warnings[-1]
     assert len(list(out.glob("pred_*.wav"))) == 1
