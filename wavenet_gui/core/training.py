@@ -145,12 +145,15 @@ def save_trained_model(path: str | Path, model: WaveNet, state: TrainingState, *
     reading the file); ``extra`` adds more (the files trained on, the app's version).
     """
     training = state.header()
+    losses = list(state.losses)
+    if len(losses) > training["iteration"] > 0:  # saved from another thread mid-step: one history
+        losses = losses[:training["iteration"]]
     if config is not None:
         training.update(learning_rate=config.learning_rate, batch_size=config.batch_size,
                         target_length=config.target_length, seed=config.seed)
     training.update(extra or {})
     return save_model(path, model, training=training, optimizer_state=state.optimizer_state,
-                      losses=state.losses)
+                      losses=losses)
 
 
 @dataclass(frozen=True)
@@ -521,8 +524,10 @@ class Trainer:
             if self.divergence is not None:
                 reason, message = "diverged", self.divergence
                 break
-            self.iteration += 1
+            # the loss first: a save from another thread (a recovery copy) that reads the
+            # iteration, then the losses, then sees at least as many losses as iterations
             self.losses.append(value)
+            self.iteration += 1
             now = time.perf_counter()
             recent.append((now, self.iteration))
             recent = recent[-20:]

@@ -129,6 +129,15 @@ def load_core() -> list[str]:
     import torch
 
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    # Compiling the generator's matrix products makes numba load scipy's BLAS (about 0.5 s
+    # holding the GIL, measured with py-spy --gil): load it here, while the window says
+    # "Loading PyTorch…", not in the warm-up thread while the user trains.
+    try:
+        from numba.np.linalg import ensure_blas
+
+        ensure_blas()
+    except Exception:  # noqa: BLE001 - no scipy BLAS: numba reports it when it compiles
+        pass
 
     def warm_up() -> None:  # daemon: compiling cannot be interrupted and must not hold up closing
         training.warm_up()
