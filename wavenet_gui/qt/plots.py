@@ -278,7 +278,30 @@ class LossPlot(pg.PlotWidget):
         return export_item_png(self.getPlotItem(), path)
 
 
-class WaveformPlot(pg.GraphicsLayoutWidget):
+class AudioViews:
+    """What the waveform and spectrogram views share: per-view dirty flags (``_dirty``), data
+    (``_data[key] = (samples or AudioBuffer, ...)``) and playhead lines (``playheads``)."""
+
+    def mark_dirty(self, key: str) -> None:
+        self._dirty[key] = True
+
+    def set_playhead(self, key: str | None, seconds: float = 0.0) -> None:
+        for k, line in self.playheads.items():
+            if k == key:
+                line.setValue(seconds)
+                line.show()
+            else:
+                line.hide()
+
+    def _samples(self, key: str) -> np.ndarray | None:
+        d = self._data[key]
+        if d is None:
+            return None
+        src = d[0]
+        return src.view() if hasattr(src, "view") and not isinstance(src, np.ndarray) else src
+
+
+class WaveformPlot(AudioViews, pg.GraphicsLayoutWidget):
     """Two stacked plots: the selected input file and the generated audio, each with a playhead.
 
     Long audio (an hour generated, a long input file) is drawn as a min/max envelope of about
@@ -329,24 +352,6 @@ class WaveformPlot(pg.GraphicsLayoutWidget):
         self._dirty[key] = True
         if title is not None:
             (self.input_plot if key == "input" else self.generated_plot).setTitle(title)
-
-    def mark_dirty(self, key: str) -> None:
-        self._dirty[key] = True
-
-    def set_playhead(self, key: str | None, seconds: float = 0.0) -> None:
-        for k, line in self.playheads.items():
-            if k == key:
-                line.setValue(seconds)
-                line.show()
-            else:
-                line.hide()
-
-    def _samples(self, key: str) -> np.ndarray | None:
-        d = self._data[key]
-        if d is None:
-            return None
-        src = d[0]
-        return src.view() if hasattr(src, "view") and not isinstance(src, np.ndarray) else src
 
     def n_samples(self, key: str) -> int:
         y = self._samples(key)

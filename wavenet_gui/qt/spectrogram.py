@@ -27,6 +27,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
+from .plots import AudioViews
+
 #: Columns (frames) at most per spectrogram: long audio gets a longer hop.
 MAX_FRAMES = 2000
 #: Columns computed per refresh at most (a long input is drawn over a few timer ticks).
@@ -158,7 +160,7 @@ class MelSpectrogram:
         return out
 
 
-class SpectrogramPlot(pg.GraphicsLayoutWidget):
+class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
     """Two stacked mel spectrograms: the selected input and the generated audio (the waveform
     view's partner, with the same :meth:`set_audio` / :meth:`mark_dirty` / :meth:`set_playhead`)."""
 
@@ -203,24 +205,6 @@ class SpectrogramPlot(pg.GraphicsLayoutWidget):
         self._dirty[key] = True
         if title is not None:
             self.plots[key].setTitle(title)
-
-    def mark_dirty(self, key: str) -> None:
-        self._dirty[key] = True
-
-    def set_playhead(self, key: str | None, seconds: float = 0.0) -> None:
-        for k, line in self.playheads.items():
-            if k == key:
-                line.setValue(seconds)
-                line.show()
-            else:
-                line.hide()
-
-    def _samples(self, key: str) -> np.ndarray | None:
-        d = self._data[key]
-        if d is None:
-            return None
-        src = d[0]
-        return src.view() if hasattr(src, "view") and not isinstance(src, np.ndarray) else src
 
     def n_frames(self, key: str) -> int:
         """Columns shown for ``key`` (as of the last :meth:`refresh`)."""
