@@ -143,7 +143,7 @@ class _Signals:
         self.previous: dict[int, object] = {}
         self.escalate = True
 
-    def install(self) -> "_Signals":
+    def install(self) -> _Signals:
         for name in self.NAMES:
             signum = getattr(signal, name, None)
             if signum is None:  # no SIGHUP on Windows
@@ -159,7 +159,7 @@ class _Signals:
             signal.signal(signum, handler)
         self.previous.clear()
 
-    def phase(self, message: str, *, escalate: bool = True) -> "_Phase":
+    def phase(self, message: str, *, escalate: bool = True) -> _Phase:
         """``escalate=False`` under torchrun, which forwards the terminal's Ctrl+C once more:
         there every Ctrl+C is a stop request, never an abort."""
         self.escalate = escalate
@@ -360,9 +360,8 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
     for warning in results.warnings:  # a collapse into silence, a stuck value or noise
         print(f"warning: {warning}", file=sys.stderr)
     if args.plot:
-        from .qt.plotting import plot_waveforms_png
-
         from .core.audio import load_audio
+        from .qt.plotting import plot_waveforms_png
 
         source = load_audio(session.files[0].path, sample_rate=results.sample_rate).samples if session.files else None
         for k, path in enumerate(results.saved):

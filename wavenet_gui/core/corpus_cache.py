@@ -138,7 +138,7 @@ class Corpus:
 
     def signals(self) -> list[np.ndarray]:
         """Each file's classes: views of the one map (nothing is copied or read yet)."""
-        return [self.data[int(o):int(o) + int(n)] for o, n in zip(self.offsets, self.lengths)]
+        return [self.data[int(o):int(o) + int(n)] for o, n in zip(self.offsets, self.lengths, strict=True)]
 
     def release_pages(self) -> None:
         """Drop the pages read so far from this process's memory (they stay in the page cache).
@@ -284,7 +284,7 @@ def open_corpus(paths: Iterable[str | os.PathLike[str]], *, sample_rate: int, qu
     lengths = np.array([int(f["length"]) for f in index["files"]], dtype=np.int64)
     offsets = np.zeros(len(lengths), dtype=np.int64)
     np.cumsum(lengths[:-1], out=offsets[1:])
-    for path, n in zip(paths, lengths):
+    for path, n in zip(paths, lengths, strict=True):
         if n < min_samples:
             raise AudioFileError(path, f"too short: {int(n):,} samples ({n / rate:.3f} s at {rate} Hz); the model "
                                        f"needs at least {min_samples:,} samples ({min_samples / rate:.3f} s)")

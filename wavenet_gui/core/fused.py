@@ -58,11 +58,11 @@ def _params(model: WaveNet) -> list[torch.Tensor]:
     per kind, all layers: dilated, residual, skip weights, then end1, end2 weights,
     then (with biases) dilated, residual, skip biases and end1, end2 biases."""
     layers = model.layers
-    out = [l.dilated.weight for l in layers] + [l.residual.weight for l in layers] + \
-        [l.skip.weight for l in layers] + [model.end1.weight, model.end2.weight]
+    out = [layer.dilated.weight for layer in layers] + [layer.residual.weight for layer in layers] + \
+        [layer.skip.weight for layer in layers] + [model.end1.weight, model.end2.weight]
     if model.config.bias:
-        out += [l.dilated.bias for l in layers] + [l.residual.bias for l in layers] + \
-            [l.skip.bias for l in layers] + [model.end1.bias, model.end2.bias]
+        out += [layer.dilated.bias for layer in layers] + [layer.residual.bias for layer in layers] + \
+            [layer.skip.bias for layer in layers] + [model.end1.bias, model.end2.bias]
     return out
 
 

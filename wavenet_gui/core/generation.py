@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
 
 from . import config as settings
 from .errors import ConfigError
-from .warmup import warm_once
 from .model import WaveNet
+from .warmup import warm_once
 
 #: Engines accepted by ``backend=``.
 BACKENDS = ("auto", "fast", "torch")
@@ -109,9 +109,9 @@ def make_generator(model: WaveNet, *, n_streams: int = 1, backend: str = "auto",
     if backend in ("auto", "fast"):
         try:
             from .fastgen import FastGenerator
-        except ImportError:
+        except ImportError as exc:
             if backend == "fast":
-                raise ConfigError("backend", "the fast (numba) generator is not available here")
+                raise ConfigError("backend", "the fast (numba) generator is not available here") from exc
         else:
             return FastGenerator(model, n_streams=n_streams, weight_format=weight_format)
     return TorchQueueGenerator(model, n_streams=n_streams, weight_format=weight_format)

@@ -131,7 +131,7 @@ class WaveNetConfig:
     def quantizer(self) -> Quantizer:
         return Quantizer(n_channels=self.n_channels, kind=self.quantization)
 
-    def validate(self) -> "WaveNetConfig":
+    def validate(self) -> WaveNetConfig:
         """Raise :class:`ConfigError` naming the first invalid field; return self."""
         for name in settings.MODEL_SETTINGS:
             settings.check(name, getattr(self, name))
@@ -143,12 +143,12 @@ class WaveNetConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def differences(self, other: "WaveNetConfig") -> list[str]:
+    def differences(self, other: WaveNetConfig) -> list[str]:
         """Names of the settings in which ``other`` differs from this config, in table order."""
         return [name for name in settings.MODEL_SETTINGS if getattr(self, name) != getattr(other, name)]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "WaveNetConfig":
+    def from_dict(cls, data: dict) -> WaveNetConfig:
         """Build from a dict, refusing unknown keys and wrong types (raises ConfigError)."""
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(fields))
@@ -283,11 +283,11 @@ class WaveNet(nn.Module):
         if weight_format != "float32":
             model = round_model_weights(copy.deepcopy(self), weight_format)
         rows = [h.cpu().numpy()[None, None, :].repeat(d, 0).repeat(int(n_streams), 1)
-                for d, h in zip(cfg.dilations, model.silent_layer_inputs())]
+                for d, h in zip(cfg.dilations, model.silent_layer_inputs(), strict=True)]
         return np.ascontiguousarray(np.concatenate(rows, axis=0), dtype=np.float32)
 
     # ------------------------------------------------------------------ one sample at a time
-    def start(self, n_streams: int = 1, *, weight_format: str = "float32") -> "StepState":
+    def start(self, n_streams: int = 1, *, weight_format: str = "float32") -> StepState:
         """The state :meth:`step` starts from: the packed weights and the initial queues.
 
         ``weight_format`` rounds the weight matrices as a generator storing them in 16 bits
@@ -303,11 +303,11 @@ class WaveNet(nn.Module):
                                                         "e1", "b1", "e2", "b2")}
         queue = torch.from_numpy(self.initial_queues(n_streams, weight_format=weight_format)).to(dev)
         offsets = np.concatenate([[0], np.cumsum(self.config.dilations)]).astype(int)
-        queues = [queue[a:b] for a, b in zip(offsets[:-1], offsets[1:])]  # [d, K, R] views
+        queues = [queue[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]  # [d, K, R] views
         return StepState(weights=weights, queues=queues, dilations=list(self.config.dilations))
 
     @torch.no_grad()
-    def step(self, x: torch.Tensor, state: "StepState") -> torch.Tensor:
+    def step(self, x: torch.Tensor, state: StepState) -> torch.Tensor:
         """Feed one sample per stream and return the logits of the next one (the reference).
 
         Parameters
@@ -334,7 +334,7 @@ class WaveNet(nn.Module):
         h = w["embed"][x.to(self.device)]  # [K, R]
         skip = w["bskip"].expand(h.shape[0], S).clone()  # [K, S]
         last = len(state.dilations) - 1
-        for i, (d, q) in enumerate(zip(state.dilations, state.queues)):
+        for i, (d, q) in enumerate(zip(state.dilations, state.queues, strict=True)):
             slot = state.t % d
             f_g = torch.addmm(w["bd"][i], q[slot], w["wd"][i, :R])  # [K, 2D]: x[t - d] ...
             f_g.addmm_(h, w["wd"][i, R:])  # ... and x[t]

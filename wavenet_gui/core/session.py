@@ -69,8 +69,16 @@ from typing import Any
 import numpy as np
 
 from . import config
-from .audio import (AudioInfo, LoadedAudio, LoadedClasses, audio_info, find_audio_files, load_audio,
-                    load_audio_classes, save_audio)
+from .audio import (
+    AudioInfo,
+    LoadedAudio,
+    LoadedClasses,
+    audio_info,
+    find_audio_files,
+    load_audio,
+    load_audio_classes,
+    save_audio,
+)
 from .buffer import AudioBuffer
 from .data import WindowSampler
 from .errors import AudioFileError, Cancelled, ConfigError, WaveNetError
@@ -922,7 +930,7 @@ class Session:
                                        prime=prime, n_streams=len(results.buffers), cancel=cancel,
                                        weight_format=values["weight_format"], backend=self.backend):
                 audio = quantizer.decode(chunk).astype(np.float32)  # [K, m]
-                for buf, row in zip(results.buffers, audio):
+                for buf, row in zip(results.buffers, audio, strict=True):
                     buf.append(row)
                 done += chunk.shape[1]
                 elapsed = time.perf_counter() - t0

@@ -21,9 +21,9 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -45,6 +45,7 @@ _d = settings.default
 
 # scale (issue 15): precision choices live in core/devices.py (float16 + GradScaler on CUDA).
 from .devices import PRECISIONS, precision_plan  # noqa: E402
+
 LR_SCHEDULES = settings.SETTINGS["lr_schedule"].allowed  # ("constant", "cosine")
 
 
@@ -111,7 +112,7 @@ class TrainingConfig:
     bfloat16 on a CPU with native bfloat16 instructions (AVX512-BF16 or AMX), about
     1.5x faster there, else float32."""
 
-    def validate(self) -> "TrainingConfig":
+    def validate(self) -> TrainingConfig:
         """Raise :class:`ConfigError` naming the first invalid field; return self."""
         for name, field_name in (("learning_rate", "learning_rate"), ("target_loss", "target_loss"),
                                  ("train_iterations", "train_iterations"), ("batch_size", "batch_size"),
@@ -137,7 +138,7 @@ class TrainingConfig:
 
 
 def save_trained_model(path: str | Path, model: WaveNet, state: TrainingState, *,
-                       config: "TrainingConfig | None" = None, extra: dict | None = None) -> Path:
+                       config: TrainingConfig | None = None, extra: dict | None = None) -> Path:
     """Write ``model`` with its training state (iteration, losses, Adam) to ``path``, atomically.
 
     The one way a trained model is saved: checkpoints and "Save model" alike.
@@ -212,7 +213,8 @@ class Trainer:
         want = model.receptive_field + config.target_length
         if sampler.window != want or sampler.receptive_field != model.receptive_field:
             raise ConfigError("window", f"sampler windows are {sampler.window} samples, the model needs {want} "
-                                        f"(receptive field {model.receptive_field} + target length {config.target_length})")
+                                        f"(receptive field {model.receptive_field} "
+                                        f"+ target length {config.target_length})")
         if sampler.pad_class != model.config.quantizer.centre:
             raise ConfigError("n_channels", f"the sampler pads with class {sampler.pad_class} but this model's silence "
                                             f"is class {model.config.quantizer.centre}: build the sampler with "
@@ -298,7 +300,7 @@ class Trainer:
 
     # ------------------------------------------------------------------
     @classmethod
-    def from_checkpoint(cls, path: str | Path, sampler: WindowSampler, config: TrainingConfig) -> "Trainer":
+    def from_checkpoint(cls, path: str | Path, sampler: WindowSampler, config: TrainingConfig) -> Trainer:
         """Resume from a checkpoint: weights, Adam's state, iteration count and loss history."""
         loaded = load_model(path, device=config.device)
         return cls(loaded.model, sampler, config, state=TrainingState.from_loaded(loaded))
@@ -428,7 +430,7 @@ class Trainer:
         if snap is None or len(snap["params"]) != len(params):
             snap = self._last_good = {"params": [torch.empty_like(p) for p in params], "state": {}}
         with torch.no_grad():
-            for buf, p in zip(snap["params"], params):
+            for buf, p in zip(snap["params"], params, strict=True):
                 buf.copy_(p)
         state = {}
         for i, p in enumerate(params):
@@ -463,7 +465,7 @@ class Trainer:
     def _restore(self, snap: dict) -> None:
         params = list(self.model.parameters())
         with torch.no_grad():
-            for buf, p in zip(snap["params"], params):
+            for buf, p in zip(snap["params"], params, strict=True):
                 p.copy_(buf)
         for i, p in enumerate(params):
             saved = snap["state"].get(i)

@@ -33,13 +33,12 @@ the user chose a policy (see ``wavenet_gui/__init__.py``).
 from __future__ import annotations
 
 import math
-
-import numpy as np
-import torch
 import threading
 
-from llvmlite import ir
 import numba
+import numpy as np
+import torch
+from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
@@ -398,7 +397,7 @@ def gate_backward(A: torch.Tensor, gz: torch.Tensor, *, threads: int | None = No
     gb : Tensor [2D] float32, ``gA`` summed over rows (before rounding; blocks of 128 rows in
         float32, their sums in float64)
     """
-    rows, D = A.shape[0], A.shape[1] // 2
+    rows = A.shape[0]
     gA = torch.empty_like(A)
     n = _chunks(rows, threads)
     parts = torch.zeros(n, A.shape[1], dtype=torch.float64)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from wavenet_gui.core.buffer import AudioBuffer

@@ -260,7 +260,8 @@ class LossPlot(pg.PlotWidget):
         # antialiasing a thick line costs ~10 ms per 100 points: only while every point is drawn
         self.smooth_curve.setData(xs, smooth, antialias=len(xs) == len(x))
         vals = self.val_losses
-        self.val_curve.setData(np.asarray([v[0] for v in vals], np.float64), np.asarray([v[1] for v in vals], np.float64))
+        self.val_curve.setData(np.asarray([v[0] for v in vals], np.float64),
+                               np.asarray([v[1] for v in vals], np.float64))
         has_val = bool(vals)
         if has_val != self._val_in_legend:
             if has_val:

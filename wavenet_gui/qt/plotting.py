@@ -23,8 +23,8 @@ def _envelope(x: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
     edges = np.linspace(0, len(x), columns + 1).astype(int)
     edges[1:] = np.maximum(edges[1:], edges[:-1] + 1)
     edges = np.minimum(edges, len(x))
-    lo = np.array([x[a:max(b, a + 1)].min() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:])])
-    hi = np.array([x[a:max(b, a + 1)].max() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:])])
+    lo = np.array([x[a:max(b, a + 1)].min() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    hi = np.array([x[a:max(b, a + 1)].max() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:], strict=True)])
     return lo, hi
 
 
@@ -71,7 +71,7 @@ def plot_waveforms_png(path: str | Path, source: np.ndarray | None, generated: n
         lo, hi = _envelope(signal, int(plot.width()))
         painter.setPen(QPen(colour, 1))
         half = plot.height() / 2
-        for c, (a, b) in enumerate(zip(lo, hi)):
+        for c, (a, b) in enumerate(zip(lo, hi, strict=True)):
             x = plot.left() + c
             painter.drawLine(QPointF(x, mid - float(b) * half), QPointF(x, mid - float(a) * half + 0.5))
         painter.setPen(QPen(QColor(90, 90, 90)))
