@@ -183,7 +183,10 @@ def _reset_fault_log() -> None:
     import faulthandler
 
     if _fault_file is not None:
-        faulthandler.enable(file=sys.__stderr__, all_threads=True)
+        if sys.__stderr__ is not None:
+            faulthandler.enable(file=sys.__stderr__, all_threads=True)
+        else:  # pythonw: no stderr to give it back to
+            faulthandler.disable()
         _fault_file.close()
         _fault_file = None
 

@@ -295,7 +295,7 @@ def _make_mk(NS, NV, PD=0):
 #: NUMBA_BOUNDSCHECK=1 (a compile-time constant of the kernels): :func:`_mm` also checks the
 #: ranges its raw-memory micro-kernels touch.  (numba's cache is not keyed on it: tests/conftest.py
 #: gives such runs a cache folder of their own.)
-_BOUNDSCHECK = bool(numba.config.BOUNDSCHECK)
+_BOUNDSCHECK = bool(numba.config.BOUNDSCHECK)  # type: ignore[attr-defined]  # set at import
 
 
 @njit(inline="always", cache=True)

@@ -40,6 +40,8 @@ True
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 
@@ -61,8 +63,9 @@ def _params(model: WaveNet) -> list[torch.Tensor]:
     out = [layer.dilated.weight for layer in layers] + [layer.residual.weight for layer in layers] + \
         [layer.skip.weight for layer in layers] + [model.end1.weight, model.end2.weight]
     if model.config.bias:
-        out += [layer.dilated.bias for layer in layers] + [layer.residual.bias for layer in layers] + \
+        biases = [layer.dilated.bias for layer in layers] + [layer.residual.bias for layer in layers] + \
             [layer.skip.bias for layer in layers] + [model.end1.bias, model.end2.bias]
+        out += cast(list[torch.Tensor], biases)  # bias=True: every one is set
     return out
 
 

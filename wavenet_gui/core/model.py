@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -200,7 +202,9 @@ class WaveNet(nn.Module):
         self.config = config.validate()
         cfg = config
         self.embed = nn.Embedding(cfg.n_channels, cfg.n_hidden)  # one-hot input x 1x1 conv
-        self.layers = nn.ModuleList(ResidualLayer(cfg, d) for d in cfg.dilations)
+        # A ModuleList (registered, in the state dict) of ResidualLayers; typed as such, since
+        # iterating a ModuleList gives a type checker plain Modules.
+        self.layers = cast(Sequence[ResidualLayer], nn.ModuleList(ResidualLayer(cfg, d) for d in cfg.dilations))
         self.end1 = nn.Conv1d(cfg.n_skip, cfg.n_end, kernel_size=1, bias=cfg.bias)
         self.end2 = nn.Conv1d(cfg.n_end, cfg.n_channels, kernel_size=1, bias=cfg.bias)
 
@@ -403,7 +407,7 @@ class WaveNet(nn.Module):
         w_skip = torch.cat([layer.skip.weight[:, :, 0] for layer in self.layers], dim=1)  # [S, L*D]
         skip = F.linear(torch.cat(zs, dim=-1), w_skip)  # [B, n, S]: the sum of every layer's skip
         if self.config.bias:
-            skip = skip + sum(layer.skip.bias for layer in self.layers)
+            skip = skip + sum(cast(torch.Tensor, layer.skip.bias) for layer in self.layers)  # bias=True: set
         out = F.relu(F.linear(F.relu(skip), self.end1.weight[:, :, 0], self.end1.bias))  # [B, n, E]
         return F.linear(out, self.end2.weight[:, :, 0], self.end2.bias)  # [B, n, C]
 

@@ -403,7 +403,8 @@ def _expected_shapes(config: WaveNetConfig) -> dict[str, tuple[int, ...]]:
 
 def _tensor_table(path: Path, f, shapes: dict[str, tuple[int, ...]], has_optimizer: bool) -> list[str]:
     """Check every tensor's name, dtype and shape (from the header only); return the moment names."""
-    seen_weights, moments = set(), {}
+    seen_weights: set[str] = set()
+    moments: dict[str, set[str]] = {}
     for key in f.keys():
         sl = f.get_slice(key)
         dtype, shape = sl.get_dtype(), tuple(sl.get_shape())

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -145,7 +146,7 @@ def _sound_bounds(n: int, read: Callable[[int, int], np.ndarray], *, sample_rate
     return first * hop, min(n, last * hop + frame)
 
 
-def _refuse(peak: float, threshold: float, name: str | Path) -> None:
+def _refuse(peak: float, threshold: float, name: str | Path) -> NoReturn:
     level = f"{20 * np.log10(peak):.0f} dBFS" if peak > 0 else "digital silence"
     raise AudioFileError(
         name, f"silent after trimming silence: its loudest part is {level}, below the silence threshold "
