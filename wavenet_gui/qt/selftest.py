@@ -351,7 +351,7 @@ def _check_window(run: _Run) -> str:
         while time.perf_counter() < deadline:
             app.processEvents()
             files = getattr(window, "files", None)
-            core_done = getattr(window, "core", None) is not None or getattr(window, "core_error", "")
+            core_done = getattr(window, "core", None) is not None or bool(getattr(window, "core_error", ""))
             if core_done and (files is None or files):
                 break
             time.sleep(0.02)
@@ -375,4 +375,4 @@ def _check_window(run: _Run) -> str:
         app.processEvents()
         _join_background_threads()
     extra = f", {', '.join(notes)}" if notes else ""
-    return f"{type(window).__name__} {size.width()}x{size.height()} on {app.platformName()}{extra}"
+    return f"{type(window).__name__} {size.width()}x{size.height()} on {QApplication.platformName()}{extra}"
