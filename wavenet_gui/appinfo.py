@@ -406,7 +406,7 @@ def install_excepthook(show: Callable[[str], None] | None = None) -> None:
         _previous_hooks = (sys.excepthook, threading.excepthook)
     default_hook = _previous_hooks[0]
 
-    def excepthook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
+    def excepthook(exc_type, exc, tb):
         if issubclass(exc_type, KeyboardInterrupt):
             default_hook(exc_type, exc, tb)
             return
