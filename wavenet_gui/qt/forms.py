@@ -13,6 +13,7 @@ their own beyond what is typed: the window copies their values into the session.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -554,7 +555,7 @@ class GenerationForm(SettingsForm):
     def file_combo(self) -> QComboBox:
         return cast(_PrimeEdit, self.widgets["prime"]).file
 
-    def set_files(self, paths: list[str | Path]) -> None:
+    def set_files(self, paths: Sequence[str | Path]) -> None:
         """The files in the list, offered as what the generated audio continues."""
         cast(_PrimeEdit, self.widgets["prime"]).set_files([str(p) for p in paths])
 
