@@ -217,7 +217,7 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
     probe.stop()
     assert latency < 0.5, f"cancel took {latency:.2f} s"
     assert probe.max_wait < 0.100, probe.report("generating")
-    buf = w.current_generated()
+    buf = w.results.current_generated()
     assert buf is not None and 4000 < buf.length < 600 * 8000 and buf.complete
     assert np.isfinite(buf.view()).all()
     assert "cancelled" in w.last_message.lower()
@@ -230,18 +230,18 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
     # export: readable files, and overwrite asks first
     for name, subtype, kind in (("a.wav", "PCM_16", "PCM_16"), ("b.wav", "FLOAT", "FLOAT"),
                                 ("c.flac", None, "PCM_16"), ("d.ogg", None, "VORBIS")):
-        task = w.export_to(tmp_path / name, subtype=subtype)
+        task = w.results.export_to(tmp_path / name, subtype=subtype)
         qtbot.waitUntil(lambda t=task: not t.running, timeout=10000)
         info = sf.info(str(tmp_path / name))
         assert info.samplerate == 8000 and info.subtype == kind
         if name != "d.ogg":
             assert abs(info.frames - buf.length) == 0
     w.recorder.answer = False
-    assert w.export_to(tmp_path / "a.wav") is None
+    assert w.results.export_to(tmp_path / "a.wav") is None
     assert w.recorder.questions and "a.wav" in w.recorder.questions[-1]
 
     # plots to PNG
-    written = w.export_plots(tmp_path / "plots.png")
+    written = w.results.export_plots(tmp_path / "plots.png")
     assert all(p.exists() and p.stat().st_size > 1000 for p in written)
 
 
@@ -346,7 +346,7 @@ def test_close_during_training_asks_and_stops_threads(qtbot, make_window, tone_f
     w.recorder.answer = False
     w.close()
     assert w.isVisible() and w.busy() == "training" and w.recorder.questions
-    job = w.train_job
+    job = w.run.train_job
     w.recorder.answer = True
     w.close()
     assert not w.isVisible()
@@ -368,7 +368,9 @@ def test_close_during_generation(qtbot, make_window, tone_file):
 
 def test_about_and_shortcuts(make_window):
     w = make_window()
-    text = w.about_text()
+    from wavenet_gui.qt.dialogs import about_text
+
+    text = about_text(w.settings)
     assert "torch" in text and "PySide6" in text and "Settings" in text
     shortcuts = {a.shortcut().toString() for a in w.actions()}
     for key in ("Ctrl+O", "Ctrl+T", "Esc", "Ctrl+G", "Space", "Ctrl+E", "Ctrl+Q"):
@@ -422,19 +424,19 @@ def test_open_recent_remembers_files_and_models(qtbot, make_window, tone_file, t
     path = tmp_path / "recent model.safetensors"
     task = w.save_model(path)
     qtbot.waitUntil(lambda: not task.running, timeout=10000)
-    assert [k for k, _ in w.recent_items()] == ["model", "audio", "audio"]  # most recent first
-    w._fill_recent_menu()
+    assert [k for k, _ in w.recent.items()] == ["model", "audio", "audio"]  # most recent first
+    w.recent.fill_menu()
     texts = [a.text() for a in w.recent_menu.actions() if a.text()]
     assert texts[0].startswith("Model: recent model.safetensors") and texts[-1] == "Clear list"
     # a new window (same settings) opens them from the menu
     w2 = make_window()
-    w2._fill_recent_menu()
+    w2.recent.fill_menu()
     model_action = next(a for a in w2.recent_menu.actions() if a.text().startswith("Model:"))
     model_action.trigger()
     qtbot.waitUntil(lambda: w2.model is not None, timeout=10000)
     assert w2.model.config == w.model.config
     w2.file_list.selectAll()
-    w2.remove_selected_files()
+    w2.files_view.remove_selected_files()
     assert w2.files == []
     audio_action = next(a for a in w2.recent_menu.actions() if "other.wav" in a.text())
     audio_action.trigger()
@@ -443,9 +445,9 @@ def test_open_recent_remembers_files_and_models(qtbot, make_window, tone_file, t
     other.unlink()
     assert w2.open_recent("audio", str(other.resolve())) is None
     assert "no longer exists" in w2.last_message and not w2.recorder.messages
-    assert ("audio", str(other.resolve())) not in w2.recent_items()
-    w2._clear_recent()
-    assert w2.recent_items() == []
+    assert ("audio", str(other.resolve())) not in w2.recent.items()
+    w2.recent.clear()
+    assert w2.recent.items() == []
 
 
 # ------------------------------------------------------------------ one session under both front ends
@@ -612,19 +614,19 @@ def test_preview_plays_a_second_from_the_current_weights_also_while_training(qtb
     results_before = w.session.results
     assert w.preview_button.isEnabled()
     w.preview_button.click()
-    qtbot.waitUntil(lambda: w.preview_audio is not None and not w.preview_job.running, timeout=30000)
+    qtbot.waitUntil(lambda: w.run.preview_audio is not None and not w.run.preview_job.running, timeout=30000)
     sr = w.model.config.sample_rate
-    assert w.preview_audio.length == int(round(sr * 1.0)) and w.preview_audio.complete
-    assert np.all(np.abs(w.preview_audio.view()) <= 1.0)
+    assert w.run.preview_audio.length == int(round(sr * 1.0)) and w.run.preview_audio.complete
+    assert np.all(np.abs(w.run.preview_audio.view()) <= 1.0)
     assert f"Preview at iteration {w.session.state.iteration:,}" in w.last_message, w.last_message
     assert w.session.results is results_before  # nothing generated is replaced, nothing written
     # while training: the weights of the step reached are previewed, training goes on
-    w.preview_audio = None
+    w.run.preview_audio = None
     w.train_button.click()
     qtbot.waitUntil(lambda: w.busy() == "training" and w.session.state.iteration > 3 + 2, timeout=30000)
     assert w.preview_button.isEnabled()
     w.preview_button.click()
-    qtbot.waitUntil(lambda: w.preview_audio is not None, timeout=30000)
+    qtbot.waitUntil(lambda: w.run.preview_audio is not None, timeout=30000)
     assert w.busy() == "training" or w.session.state.iteration > 5
     assert not w.recorder.messages, w.recorder.messages
     w.stop_button.click()

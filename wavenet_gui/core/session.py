@@ -379,6 +379,23 @@ class Session:
         Files decoded at the settings' rate (when they were added) give their trimmed
         duration; the others their whole duration (from the header).
         """
+        return [kept for kept, _ in self.file_durations()]
+
+    def file_durations(self) -> list[tuple[float, float]]:
+        """Each listed file's ``(seconds used, seconds of silence trimmed)``, in list order.
+
+        The trim follows the ``silence_threshold`` setting as it is now.  A file not decoded at
+        the settings' rate (a cached corpus, an invalid rate) gives its whole duration and 0.
+
+        Examples
+        --------
+        >>> from wavenet_gui.resources import example_clip_path
+        >>> session = Session()
+        >>> _ = session.add_files([example_clip_path()])
+        >>> kept, trimmed = session.file_durations()[0]
+        >>> kept > 0 and trimmed >= 0
+        True
+        """
         rate, quantizer = self._audio_format()
         out = []
         for info in self._files:
@@ -390,7 +407,10 @@ class Session:
                         trimmed = self._trim(decoded.classes, info.path, rate, quantizer)
                     except WaveNetError:
                         trimmed = None
-            out.append(trimmed.duration if trimmed is not None else float(info.duration))
+            if trimmed is None:
+                out.append((float(info.duration), 0.0))
+            else:
+                out.append((trimmed.duration, trimmed.lead_seconds + trimmed.trail_seconds))
         return out
 
     def silence_threshold(self) -> float:

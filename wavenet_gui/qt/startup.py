@@ -1,0 +1,48 @@
+"""What the window starts with: the bundled example clip, and the core loaded (its kernels compiled) in the
+background."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def example_clip() -> Path | None:
+    """The bundled example clip (None if an installation lost it)."""
+    from wavenet_gui.resources import example_clip_path
+
+    try:
+        p = Path(example_clip_path())
+    except (OSError, ModuleNotFoundError):
+        return None
+    return p if p.exists() else None
+
+
+def load_core() -> list[str]:
+    """Import torch and the model code (in a worker); start compiling the kernels; the devices."""
+    import threading
+
+    from wavenet_gui.core import generation, training
+    from wavenet_gui.core.session import available_devices, leave_a_core_free
+
+    leave_a_core_free()
+    # The first optimizer imports torch._dynamo (seconds, holding the GIL): do it now, in the
+    # background, rather than when Train is pressed (measured: a 300 ms stall of the UI then).
+    import torch
+
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    # Compiling the generator's matrix products makes numba load scipy's BLAS (about 0.5 s
+    # holding the GIL, measured with py-spy --gil): load it here, while the window says
+    # "Loading PyTorch…", not in the warm-up thread while the user trains.
+    try:
+        from numba.np.linalg import ensure_blas
+
+        ensure_blas()
+    except Exception:  # noqa: BLE001 - no scipy BLAS: numba reports it when it compiles
+        pass
+
+    def warm_up() -> None:  # daemon: compiling cannot be interrupted and must not hold up closing
+        training.warm_up()
+        generation.warm_up()
+
+    threading.Thread(target=warm_up, name="wavenet-warm-up", daemon=True).start()
+    return available_devices() or ["cpu"]
