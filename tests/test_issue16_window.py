@@ -11,17 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.qt_fixtures import (  # noqa: F401
-    UiProbe,
-    make_window,
-    qt_leak_check,
-    qt_settings,
-    tone_file,
-    train_model,
-    write_tone,
-)
-
-pytest.importorskip("pytestqt")
+from tests.qt_fixtures import UiProbe, train_model
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.qt_fixtures import make_window, qt_leak_check, qt_settings, tone_file, train_model  # noqa: F401
+from tests.qt_fixtures import train_model
 
 
 def test_window_module_does_not_import_torch():

@@ -7,8 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.qt_fixtures import make_window, qt_leak_check, qt_settings, tone_file, train_model  # noqa: F401
-
+from tests.qt_fixtures import train_model
 from wavenet_gui.qt.playback import PLAYING, STOPPED, AudioBuffer, Player, playback_availability  # noqa: E402
 
 AVAILABLE, REASON = playback_availability()
@@ -121,7 +120,7 @@ def test_window_play_and_space(qtbot, make_window, tone_file):
     train_model(qtbot, w)
     w.generation_form.set_values({"length": 1.0})
     w.generate_button.click()
-    qtbot.waitUntil(lambda: w.results.current_generated() is not None and w.results.current_generated().length > 0, timeout=10000)
+    qtbot.waitUntil(lambda: (buf := w.results.current_generated()) is not None and buf.length > 0, timeout=10000)
     assert w.play_button.isEnabled()
     heads.clear()
     w.play_button.click()

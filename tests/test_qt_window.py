@@ -9,23 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
-from tests.qt_fixtures import (  # noqa: F401
-    TINY,
-    UiProbe,
-    make_window,
-    qt_leak_check,
-    qt_settings,
-    tone_file,
-    train_model,
-    write_tone,
-)
-
-pytest.importorskip("pytestqt")
-
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from tests.qt_fixtures import TINY, UiProbe, train_model, write_tone
 
 
 def drop(widget, paths) -> bool:
@@ -122,6 +110,28 @@ def test_hostile_corpus_through_the_drop_handler(qtbot, make_window, hostile_cor
         if c.expect == "refuse" and c.reason_contains and "short" not in c.reason_contains:
             assert c.path.name not in listed or c.label.startswith("short"), c.label
     assert w.isVisible() and w.add_button.isEnabled()
+
+
+def test_the_file_list_shows_the_silence_trimmed_from_each_file(qtbot, make_window, tmp_path):
+    """Issue 10: each row says how long the file is once its leading and trailing silence is
+    cut, and how much was cut, in the row itself (not only in a tooltip or a note)."""
+    rate = 8000
+    t = np.arange(int(0.5 * rate)) / rate
+    word = np.r_[np.zeros(int(0.3 * rate)), 0.5 * np.sin(2 * np.pi * 300 * t), np.zeros(int(0.2 * rate))]
+    sf.write(tmp_path / "word.wav", word, rate, subtype="PCM_16")
+    w = make_window([tmp_path / "word.wav", write_tone(tmp_path / "tone.wav")])
+    rows = {w.file_list.topLevelItem(i).text(0): w.file_list.topLevelItem(i).text(1)
+            for i in range(w.file_list.topLevelItemCount())}
+    assert rows["tone.wav"] == "1.0 s", rows  # nothing to trim: the plain duration
+    kept, trimmed = w.session.file_durations()[[Path(i.path).name for i in w.files].index("word.wav")]
+    assert 0.4 <= trimmed <= 0.55 and kept == pytest.approx(1.0 - trimmed)
+    assert rows["word.wav"] == f"{kept:.1f} s (trimmed {trimmed:.2f} s)", rows
+    # trimming off (threshold 0): the row follows at once, the whole file is used
+    w.training_form.set_values({"silence_threshold": 0.0})
+    word_row = w.file_list.findItems("word.wav", Qt.MatchFlag.MatchExactly, 0)[0]
+    assert word_row.text(1) == "1.0 s" and "all used" in word_row.toolTip(1)
+    w.training_form.set_values({"silence_threshold": 0.01})
+    assert "(trimmed 0." in word_row.text(1) and "silence trimmed" in word_row.toolTip(1)
 
 
 # ------------------------------------------------------------------ form
@@ -311,7 +321,9 @@ def test_worker_exception_becomes_dialog(qtbot, make_window, tone_file, monkeypa
     qtbot.waitUntil(lambda: bool(w.recorder.messages), timeout=5000)
     kind, title, text = w.recorder.messages[-1]
     assert kind == "error" and "kaboom" in text and "\n" not in text
-    assert w.train_button.isEnabled() and not w.busy()
+    # the job's "finished" comes after its "errored" (a second queued signal from the worker)
+    qtbot.waitUntil(lambda: not w.busy(), timeout=5000)
+    assert w.train_button.isEnabled()
 
 
 def test_training_error_from_core_is_one_line(qtbot, make_window, tmp_path):

@@ -6,18 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.qt_fixtures import (  # noqa: F401
-    TINY,
-    UiProbe,
-    make_window,
-    qt_leak_check,
-    qt_settings,
-    tone_file,
-    train_model,
-    write_tone,
-)
-
-pytest.importorskip("pytestqt")
+from tests.qt_fixtures import TINY, UiProbe, train_model, write_tone
 
 
 # ------------------------------------------------------------------ 1. never lose a trained model
@@ -294,15 +283,16 @@ def test_delete_selects_and_plots_the_next_file(qtbot, make_window, tmp_path):
     w = make_window(files)
     qtbot.waitUntil(lambda: len(w.files) == 3, timeout=10000)
     w.file_list.setCurrentItem(w.file_list.topLevelItem(1))
-    qtbot.waitUntil(lambda: w.files_view.input_path is not None and w.files_view.input_path.endswith("b.wav"), timeout=5000)
+    view = w.files_view  # the selected input is the file list's
+    qtbot.waitUntil(lambda: view.input_path is not None and view.input_path.endswith("b.wav"), timeout=5000)
     w.act_remove.trigger()  # Del
     assert [Path(i.path).name for i in w.files] == ["a.wav", "c.wav"]
     selected = w.file_list.selectedItems()
     assert len(selected) == 1 and selected[0].text(0) == "c.wav"
-    qtbot.waitUntil(lambda: w.files_view.input_audio is not None and w.files_view.input_path.endswith("c.wav"), timeout=5000)
+    qtbot.waitUntil(lambda: view.input_audio is not None and view.input_path.endswith("c.wav"), timeout=5000)
     assert w.waveform_plot.n_samples("input") == 8000
     w.act_remove.trigger()  # the last row: the one before it is selected
-    qtbot.waitUntil(lambda: w.files_view.input_path is not None and w.files_view.input_path.endswith("a.wav"), timeout=5000)
+    qtbot.waitUntil(lambda: view.input_path is not None and view.input_path.endswith("a.wav"), timeout=5000)
     w.act_remove.trigger()
     assert not w.files and w.files_view.input_path is None and w.waveform_plot.n_samples("input") == 0
 

@@ -75,6 +75,7 @@ from .buffer import AudioBuffer
 from .data import WindowSampler
 from .errors import AudioFileError, Cancelled, ConfigError, WaveNetError
 from .fileio import check_writable_dir
+from .progress import drain
 from .quantization import Quantizer
 from .trainstate import TrainingState
 
@@ -1062,21 +1063,11 @@ class Session:
     def run_training(self, *, replace: bool = False,
                      callback: Callable[[Any], None] | None = None) -> TrainOutcome:
         """:meth:`train` to the end, calling ``callback`` with what it yields."""
-        return _drain(self.train(replace=replace), callback)
+        return drain(self.train(replace=replace), callback)
 
     def run_generation(self, *, callback: Callable[[Any], None] | None = None) -> GenerationOutcome:
         """:meth:`generate` to the end, calling ``callback`` with what it yields."""
-        return _drain(self.generate(), callback)
-
-
-def _drain(gen: Generator[Any, None, Any], callback: Callable[[Any], None] | None) -> Any:
-    while True:
-        try:
-            item = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if callback is not None:
-            callback(item)
+        return drain(self.generate(), callback)
 
 
 class _AnyEvent:

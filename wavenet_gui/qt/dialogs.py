@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from wavenet_gui import appinfo
 
@@ -96,7 +96,7 @@ def choose(parent: QWidget, title: str, text: str, choices: tuple[str, ...]) -> 
     box.setText(text)
     standard = {"Save": QMessageBox.StandardButton.Save, "Discard": QMessageBox.StandardButton.Discard,
                 "Cancel": QMessageBox.StandardButton.Cancel}
-    buttons = {}
+    buttons: dict[QPushButton, str] = {}
     for choice in choices:
         if choice in standard:
             buttons[box.addButton(standard[choice])] = choice
@@ -105,7 +105,8 @@ def choose(parent: QWidget, title: str, text: str, choices: tuple[str, ...]) -> 
     box.setDefaultButton(next(iter(buttons)))
     box.setEscapeButton(list(buttons)[-1])
     box.exec()
-    return buttons.get(box.clickedButton(), choices[-1])
+    clicked = box.clickedButton()
+    return next((choice for button, choice in buttons.items() if button is clicked), choices[-1])
 
 
 def ask_save_path(parent: QWidget, title: str, start: str) -> str:
@@ -236,7 +237,7 @@ def save_before_quit(host: MainWindow) -> bool:
     if known is not None and Path(known).suffix == ".safetensors" and Path(known).parent.is_dir():
         path = str(known)
     else:
-        start = host.settings.value("model/last_dir", session.settings.get("output_dir") or "")
+        start = str(host.settings.value("model/last_dir", session.settings.get("output_dir") or ""))
         path = host.ask_save_path("Save the trained model", str(Path(start or ".") / "model.safetensors"))
         if not path:
             host.status("Not quitting: the model is not saved", 6000)

@@ -9,6 +9,7 @@ file is decoded (from the session's cache) for the input plot and the Play input
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,6 +110,11 @@ class FileView(QGroupBox):
         row.addStretch(1)
         layout.addLayout(row)
 
+    def rows(self) -> list[QTreeWidgetItem]:
+        """The list's rows, top to bottom."""
+        items = (self.file_list.topLevelItem(i) for i in range(self.file_list.topLevelItemCount()))
+        return [item for item in items if item is not None]
+
     @property
     def files(self) -> list:
         """The files the list shows (the session's, as of its last "files" event)."""
@@ -117,7 +123,7 @@ class FileView(QGroupBox):
     # ------------------------------------------------------------------ adding
     def open_files_dialog(self) -> None:
         settings = self.host.settings
-        start = settings.value("files/last_dir", str(Path.home()))
+        start = str(settings.value("files/last_dir", str(Path.home())))
         paths, _ = QFileDialog.getOpenFileNames(self.host, "Add audio files", start, AUDIO_FILTER)
         if paths:
             settings.setValue("files/last_dir", str(Path(paths[0]).parent))
@@ -126,7 +132,7 @@ class FileView(QGroupBox):
     def open_folder_dialog(self) -> None:
         """Add every audio file in a folder (and its subfolders)."""
         settings = self.host.settings
-        start = settings.value("files/last_dir", str(Path.home()))
+        start = str(settings.value("files/last_dir", str(Path.home())))
         folder = QFileDialog.getExistingDirectory(self.host, "Add a folder of audio files", start)
         if folder:
             settings.setValue("files/last_dir", folder)
@@ -186,7 +192,7 @@ class FileView(QGroupBox):
         if audio:
             self.add_paths(audio)
 
-    def add_paths(self, paths: list[str | Path], *, quiet: bool = False) -> Job:
+    def add_paths(self, paths: Sequence[str | Path], *, quiet: bool = False) -> Job:
         """Read ``paths`` (files or folders) in the background and add the usable files to the list."""
         self.host.status(f"Reading {len(paths)} item(s)…")
         self._files_cancel = self._files_cancel or threading.Event()
@@ -242,13 +248,13 @@ class FileView(QGroupBox):
             host.status(parts[0], 5000)
         if report.refused or report.notes or same:
             host.statusBar().setToolTip("\n".join(report.refused + report.notes + same))
-        if added and not self.file_list.selectedItems() and self.file_list.topLevelItemCount():
-            self.file_list.setCurrentItem(self.file_list.topLevelItem(0))
+        rows = self.rows()
+        if added and not self.file_list.selectedItems() and rows:
+            self.file_list.setCurrentItem(rows[0])
 
     def _tip_files(self, notes: list[str]) -> None:
         """Add each "name: note" to the tooltip of that file's row (what was changed on the way in)."""
-        for i in range(self.file_list.topLevelItemCount()):
-            item = self.file_list.topLevelItem(i)
+        for item in self.rows():
             name = item.text(0)
             mine = [n[len(name) + 2:] for n in notes if n.startswith(name + ": ")]
             if mine:
@@ -258,8 +264,7 @@ class FileView(QGroupBox):
     def show_files(self) -> None:
         """Make the list show the session's files (rows are kept for files still there)."""
         files = self._listed = tuple(self.session.files)
-        rows = {self.file_list.topLevelItem(i).data(0, PATH): self.file_list.topLevelItem(i)
-                for i in range(self.file_list.topLevelItemCount())}
+        rows = {item.data(0, PATH): item for item in self.rows()}
         wanted = [str(i.path) for i in files]
         for path, item in rows.items():
             if path not in wanted:
@@ -296,9 +301,7 @@ class FileView(QGroupBox):
             return
         self._durations_key = key
         durations = self.durations = self.session.file_durations()
-        for i in range(min(len(durations), self.file_list.topLevelItemCount())):
-            kept, trimmed = durations[i]
-            item = self.file_list.topLevelItem(i)
+        for i, (item, (kept, trimmed)) in enumerate(zip(self.rows(), durations, strict=False)):
             item.setText(1, duration_text(kept, trimmed))
             whole = self._listed[i].duration if i < len(self._listed) else kept
             item.setToolTip(1, f"{seconds_text(whole)} in the file; {kept:.2f} s used, {trimmed:.2f} s of "
@@ -312,9 +315,9 @@ class FileView(QGroupBox):
             first = min(self.file_list.indexOfTopLevelItem(it) for it in items)
             n = self.session.remove_files([it.data(0, PATH) for it in items])
             self.show_files()  # at once (the session's event may come later)
-            count = self.file_list.topLevelItemCount()
-            if count:
-                self.file_list.setCurrentItem(self.file_list.topLevelItem(min(first, count - 1)))
+            rows = self.rows()
+            if rows:
+                self.file_list.setCurrentItem(rows[min(first, len(rows) - 1)])
             self.host.status(f"Removed {n} file(s)", 4000)
 
     def update_actions(self, *, training: bool) -> None:

@@ -77,7 +77,8 @@ class PlotsView(QSplitter):
     def refresh(self) -> None:
         """Redraw the loss and the audio view shown (the hidden one catches up when it is shown)."""
         self.loss_plot.refresh()
-        self.audio_view.currentWidget().refresh()
+        shown = self.audio_view.currentWidget()
+        (self.spectrogram_plot if shown is self.spectrogram_plot else self.waveform_plot).refresh()
 
     def audio_views_call(self, method: str, *args, **kwargs) -> None:
         """Call ``method`` on the waveform view and on the spectrogram view (they show the same audio)."""

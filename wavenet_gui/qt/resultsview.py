@@ -74,7 +74,7 @@ class ResultsView(QObject):
         r = self.session.results
         buf = self.current_generated()
         plots, player = self.host.plots, self.host.player
-        if buf is None:
+        if r is None or buf is None:
             plots.audio_views_call("set_audio", "generated", None, title="Generated")
             return
         if player.tag == "generated" and player.buffer is not None and player.source is not buf:
@@ -112,7 +112,7 @@ class ResultsView(QObject):
         if options is None:
             return
         all_variations, rate = options
-        start = self.host.settings.value("export/last_dir", self.session.settings.get("output_dir") or "")
+        start = str(self.host.settings.value("export/last_dir", self.session.settings.get("output_dir") or ""))
         path, chosen = QFileDialog.getSaveFileName(self.host, "Export generated audio",
                                                    str(Path(start) / "generated.wav"), ";;".join(EXPORT_FORMATS),
                                                    options=QFileDialog.Option.DontConfirmOverwrite)
@@ -130,6 +130,8 @@ class ResultsView(QObject):
         from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
         r = self.session.results
+        if r is None:
+            return None
         dialog = QDialog(self.host)
         dialog.setWindowTitle("Export generated audio")
         form = QFormLayout(dialog)
@@ -160,7 +162,7 @@ class ResultsView(QObject):
         host = self.host
         buf = self.current_generated()
         r = self.session.results
-        if buf is None or buf.length == 0:
+        if r is None or buf is None or buf.length == 0:
             return None
         path = Path(path)
         if all_variations and len(r.buffers) > 1:
@@ -198,7 +200,7 @@ class ResultsView(QObject):
 
     # ------------------------------------------------------------------ plots, the output folder
     def export_plots_dialog(self) -> None:
-        start = self.host.settings.value("export/last_dir", self.session.settings.get("output_dir") or "")
+        start = str(self.host.settings.value("export/last_dir", self.session.settings.get("output_dir") or ""))
         path, chosen = QFileDialog.getSaveFileName(self.host, "Export plots", str(Path(start) / "plot.png"),
                                                    "PNG images (*.png);;SVG drawings (*.svg)")
         if path:

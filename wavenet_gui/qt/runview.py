@@ -329,6 +329,8 @@ class RunView(QObject):
                                     returned=self._on_gen_done, errored=self._on_gen_failed)
         host.results.on_variation_changed()  # now that it runs: "in progress", and the length to expect
         r = self.session.results
+        if r is None:  # (generate() makes them before it yields)
+            return
         self.progress_bar.setRange(0, r.n_samples)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat(f"Generating {seconds_text(r.n_samples / r.sample_rate)}…")
@@ -416,7 +418,7 @@ class RunView(QObject):
     def open_model_dialog(self) -> None:
         if self.busy():
             return
-        start = self.host.settings.value("model/last_dir", self.session.settings.get("output_dir") or "")
+        start = str(self.host.settings.value("model/last_dir", self.session.settings.get("output_dir") or ""))
         path, _ = QFileDialog.getOpenFileName(self.host, "Load model", start, MODEL_FILTER)
         if path:
             self.load_model(path)
@@ -439,7 +441,7 @@ class RunView(QObject):
     def save_model_dialog(self) -> None:
         if self.session.model is None or self.busy():
             return
-        start = self.host.settings.value("model/last_dir", self.session.settings.get("output_dir") or "")
+        start = str(self.host.settings.value("model/last_dir", self.session.settings.get("output_dir") or ""))
         path, _ = QFileDialog.getSaveFileName(self.host, "Save model", str(Path(start) / "model.safetensors"),
                                               MODEL_FILTER)
         if path:
@@ -472,7 +474,7 @@ class RunView(QObject):
             return
         self._last_play = which
         source = self.host.results.current_generated() if which == "generated" else self.host.files_view.input_audio
-        if player.play(source, tag=which) and player.note:
+        if source is not None and player.play(source, tag=which) and player.note:
             self.host.status(f"Playing ({player.note})", 5000)
 
     def can_play(self, which: str) -> bool:

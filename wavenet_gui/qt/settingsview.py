@@ -84,7 +84,7 @@ class SettingsView(QTabWidget):
 
     def files_changed(self, paths: list[str], clip_seconds: list[float]) -> None:
         """The files changed: the prime choices, the clip lengths and (while it follows them) the preset."""
-        self.generation_form.set_files(paths)
+        self.generation_form.set_files([p for p in paths])
         self.training_form.set_clip_seconds(clip_seconds)
         if self.follow_files and paths:  # the defaults the app opens with suit the files in the list
             self.apply_preset()

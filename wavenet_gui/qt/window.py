@@ -62,7 +62,7 @@ MIN_PANEL_WIDTH = 240  # the settings panel's narrowest (its form scrolls sidewa
 class _Relay(QObject):
     """Carries the session's events (from whichever thread) to the window's thread."""
 
-    event = Signal(str)
+    kind = Signal(str)
 
 
 
@@ -86,8 +86,8 @@ class MainWindow(QMainWindow):
 
         self.session = Session(leave_a_core_free=True)
         self._relay = _Relay(self)
-        self._relay.event.connect(self._on_session_event)
-        self.session.subscribe(self._relay.event.emit)
+        self._relay.kind.connect(self._on_session_event)
+        self.session.subscribe(self._relay.kind.emit)
         # What the window itself keeps: its jobs, whether the core is loaded, the last messages.
         self.core: list[str] | None = None  # the devices, once PyTorch and the model code are loaded
         self.core_error = ""
