@@ -132,6 +132,10 @@ def test_the_file_list_shows_the_silence_trimmed_from_each_file(qtbot, make_wind
     assert word_row.text(1) == "1.0 s" and "all used" in word_row.toolTip(1)
     w.training_form.set_values({"silence_threshold": 0.01})
     assert "(trimmed 0." in word_row.text(1) and "silence trimmed" in word_row.toolTip(1)
+    # another rate: the files are read at it in the background, then the row says the trim again
+    w.training_form.set_values({"sample_rate": 16000})
+    qtbot.waitUntil(lambda: "(trimmed 0." in word_row.text(1), timeout=10000)
+    assert w.session.file_durations()[0][1] is not None  # decoded at 16 kHz now (cached)
 
 
 # ------------------------------------------------------------------ form

@@ -382,11 +382,15 @@ class Session:
         """
         return [kept for kept, _ in self.file_durations()]
 
-    def file_durations(self) -> list[tuple[float, float]]:
+    def file_durations(self, *, read: bool = False,
+                       cancel: threading.Event | None = None) -> list[tuple[float, float | None]]:
         """Each listed file's ``(seconds used, seconds of silence trimmed)``, in list order.
 
-        The trim follows the ``silence_threshold`` setting as it is now.  A file not decoded at
-        the settings' rate (a cached corpus, an invalid rate) gives its whole duration and 0.
+        The trim follows the ``silence_threshold`` setting as it is now, at the rate files are
+        decoded for (the model's, else the settings').  A file not decoded at that rate gives
+        its whole duration and None (not known yet), unless ``read``: then it is decoded (and
+        cached, as training would) -- slow, for a worker; not for corpora cached on disk.  A
+        file that cannot be read or is silent throughout also gives None.
 
         Examples
         --------
@@ -398,18 +402,21 @@ class Session:
         True
         """
         rate, quantizer = self._audio_format()
-        out = []
+        read = read and self._corpus_dir() is None
+        out: list[tuple[float, float | None]] = []
         for info in self._files:
             trimmed = None
-            if rate is not None:
-                decoded = self._cached(info.path, rate, quantizer)
-                if decoded is not None:
-                    try:
+            if rate is not None and quantizer is not None:
+                try:
+                    decoded = self._cached(info.path, rate, quantizer)
+                    if decoded is None and read and not (cancel is not None and cancel.is_set()):
+                        decoded = self._decode(info.path, rate, quantizer, cancel)
+                    if decoded is not None:
                         trimmed = self._trim(decoded.classes, info.path, rate, quantizer)
-                    except WaveNetError:
-                        trimmed = None
+                except (WaveNetError, OSError):
+                    trimmed = None
             if trimmed is None:
-                out.append((float(info.duration), 0.0))
+                out.append((float(info.duration), None))
             else:
                 out.append((trimmed.duration, trimmed.lead_seconds + trimmed.trail_seconds))
         return out

@@ -42,14 +42,14 @@ DURATION_TIP = ("Seconds used for training: leading and trailing silence is trim
 PATH = Qt.ItemDataRole.UserRole
 
 
-def duration_text(kept: float, trimmed: float) -> str:
+def duration_text(kept: float, trimmed: float | None) -> str:
     """A file's duration for the list: ``"1.8 s"``, or ``"1.8 s (trimmed 0.31 s)"`` when silence was cut.
 
     >>> duration_text(1.84, 0.0), duration_text(1.84, 0.312)
     ('1.8 s', '1.8 s (trimmed 0.31 s)')
     """
     text = seconds_text(kept)
-    return text + f" (trimmed {trimmed:.2f} s)" if trimmed >= 0.005 else text
+    return text + f" (trimmed {trimmed:.2f} s)" if trimmed is not None and trimmed >= 0.005 else text
 
 
 class FileView(QGroupBox):
@@ -75,7 +75,7 @@ class FileView(QGroupBox):
         self._files_cancel: threading.Event | None = None
         self._listed: tuple = ()  # the session's files as the list shows them
         self._durations_key: tuple = ()
-        self.durations: list[tuple[float, float]] = []  # (seconds used, seconds trimmed) per listed file
+        self.durations: list[tuple[float, float | None]] = []  # (seconds used, trimmed; None: not known yet)
 
         layout = QVBoxLayout(self)
         self.file_list = QTreeWidget()
@@ -292,21 +292,37 @@ class FileView(QGroupBox):
         self.listed.emit()
 
     def show_durations(self) -> None:
-        """Each row's duration after trimming, and how much silence was trimmed (again when the
-        silence threshold or the rate changes)."""
+        """Each row's duration after trimming, and how much silence was trimmed; again when the
+        silence threshold, the rate or the model changes.  Files not yet decoded at the rate
+        used are read in the background (the trim is known then)."""
         s = self.session.settings
         key = (self._listed, s.get("silence_threshold"), s.get("sample_rate"), s.get("n_channels"),
                s.get("quantization"), self.session.model)
         if key == self._durations_key:
             return
         self._durations_key = key
-        durations = self.durations = self.session.file_durations()
-        for i, (item, (kept, trimmed)) in enumerate(zip(self.rows(), durations, strict=False)):
+        self._apply_durations(key, self.session.file_durations())
+        if any(t is None for _, t in self.durations) and not self.host.closed and not self.host.busy():
+            self._files_cancel = self._files_cancel or threading.Event()
+            cancel = self._files_cancel
+            self.host.run_job(lambda: self.session.file_durations(read=True, cancel=cancel), name="read-durations",
+                              returned=lambda durations: self._apply_durations(key, durations),
+                              errored=lambda exc: self.host.status(f"Could not read the files' durations: {exc}"))
+
+    def _apply_durations(self, key: tuple, durations: list[tuple[float, float | None]]) -> None:
+        if key != self._durations_key or self.host.closed:
+            return  # the files or the settings changed meanwhile: a newer read follows
+        self.durations = durations
+        for item, info, (kept, trimmed) in zip(self.rows(), self._listed, durations, strict=False):
             item.setText(1, duration_text(kept, trimmed))
-            whole = self._listed[i].duration if i < len(self._listed) else kept
-            item.setToolTip(1, f"{seconds_text(whole)} in the file; {kept:.2f} s used, {trimmed:.2f} s of "
-                               "leading and trailing silence trimmed" if trimmed >= 0.005
-                            else f"{seconds_text(whole)} in the file, all used")
+            whole = seconds_text(info.duration)
+            if trimmed is None:
+                tip = f"{whole} in the file (the silence to trim is known once it is read at this rate)"
+            elif trimmed >= 0.005:
+                tip = f"{whole} in the file; {kept:.2f} s used, {trimmed:.2f} s of leading and trailing silence trimmed"
+            else:
+                tip = f"{whole} in the file, all used (no silence to trim)"
+            item.setToolTip(1, tip)
 
     def remove_selected_files(self) -> None:
         """Take the selected files off the list; the file after them is selected (and plotted)."""

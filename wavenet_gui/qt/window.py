@@ -398,6 +398,7 @@ class MainWindow(QMainWindow):
             if self.plots.loss_plot.source is not self.session.state:
                 self.plots.loss_plot.set_source(self.session.state)
             self.run.update_model_label()
+            self.files_view.show_durations()  # files are decoded at the model's rate
         elif kind == "results":
             self.results.show_results()
         self.update_actions()
