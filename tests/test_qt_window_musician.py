@@ -152,6 +152,27 @@ def test_the_window_fits_small_and_scaled_screens(tmp_path, screen, scale, store
 
 
 # ------------------------------------------------------------------ 3. start-up
+def test_the_progress_bar_says_when_the_fast_kernels_are_still_compiling(qtbot, make_window, tone_file,
+                                                                          monkeypatch):
+    """The background warm-up holds the GIL for moments (a known start-up stall): while it runs
+    the progress bar says so, idle or while a run waits for it; afterwards it says what it said."""
+    from wavenet_gui.qt import runview, startup
+
+    w = make_window([tone_file])
+    qtbot.waitUntil(lambda: not startup.warming_up(), timeout=120000)
+    qtbot.waitUntil(lambda: not w.run.warm_timer.isActive(), timeout=5000)
+    assert w.progress_bar.format() == "Idle"
+    monkeypatch.setattr(startup, "warming_up", lambda: True)
+    w.run.core_loaded()
+    assert w.progress_bar.format() == "Idle" + runview.WARMING and w.run.warm_timer.isActive()
+    assert w.train_button.isEnabled()  # usable meanwhile
+    w.progress_bar.setFormat("Training…")  # a run started: it waits for the kernels
+    qtbot.waitUntil(lambda: w.progress_bar.format() == "Training…" + runview.WARMING, timeout=2000)
+    monkeypatch.setattr(startup, "warming_up", lambda: False)
+    qtbot.waitUntil(lambda: w.progress_bar.format() == "Training…", timeout=2000)
+    assert not w.run.warm_timer.isActive()
+
+
 def test_start_up_says_loading_and_queues_an_early_train(qtbot, make_window, tone_file, monkeypatch, qt_settings):
     """While PyTorch loads the progress bar says so and Train is pressable: the training is queued and
     starts when the core is ready; pressing again calls it off."""

@@ -10,7 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from wavenet_gui import appinfo
 
@@ -115,7 +126,57 @@ def ask_save_path(parent: QWidget, title: str, start: str) -> str:
     return path
 
 
+class MessagesDock(QDockWidget):
+    """View > Messages: every note and message in full, with its time (the status bar shows one line)."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__("Messages", parent)
+        self.setObjectName("messagesDock")
+        self.list = QListWidget()
+        self.list.setObjectName("messagesList")
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.setWidget(self.list)
+        self.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+
+    def note(self, text: str, kind: str = "info") -> None:
+        """Add a line (the last 2,000 are kept); warnings and errors in colour."""
+        from datetime import datetime
+
+        item = QListWidgetItem(f"{datetime.now():%H:%M:%S}  {text}")
+        item.setToolTip(text)
+        if kind in ("warning", "error"):
+            item.setForeground(QColor("#c07000") if kind == "warning" else QColor("#d02020"))
+        self.list.addItem(item)
+        while self.list.count() > 2000:
+            self.list.takeItem(0)
+        self.list.scrollToBottom()
+
+    def lines(self) -> list[str]:
+        """The lines, without their times."""
+        items = (self.list.item(i) for i in range(self.list.count()))
+        return [item.toolTip() for item in items if item is not None]
+
+
 # ============================================================================ Preferences, Help
+def set_output_device(host: MainWindow, name: str) -> bool:
+    """Play through the output device called ``name`` ("": the system's default); False if it is gone."""
+    from .playback import output_devices
+
+    if not name:
+        host.player.device = None
+        host.settings.setValue("audio/device", "")
+        return True
+    for index, dev_name, _rate in output_devices():
+        if dev_name == name:
+            host.player.device = index
+            host.settings.setValue("audio/device", name)
+            return True
+    host.player.device = None
+    return False
+
+
+
 def show_preferences(host: MainWindow) -> None:
     """Preferences: the output device, with the sample rates it plays."""
     from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel

@@ -13,13 +13,14 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from wavenet_gui import appinfo
 from wavenet_gui.core.errors import WaveNetError
 from wavenet_gui.core.session import seconds_text
 
+from . import startup
 from .flow import FlowLayout
 from .playback import PLAYING, AudioBuffer
 from .tasks import Job
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 MODEL_FILTER = "WaveNet models (*.safetensors);;All files (*)"
 LOADING = "Loading PyTorch…"
+WARMING = " · preparing the fast kernels (the window may pause for a moment)…"
 PREVIEW_SECONDS = 1.0
 PREVIEW_TIP = ("Generate 1 s from the current weights and play it (also while training, to hear "
                "progress); nothing is written")
@@ -123,6 +125,9 @@ class RunView(QObject):
         self.progress_bar.setValue(0)
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat(LOADING)
+        self.warm_timer = QTimer(self)
+        self.warm_timer.setInterval(250)
+        self.warm_timer.timeout.connect(self._show_warm_up)
 
         self.speed_label = QLabel("")
         self.speed_label.setObjectName("speedLabel")
@@ -161,6 +166,9 @@ class RunView(QObject):
         """PyTorch is there: say Idle, and start a training queued while it loaded."""
         if self.progress_bar.format() == LOADING:
             self.progress_bar.setFormat("Idle")
+        if startup.warming_up():  # say so while the kernels compile (the window may pause briefly)
+            self._show_warm_up()
+            self.warm_timer.start()
         self.host.update_actions()
         if self.train_queued:
             self.train_queued = False
@@ -168,6 +176,20 @@ class RunView(QObject):
                 self.start_training()
             else:
                 self.host.status(f"Training not started: {self.train_button.toolTip()}", 8000)
+
+    def _show_warm_up(self) -> None:
+        """While the kernels compile in the background: the progress bar says so (idle, or a run
+        that waits for them); once they are ready it says what it said before."""
+        text = self.progress_bar.format()
+        base = text.removesuffix(WARMING)
+        warming = startup.warming_up()
+        if not warming:
+            self.warm_timer.stop()
+        if warming and not text.endswith(WARMING) and (base == "Idle" or base in ("Training…", "Loading audio…")
+                                                        or base.startswith("Generating ")):
+            self.progress_bar.setFormat(base + WARMING)
+        elif not warming and text.endswith(WARMING):
+            self.progress_bar.setFormat(base)
 
     def core_failed(self) -> None:
         self.train_queued = False

