@@ -20,6 +20,10 @@ from hypothesis import settings  # noqa: E402
 
 from tests.hostile import HostileCase, write_hostile_corpus  # noqa: E402
 
+# The window tests' fixtures (qt_settings, tone_file, make_window and the autouse leak check), once
+# for every test module; importing them points ALSA at a null device and Qt at offscreen first.
+pytest_plugins = ["tests.qt_fixtures"]
+
 # Property tests: the same examples on every run (CI must not flake), no example database in
 # the work tree.  HYPOTHESIS_PROFILE=explore draws fresh random examples, 10x as many.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)

@@ -1,4 +1,7 @@
-"""Fixtures for the window tests (tests/test_qt_*.py import them with ``from tests.qt_fixtures import *``).
+"""Fixtures for the window tests, loaded for every test module by ``tests/conftest.py``
+(``pytest_plugins``): ``qt_settings``, ``tone_file``, ``make_window`` and the autouse
+``qt_leak_check``.  Test modules import only the helpers they call by name (``TINY``,
+``UiProbe``, ``train_model``, ``write_tone``).
 
 Importing this module first points ALSA at a null output device (so playback
 really runs, silently) and Qt at the offscreen platform.  That has to happen
@@ -123,10 +126,12 @@ def _running_workers(timeout_s: float = 10.0) -> list[str]:
 def qt_leak_check():
     """After each test: no worker job still running, no audio stream left open.
 
-    (Test modules import it so that it applies to them.)  Runs after pytest-qt has
-    closed the test's widgets and after :func:`make_window` has deleted its windows.
+    Runs after pytest-qt has closed the test's widgets and after :func:`make_window` has
+    deleted its windows; a no-op until a test has imported the window's workers or player.
     """
     yield
+    if "wavenet_gui.qt.tasks" not in sys.modules and "wavenet_gui.qt.playback" not in sys.modules:
+        return  # no window, worker or player in this process yet
     from wavenet_gui.qt import playback
 
     left = _running_workers()

@@ -11,17 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.qt_fixtures import (  # noqa: F401
-    UiProbe,
-    make_window,
-    qt_leak_check,
-    qt_settings,
-    tone_file,
-    train_model,
-    write_tone,
-)
-
-pytest.importorskip("pytestqt")
+from tests.qt_fixtures import UiProbe, train_model
 
 
 @pytest.fixture
@@ -67,17 +57,17 @@ def test_row15_export_names_over_255_bytes_and_pseudo_folders_give_one_line(qtbo
 
     w.session.results = Results(buffers=[AudioBuffer.from_array(np.zeros(800, np.float32), 8000)],
                                 sample_rate=8000, seed=1, n_samples=800)
-    w._show_results()
+    w.results.show_results()
     for target, words in ((tmp_path / ("a" * 300 + ".wav"), ("304 bytes", "255")),
                           (Path("/proc/generated.wav"), ("/proc", "cannot be created"))):
         w.recorder.messages.clear()
-        assert w.export_to(target) is None  # refused at once, on the UI thread, without an OSError
+        assert w.results.export_to(target) is None  # refused at once, on the UI thread, without an OSError
         assert [m[:2] for m in w.recorder.messages] == [("error", "Export failed")]
         text = w.recorder.messages[0][2]
         assert all(word in text for word in words) and "\n" not in text and "Unexpected" not in text, text
     w.recorder.messages.clear()
     w.training_form.set_values({"output_dir": "/proc"})
-    w.open_output_folder()
+    w.results.open_output_folder()
     assert w.recorder.messages and "cannot be created" in w.recorder.messages[0][2]
     w.generation_form.set_values({"prime": "silence"})
     assert list(tmp_path.glob("a*")) == []

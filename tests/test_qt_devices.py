@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from tests.qt_fixtures import qt_settings  # noqa: F401
-
 
 def test_device_choice_lists_what_is_present(qtbot, monkeypatch):
     from wavenet_gui.core.session import available_devices

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.qt_fixtures import make_window, qt_leak_check, qt_settings, tone_file, train_model  # noqa: F401
+from tests.qt_fixtures import train_model
 
 
 def test_window_module_does_not_import_torch():
@@ -120,7 +120,7 @@ def test_default_layout_gives_the_form_its_width_and_does_not_jump(qtbot, make_w
 
     w = make_window([tone_file], tiny=False)
     assert (w.width(), w.height()) == (1280, 820)
-    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=10000)
+    qtbot.waitUntil(lambda: w.files_view.input_audio is not None, timeout=10000)
     for scroll in w.form_scrolls:
         form = scroll.widget()
         assert not scroll.horizontalScrollBar().isVisible()  # (it scrolls sideways only in a narrow window)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.qt_fixtures import make_window, qt_leak_check, qt_settings, tone_file, train_model  # noqa: F401
+from tests.qt_fixtures import train_model
 from wavenet_gui.qt.playback import PLAYING, STOPPED, AudioBuffer, Player, playback_availability  # noqa: E402
 
 AVAILABLE, REASON = playback_availability()
@@ -100,7 +100,7 @@ def test_stop_from_the_ui_thread(qtbot):
 def test_window_play_and_space(qtbot, make_window, tone_file):
     """ALSA's null device takes samples as fast as they come, so a whole clip plays in a blink."""
     w = make_window([tone_file])
-    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.files_view.input_audio is not None, timeout=5000)
     assert w.play_input_button.isEnabled()
     assert not w.play_button.isEnabled()  # nothing generated yet
     heads = []
@@ -120,7 +120,7 @@ def test_window_play_and_space(qtbot, make_window, tone_file):
     train_model(qtbot, w)
     w.generation_form.set_values({"length": 1.0})
     w.generate_button.click()
-    qtbot.waitUntil(lambda: w.current_generated() is not None and w.current_generated().length > 0, timeout=10000)
+    qtbot.waitUntil(lambda: (buf := w.results.current_generated()) is not None and buf.length > 0, timeout=10000)
     assert w.play_button.isEnabled()
     heads.clear()
     w.play_button.click()
@@ -137,11 +137,11 @@ def test_without_portaudio_play_is_disabled_with_the_reason(qtbot, make_window, 
     reason = "Playback is off: the PortAudio library was not found. Install libportaudio2."
     monkeypatch.setattr(playback, "playback_availability", lambda: (False, reason))
     w = make_window([tone_file])
-    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.files_view.input_audio is not None, timeout=5000)
     for b in (w.play_button, w.play_input_button):
         assert not b.isEnabled() and b.toolTip() == reason
     assert w.audio_label.isVisible() and w.audio_label.toolTip() == reason  # seen without hovering
-    w.toggle_play("input")  # Space does nothing harmful
+    w.run.toggle_play("input")  # Space does nothing harmful
     assert w.player.state == STOPPED
     assert w.train_button.isEnabled()  # everything else works
 
@@ -160,7 +160,7 @@ def test_no_output_device_message_is_human_and_shown(qtbot, make_window, tone_fi
     assert not ok and reason == "No audio output device was found; playback is off. Everything else works."
     monkeypatch.setattr(playback, "playback_availability", lambda: (ok, reason))
     w = make_window([tone_file])
-    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.files_view.input_audio is not None, timeout=5000)
     assert w.play_button.toolTip() == reason and "-1" not in w.play_button.toolTip()
     assert w.audio_label.isVisible() and "playback is off" in w.audio_label.text()
     assert w.audio_label.toolTip() == reason

@@ -9,23 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
-from tests.qt_fixtures import (  # noqa: F401
-    TINY,
-    UiProbe,
-    make_window,
-    qt_leak_check,
-    qt_settings,
-    tone_file,
-    train_model,
-    write_tone,
-)
-
-pytest.importorskip("pytestqt")
-
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from tests.qt_fixtures import TINY, UiProbe, train_model, write_tone
 
 
 def drop(widget, paths) -> bool:
@@ -124,6 +112,32 @@ def test_hostile_corpus_through_the_drop_handler(qtbot, make_window, hostile_cor
     assert w.isVisible() and w.add_button.isEnabled()
 
 
+def test_the_file_list_shows_the_silence_trimmed_from_each_file(qtbot, make_window, tmp_path):
+    """Issue 10: each row says how long the file is once its leading and trailing silence is
+    cut, and how much was cut, in the row itself (not only in a tooltip or a note)."""
+    rate = 8000
+    t = np.arange(int(0.5 * rate)) / rate
+    word = np.r_[np.zeros(int(0.3 * rate)), 0.5 * np.sin(2 * np.pi * 300 * t), np.zeros(int(0.2 * rate))]
+    sf.write(tmp_path / "word.wav", word, rate, subtype="PCM_16")
+    w = make_window([tmp_path / "word.wav", write_tone(tmp_path / "tone.wav")])
+    rows = {w.file_list.topLevelItem(i).text(0): w.file_list.topLevelItem(i).text(1)
+            for i in range(w.file_list.topLevelItemCount())}
+    assert rows["tone.wav"] == "1.0 s", rows  # nothing to trim: the plain duration
+    kept, trimmed = w.session.file_durations()[[Path(i.path).name for i in w.files].index("word.wav")]
+    assert 0.4 <= trimmed <= 0.55 and kept == pytest.approx(1.0 - trimmed)
+    assert rows["word.wav"] == f"{kept:.1f} s (trimmed {trimmed:.2f} s)", rows
+    # trimming off (threshold 0): the row follows at once, the whole file is used
+    w.training_form.set_values({"silence_threshold": 0.0})
+    word_row = w.file_list.findItems("word.wav", Qt.MatchFlag.MatchExactly, 0)[0]
+    assert word_row.text(1) == "1.0 s" and "all used" in word_row.toolTip(1)
+    w.training_form.set_values({"silence_threshold": 0.01})
+    assert "(trimmed 0." in word_row.text(1) and "silence trimmed" in word_row.toolTip(1)
+    # another rate: the files are read at it in the background, then the row says the trim again
+    w.training_form.set_values({"sample_rate": 16000})
+    qtbot.waitUntil(lambda: "(trimmed 0." in word_row.text(1), timeout=10000)
+    assert w.session.file_durations()[0][1] is not None  # decoded at 16 kHz now (cached)
+
+
 # ------------------------------------------------------------------ form
 def test_form_validation_inline_and_receptive_field(make_window):
     from wavenet_gui.core import config
@@ -217,7 +231,7 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
     probe.stop()
     assert latency < 0.5, f"cancel took {latency:.2f} s"
     assert probe.max_wait < 0.100, probe.report("generating")
-    buf = w.current_generated()
+    buf = w.results.current_generated()
     assert buf is not None and 4000 < buf.length < 600 * 8000 and buf.complete
     assert np.isfinite(buf.view()).all()
     assert "cancelled" in w.last_message.lower()
@@ -230,18 +244,18 @@ def test_train_stop_generate_cancel_export(qtbot, make_window, tone_file, tmp_pa
     # export: readable files, and overwrite asks first
     for name, subtype, kind in (("a.wav", "PCM_16", "PCM_16"), ("b.wav", "FLOAT", "FLOAT"),
                                 ("c.flac", None, "PCM_16"), ("d.ogg", None, "VORBIS")):
-        task = w.export_to(tmp_path / name, subtype=subtype)
+        task = w.results.export_to(tmp_path / name, subtype=subtype)
         qtbot.waitUntil(lambda t=task: not t.running, timeout=10000)
         info = sf.info(str(tmp_path / name))
         assert info.samplerate == 8000 and info.subtype == kind
         if name != "d.ogg":
             assert abs(info.frames - buf.length) == 0
     w.recorder.answer = False
-    assert w.export_to(tmp_path / "a.wav") is None
+    assert w.results.export_to(tmp_path / "a.wav") is None
     assert w.recorder.questions and "a.wav" in w.recorder.questions[-1]
 
     # plots to PNG
-    written = w.export_plots(tmp_path / "plots.png")
+    written = w.results.export_plots(tmp_path / "plots.png")
     assert all(p.exists() and p.stat().st_size > 1000 for p in written)
 
 
@@ -311,7 +325,9 @@ def test_worker_exception_becomes_dialog(qtbot, make_window, tone_file, monkeypa
     qtbot.waitUntil(lambda: bool(w.recorder.messages), timeout=5000)
     kind, title, text = w.recorder.messages[-1]
     assert kind == "error" and "kaboom" in text and "\n" not in text
-    assert w.train_button.isEnabled() and not w.busy()
+    # the job's "finished" comes after its "errored" (a second queued signal from the worker)
+    qtbot.waitUntil(lambda: not w.busy(), timeout=5000)
+    assert w.train_button.isEnabled()
 
 
 def test_training_error_from_core_is_one_line(qtbot, make_window, tmp_path):
@@ -346,7 +362,7 @@ def test_close_during_training_asks_and_stops_threads(qtbot, make_window, tone_f
     w.recorder.answer = False
     w.close()
     assert w.isVisible() and w.busy() == "training" and w.recorder.questions
-    job = w.train_job
+    job = w.run.train_job
     w.recorder.answer = True
     w.close()
     assert not w.isVisible()
@@ -368,7 +384,9 @@ def test_close_during_generation(qtbot, make_window, tone_file):
 
 def test_about_and_shortcuts(make_window):
     w = make_window()
-    text = w.about_text()
+    from wavenet_gui.qt.dialogs import about_text
+
+    text = about_text(w.settings)
     assert "torch" in text and "PySide6" in text and "Settings" in text
     shortcuts = {a.shortcut().toString() for a in w.actions()}
     for key in ("Ctrl+O", "Ctrl+T", "Esc", "Ctrl+G", "Space", "Ctrl+E", "Ctrl+Q"):
@@ -422,19 +440,19 @@ def test_open_recent_remembers_files_and_models(qtbot, make_window, tone_file, t
     path = tmp_path / "recent model.safetensors"
     task = w.save_model(path)
     qtbot.waitUntil(lambda: not task.running, timeout=10000)
-    assert [k for k, _ in w.recent_items()] == ["model", "audio", "audio"]  # most recent first
-    w._fill_recent_menu()
+    assert [k for k, _ in w.recent.items()] == ["model", "audio", "audio"]  # most recent first
+    w.recent.fill_menu()
     texts = [a.text() for a in w.recent_menu.actions() if a.text()]
     assert texts[0].startswith("Model: recent model.safetensors") and texts[-1] == "Clear list"
     # a new window (same settings) opens them from the menu
     w2 = make_window()
-    w2._fill_recent_menu()
+    w2.recent.fill_menu()
     model_action = next(a for a in w2.recent_menu.actions() if a.text().startswith("Model:"))
     model_action.trigger()
     qtbot.waitUntil(lambda: w2.model is not None, timeout=10000)
     assert w2.model.config == w.model.config
     w2.file_list.selectAll()
-    w2.remove_selected_files()
+    w2.files_view.remove_selected_files()
     assert w2.files == []
     audio_action = next(a for a in w2.recent_menu.actions() if "other.wav" in a.text())
     audio_action.trigger()
@@ -443,9 +461,9 @@ def test_open_recent_remembers_files_and_models(qtbot, make_window, tone_file, t
     other.unlink()
     assert w2.open_recent("audio", str(other.resolve())) is None
     assert "no longer exists" in w2.last_message and not w2.recorder.messages
-    assert ("audio", str(other.resolve())) not in w2.recent_items()
-    w2._clear_recent()
-    assert w2.recent_items() == []
+    assert ("audio", str(other.resolve())) not in w2.recent.items()
+    w2.recent.clear()
+    assert w2.recent.items() == []
 
 
 # ------------------------------------------------------------------ one session under both front ends
@@ -612,19 +630,19 @@ def test_preview_plays_a_second_from_the_current_weights_also_while_training(qtb
     results_before = w.session.results
     assert w.preview_button.isEnabled()
     w.preview_button.click()
-    qtbot.waitUntil(lambda: w.preview_audio is not None and not w.preview_job.running, timeout=30000)
+    qtbot.waitUntil(lambda: w.run.preview_audio is not None and not w.run.preview_job.running, timeout=30000)
     sr = w.model.config.sample_rate
-    assert w.preview_audio.length == int(round(sr * 1.0)) and w.preview_audio.complete
-    assert np.all(np.abs(w.preview_audio.view()) <= 1.0)
+    assert w.run.preview_audio.length == int(round(sr * 1.0)) and w.run.preview_audio.complete
+    assert np.all(np.abs(w.run.preview_audio.view()) <= 1.0)
     assert f"Preview at iteration {w.session.state.iteration:,}" in w.last_message, w.last_message
     assert w.session.results is results_before  # nothing generated is replaced, nothing written
     # while training: the weights of the step reached are previewed, training goes on
-    w.preview_audio = None
+    w.run.preview_audio = None
     w.train_button.click()
     qtbot.waitUntil(lambda: w.busy() == "training" and w.session.state.iteration > 3 + 2, timeout=30000)
     assert w.preview_button.isEnabled()
     w.preview_button.click()
-    qtbot.waitUntil(lambda: w.preview_audio is not None, timeout=30000)
+    qtbot.waitUntil(lambda: w.run.preview_audio is not None, timeout=30000)
     assert w.busy() == "training" or w.session.state.iteration > 5
     assert not w.recorder.messages, w.recorder.messages
     w.stop_button.click()

@@ -6,18 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.qt_fixtures import (  # noqa: F401
-    TINY,
-    UiProbe,
-    make_window,
-    qt_leak_check,
-    qt_settings,
-    tone_file,
-    train_model,
-    write_tone,
-)
-
-pytest.importorskip("pytestqt")
+from tests.qt_fixtures import TINY, UiProbe, train_model, write_tone
 
 
 # ------------------------------------------------------------------ 1. never lose a trained model
@@ -73,7 +62,7 @@ def test_close_during_training_offers_to_save_the_model_being_trained(qtbot, mak
     assert "Training is running" in w.recorder.questions[-1]
     w.recorder.choice = "Save"
     w.recorder.save_path = str(tmp_path / "during.safetensors")
-    job = w.train_job
+    job = w.run.train_job
     w.close()
     assert not w.isVisible() and job.done.is_set()
     from wavenet_gui.core.modelfile import load_model
@@ -163,6 +152,27 @@ def test_the_window_fits_small_and_scaled_screens(tmp_path, screen, scale, store
 
 
 # ------------------------------------------------------------------ 3. start-up
+def test_the_progress_bar_says_when_the_fast_kernels_are_still_compiling(qtbot, make_window, tone_file,
+                                                                          monkeypatch):
+    """The background warm-up holds the GIL for moments (a known start-up stall): while it runs
+    the progress bar says so, idle or while a run waits for it; afterwards it says what it said."""
+    from wavenet_gui.qt import runview, startup
+
+    w = make_window([tone_file])
+    qtbot.waitUntil(lambda: not startup.warming_up(), timeout=120000)
+    qtbot.waitUntil(lambda: not w.run.warm_timer.isActive(), timeout=5000)
+    assert w.progress_bar.format() == "Idle"
+    monkeypatch.setattr(startup, "warming_up", lambda: True)
+    w.run.core_loaded()
+    assert w.progress_bar.format() == "Idle" + runview.WARMING and w.run.warm_timer.isActive()
+    assert w.train_button.isEnabled()  # usable meanwhile
+    w.progress_bar.setFormat("Training…")  # a run started: it waits for the kernels
+    qtbot.waitUntil(lambda: w.progress_bar.format() == "Training…" + runview.WARMING, timeout=2000)
+    monkeypatch.setattr(startup, "warming_up", lambda: False)
+    qtbot.waitUntil(lambda: w.progress_bar.format() == "Training…", timeout=2000)
+    assert not w.run.warm_timer.isActive()
+
+
 def test_start_up_says_loading_and_queues_an_early_train(qtbot, make_window, tone_file, monkeypatch, qt_settings):
     """While PyTorch loads the progress bar says so and Train is pressable: the training is queued and
     starts when the core is ready; pressing again calls it off."""
@@ -194,17 +204,17 @@ def test_start_up_says_loading_and_queues_an_early_train(qtbot, make_window, ton
                                     "train_iterations": 3})
         assert w.train_button.isEnabled() and "still loading" in w.train_button.toolTip()
         w.train_button.click()
-        assert w.train_queued and w.train_button.text() == "Train (queued)" and "as soon as" in w.last_message
+        assert w.run.train_queued and w.train_button.text() == "Train (queued)" and "as soon as" in w.last_message
         w.train_button.click()  # called off
-        assert not w.train_queued and w.train_button.text() == "Train"
+        assert not w.run.train_queued and w.train_button.text() == "Train"
         w.train_button.click()  # and queued again
-        assert w.train_queued and w.busy() == ""
+        assert w.run.train_queued and w.busy() == ""
         gate.set()
         qtbot.waitUntil(lambda: w.core is not None, timeout=30000)
         assert w.busy() == "training" or w.session.state.iteration > 0
         qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
         assert w.session.state.iteration == 3 and not rec.messages, rec.messages
-        assert not w.train_queued and w.progress_bar.format() != "Loading PyTorch…"
+        assert not w.run.train_queued and w.progress_bar.format() != "Loading PyTorch…"
     finally:
         gate.set()
         w.shutdown()
@@ -221,7 +231,7 @@ def test_spectrogram_of_the_input_and_of_generated_audio_as_it_grows(qtbot, make
 
     tone = write_tone(tmp_path / "a440.wav", seconds=2.0, freq=440.0)
     w = make_window([tone])
-    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=10000)
+    qtbot.waitUntil(lambda: w.files_view.input_audio is not None, timeout=10000)
     assert w.audio_view.currentWidget() is w.waveform_plot
     w.spectrogram_check.setChecked(True)  # the View menu's action follows
     assert w.act_spectrogram.isChecked() and w.audio_view.currentWidget() is w.spectrogram_plot
@@ -249,19 +259,19 @@ def test_spectrogram_of_the_input_and_of_generated_audio_as_it_grows(qtbot, make
     probe.stop()
     assert probe.max_wait < 0.100, probe.report("drawing the spectrogram of audio being generated")
     g = spec.spectrogram("generated")
-    buf = w.current_generated()
+    buf = w.results.current_generated()
     # it catches up (at most 250 columns a refresh) after the end
     qtbot.waitUntil(lambda: g.n_frames == (buf.length - g.n_fft) // g.hop + 1, timeout=5000)
     title = spec.plots["generated"].titleLabel.text
     assert "in progress" not in title and "cancelled" in title, title
     assert "in progress" not in w.waveform_plot.generated_plot.titleLabel.text
     g = spec.spectrogram("generated")
-    buf = w.current_generated()
+    buf = w.results.current_generated()
     assert g.n_frames == (buf.length - g.n_fft) // g.hop + 1
     assert g.n_frames <= 2000
     assert np.isfinite(g.image()).all()
     # the choice is remembered, and the plots export includes the spectrogram
-    written = w.export_plots(tmp_path / "plots.png")
+    written = w.results.export_plots(tmp_path / "plots.png")
     assert any(p.name == "plots-spectrogram.png" and p.stat().st_size > 1000 for p in written)
     assert str(qt_settings.value("view/spectrogram")).lower() == "true"
 
@@ -294,17 +304,18 @@ def test_delete_selects_and_plots_the_next_file(qtbot, make_window, tmp_path):
     w = make_window(files)
     qtbot.waitUntil(lambda: len(w.files) == 3, timeout=10000)
     w.file_list.setCurrentItem(w.file_list.topLevelItem(1))
-    qtbot.waitUntil(lambda: w.input_path is not None and w.input_path.endswith("b.wav"), timeout=5000)
+    view = w.files_view  # the selected input is the file list's
+    qtbot.waitUntil(lambda: view.input_path is not None and view.input_path.endswith("b.wav"), timeout=5000)
     w.act_remove.trigger()  # Del
     assert [Path(i.path).name for i in w.files] == ["a.wav", "c.wav"]
     selected = w.file_list.selectedItems()
     assert len(selected) == 1 and selected[0].text(0) == "c.wav"
-    qtbot.waitUntil(lambda: w.input_audio is not None and w.input_path.endswith("c.wav"), timeout=5000)
+    qtbot.waitUntil(lambda: view.input_audio is not None and view.input_path.endswith("c.wav"), timeout=5000)
     assert w.waveform_plot.n_samples("input") == 8000
     w.act_remove.trigger()  # the last row: the one before it is selected
-    qtbot.waitUntil(lambda: w.input_path is not None and w.input_path.endswith("a.wav"), timeout=5000)
+    qtbot.waitUntil(lambda: view.input_path is not None and view.input_path.endswith("a.wav"), timeout=5000)
     w.act_remove.trigger()
-    assert not w.files and w.input_path is None and w.waveform_plot.n_samples("input") == 0
+    assert not w.files and w.files_view.input_path is None and w.waveform_plot.n_samples("input") == 0
 
 
 def test_the_same_audio_is_not_added_twice(qtbot, make_window, tmp_path):
@@ -375,15 +386,17 @@ def test_words_and_numbers(qtbot, make_window, tone_file, monkeypatch):
     assert w.progress_bar.format() == f"Stopped at iteration {n}"
     # a loss of 1e-4 reads as such in the status bar's model label
     w.session.state.losses[-20:] = [1e-4] * 20
-    w._update_model_label()
+    w.run.update_model_label()
     assert "loss 0.0001" in w.model_label.text(), w.model_label.text()
     # no file manager: it says where the files are
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: False))
-    assert w.open_output_folder() is False
+    assert w.results.open_output_folder() is False
     assert "No file manager" in w.last_message and str(w.session.settings["output_dir"]) in w.last_message
     assert w.recorder.messages and w.recorder.messages[-1][0] == "info"
     # About names the log file
-    assert str(appinfo.log_file_path().parent) in w.about_text()
+    from wavenet_gui.qt.dialogs import about_text
+
+    assert str(appinfo.log_file_path().parent) in about_text(w.settings)
 
 
 def test_messages_panel_lists_every_note_in_full(qtbot, make_window, tmp_path):
@@ -417,7 +430,7 @@ def test_export_all_variations_at_another_rate_and_plots_as_svg(qtbot, make_wind
     w.generate_button.click()
     qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
     assert len(w.generated) == 3 and w.act_export_all.isEnabled()
-    job = w.export_to(tmp_path / "take.flac", subtype=None, sample_rate=44100, all_variations=True)
+    job = w.results.export_to(tmp_path / "take.flac", subtype=None, sample_rate=44100, all_variations=True)
     qtbot.waitUntil(lambda: not job.running, timeout=20000)
     assert not w.recorder.messages, w.recorder.messages
     for k in (1, 2, 3):
@@ -435,10 +448,10 @@ def test_export_all_variations_at_another_rate_and_plots_as_svg(qtbot, make_wind
     assert corr > 0.9, corr
     # overwriting asks, naming the files
     w.recorder.answer = False
-    assert w.export_to(tmp_path / "take.flac", subtype=None, all_variations=True) is None
+    assert w.results.export_to(tmp_path / "take.flac", subtype=None, all_variations=True) is None
     assert "take_v1.flac" in w.recorder.questions[-1]
     # plots as SVG
-    written = w.export_plots(tmp_path / "plots.svg")
+    written = w.results.export_plots(tmp_path / "plots.svg")
     assert [p.name for p in written] == ["plots-loss.svg", "plots-waveform.svg", "plots-spectrogram.svg"]
     for p in written:
         text = p.read_text()
@@ -536,12 +549,12 @@ def test_preferences_list_output_devices_and_playback_resamples_for_the_device(q
     # a device that cannot play 8 kHz: the input is resampled to its rate, and the playhead stays in seconds
     monkeypatch.setattr(playback, "rate_supported", lambda device, rate: rate != 8000)
     monkeypatch.setattr(playback, "device_default_rate", lambda device: 48000)
-    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.files_view.input_audio is not None, timeout=5000)
     w.play_input_button.click()
     try:
         assert w.player.state == playback.PLAYING, w.last_error
         assert w.player.buffer.sample_rate == 48000 and abs(w.player.buffer.length - 6 * 8000) <= 6
-        assert w.player.source is w.input_audio and "resampled 8000 Hz -> 48000 Hz" in w.last_message
+        assert w.player.source is w.files_view.input_audio and "resampled 8000 Hz -> 48000 Hz" in w.last_message
     finally:
         w.player.stop()
     # the device remembered by name in a new window

@@ -14,6 +14,7 @@ from wavenet_gui.core import session as session_module
 from wavenet_gui.core.errors import ConfigError, WaveNetError
 from wavenet_gui.core.generation import generate
 from wavenet_gui.core.modelfile import load_model
+from wavenet_gui.core.progress import drain
 from wavenet_gui.core.session import Session
 
 TINY = dict(sample_rate=8000, n_channels=64, n_dilations=4, n_blocks=1, n_hidden=8, n_skip=16, n_end=16,
@@ -195,7 +196,7 @@ def test_busy_session_refuses_a_second_job(session):
 def test_the_cancel_of_a_caller_also_stops(session):
     cancel = threading.Event()
     cancel.set()
-    outcome = session_module._drain(session.train(cancel=cancel), None)
+    outcome = drain(session.train(cancel=cancel))
     assert outcome.result.reason == "cancelled" and session.state.iteration == 0
 
 

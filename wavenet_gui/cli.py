@@ -229,6 +229,7 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
     from .core import config
     from .core.errors import ConfigError
     from .core.generation import warm_up
+    from .core.progress import drain
     from .core.session import Session
 
     signals = signals or _Signals()
@@ -306,7 +307,7 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
                      "(Ctrl+C during generation stops it and keeps what was made)") if launch is None else \
             "stopping every process after this step; rank 0 saves the model"
         with signals.phase(stop_text, escalate=launch is None) as cancel:
-            outcome = _run(session.train(cancel=cancel), on_progress)
+            outcome = drain(session.train(cancel=cancel), on_progress)
         result = outcome.result
         if bar is not None:
             bar.update(result.iterations, f"loss {result.final_loss or float('nan'):.3f}", force=True)
@@ -345,7 +346,7 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
         bar.update(p.done, f"{p.samples_per_s:,.0f} samples/s ({p.realtime_factor:.2f}x real time)")
 
     with signals.phase("stopping generation and saving what was made (press again to abort)") as cancel:
-        outcome = _run(session.generate(cancel=cancel), on_chunk)
+        outcome = drain(session.generate(cancel=cancel), on_chunk)
     results = outcome.results
     bar.update(results.length, f"{results.samples_per_s:,.0f} samples/s", force=True)
     bar.close()
@@ -372,16 +373,6 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
                                      sample_rate=results.sample_rate)
             print(f"wrote {png}")
     return done
-
-
-def _run(gen, callback):
-    """Iterate a session generator to its end, calling ``callback`` with each item; return its value."""
-    while True:
-        try:
-            item = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        callback(item)
 
 
 def _distributed_launch(session, train: bool):

@@ -83,6 +83,7 @@ from .buffer import AudioBuffer
 from .data import WindowSampler
 from .errors import AudioFileError, Cancelled, ConfigError, WaveNetError
 from .fileio import check_writable_dir
+from .progress import drain
 from .quantization import Quantizer
 from .trainstate import TrainingState
 
@@ -393,18 +394,45 @@ class Session:
         Files decoded at the settings' rate (when they were added) give their trimmed
         duration; the others their whole duration (from the header).
         """
+        return [kept for kept, _ in self.file_durations()]
+
+    def file_durations(self, *, read: bool = False,
+                       cancel: threading.Event | None = None) -> list[tuple[float, float | None]]:
+        """Each listed file's ``(seconds used, seconds of silence trimmed)``, in list order.
+
+        The trim follows the ``silence_threshold`` setting as it is now, at the rate files are
+        decoded for (the model's, else the settings').  A file not decoded at that rate gives
+        its whole duration and None (not known yet), unless ``read``: then it is decoded (and
+        cached, as training would) -- slow, for a worker; not for corpora cached on disk.  A
+        file that cannot be read or is silent throughout also gives None.
+
+        Examples
+        --------
+        >>> from wavenet_gui.resources import example_clip_path
+        >>> session = Session()
+        >>> _ = session.add_files([example_clip_path()])
+        >>> kept, trimmed = session.file_durations()[0]
+        >>> kept > 0 and trimmed >= 0
+        True
+        """
         rate, quantizer = self._audio_format()
-        out = []
+        read = read and self._corpus_dir() is None
+        out: list[tuple[float, float | None]] = []
         for info in self._files:
             trimmed = None
-            if rate is not None and quantizer is not None:  # both or neither
-                decoded = self._cached(info.path, rate, quantizer)
-                if decoded is not None:
-                    try:
+            if rate is not None and quantizer is not None:
+                try:
+                    decoded = self._cached(info.path, rate, quantizer)
+                    if decoded is None and read and not (cancel is not None and cancel.is_set()):
+                        decoded = self._decode(info.path, rate, quantizer, cancel)
+                    if decoded is not None:
                         trimmed = self._trim(decoded.classes, info.path, rate, quantizer)
-                    except WaveNetError:
-                        trimmed = None
-            out.append(trimmed.duration if trimmed is not None else float(info.duration))
+                except (WaveNetError, OSError):
+                    trimmed = None
+            if trimmed is None:
+                out.append((float(info.duration), None))
+            else:
+                out.append((trimmed.duration, trimmed.lead_seconds + trimmed.trail_seconds))
         return out
 
     def silence_threshold(self) -> float:
@@ -1063,21 +1091,11 @@ class Session:
     def run_training(self, *, replace: bool = False,
                      callback: Callable[[Any], None] | None = None) -> TrainOutcome:
         """:meth:`train` to the end, calling ``callback`` with what it yields."""
-        return _drain(self.train(replace=replace), callback)
+        return drain(self.train(replace=replace), callback)
 
     def run_generation(self, *, callback: Callable[[Any], None] | None = None) -> GenerationOutcome:
         """:meth:`generate` to the end, calling ``callback`` with what it yields."""
-        return _drain(self.generate(), callback)
-
-
-def _drain(gen: Generator[Any, None, Any], callback: Callable[[Any], None] | None) -> Any:
-    while True:
-        try:
-            item = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if callback is not None:
-            callback(item)
+        return drain(self.generate(), callback)
 
 
 class _AnyEvent:

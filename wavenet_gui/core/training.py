@@ -36,6 +36,7 @@ from .errors import ConfigError, WaveNetError
 from .fused import fused_loss
 from .model import WaveNet
 from .modelfile import MODEL_FILE_NAME, adam_state, load_model, save_model
+from .progress import drain
 from .trainstate import TrainingState
 from .warmup import warm_once
 
@@ -579,11 +580,4 @@ class Trainer:
     def run(self, *, callback: Callable[[TrainingProgress], None] | None = None,
             cancel: threading.Event | None = None) -> TrainingResult:
         """Train until a stop condition; call ``callback`` after every iteration."""
-        gen = self.steps(cancel=cancel)
-        while True:
-            try:
-                progress = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            if callback is not None:
-                callback(progress)
+        return drain(self.steps(cancel=cancel), callback)

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     spin(lambda: w.core is not None)
     files: list[str | Path] = [str(f) for f in args.files] or [str(example_clip())]
     w.add_paths(files)
-    spin(lambda: len(w.files) == len(files) and w.input_audio is not None)
+    spin(lambda: len(w.files) == len(files) and w.files_view.input_audio is not None)
     if args.model:
         w.load_model(args.model)
         spin(lambda: not w.busy() and w.model is not None)
