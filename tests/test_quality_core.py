@@ -5,11 +5,14 @@ schedule and the preview."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
+from wavenet_gui.core import silence
 from wavenet_gui.core.checks import AudioProfile, check_generation, flatness, longest_constant_run
 from wavenet_gui.core.data import IGNORE, WindowSampler
 from wavenet_gui.core.errors import AudioFileError, ConfigError
@@ -19,9 +22,10 @@ from wavenet_gui.core.presets import PRESETS, imitate_dilations, split_settings,
 from wavenet_gui.core.preview import preview
 from wavenet_gui.core.quantization import Quantizer
 from wavenet_gui.core.session import make_sampler
-from wavenet_gui.core import silence
 from wavenet_gui.core.silence import trim_classes, trim_silence
 from wavenet_gui.core.training import Trainer, TrainingConfig
+
+DATA = Path(__file__).parent / "data"
 
 SMALL = dict(n_dilations=4, n_blocks=2, n_hidden=8, n_skip=16, n_end=16, n_channels=64)
 
@@ -309,3 +313,59 @@ def test_generators_from_nothing_equal_the_padded_forward_for_any_shape(nd, nb, 
     if close:
         close()
     assert np.abs(got - ref).max() <= 1e-4 * max(1.0, np.abs(ref).max())
+
+
+# --------------------------------------------------------------------------- quiet files
+def _quiet_speech(db: float, *, seconds_silence: float = 0.5, floor: float = 1e-4, seed: int = 0) -> np.ndarray:
+    """tests/data/speech1.wav scaled to ``db`` dBFS peak, with silence (a little hiss) on both sides."""
+    y, sr = sf.read(DATA / "speech1.wav", dtype="float32")
+    assert sr == 8000
+    y = y / np.abs(y).max() * 10 ** (db / 20)
+    pad = np.zeros(int(seconds_silence * sr), np.float32)
+    x = np.concatenate([pad, y, pad])
+    return x + floor * np.random.default_rng(seed).standard_normal(len(x)).astype(np.float32)
+
+
+def test_a_quiet_recording_is_trimmed_relative_to_its_own_level():
+    """A -46 dBFS recording (nothing reaches the default -40 dBFS) is trimmed, with a note, not refused."""
+    x = _quiet_speech(-46.0)
+    loud = _quiet_speech(-3.0)  # the same recording, 43 dB louder (over the same hiss)
+    got = trim_silence(x, sample_rate=8000, name="whisper.wav")
+    ref = trim_silence(loud, sample_rate=8000, name="loud.wav")
+    assert got.note.startswith("quiet (loudest part -") and "below the silence threshold -40 dBFS" in got.note
+    assert got.describe().startswith(got.note) and "trimmed" in got.describe() and "\n" not in got.describe()
+    assert got.lead >= 0.5 * 8000 and got.trail >= 0.5 * 8000  # the padding is gone
+    assert abs(got.lead - ref.lead) <= 0.05 * 8000 and abs(got.trail - ref.trail) <= 0.05 * 8000
+    assert ref.note == ""  # loud files keep the set threshold
+    q = Quantizer(256)
+    c = trim_classes(q.encode(x), quantizer=q, sample_rate=8000, name="whisper.wav")
+    assert (c.lead, c.trail) == (got.lead, got.trail) and c.note.startswith("quiet (loudest part -")
+    # a steady quiet tone (the hostile corpus's quiet.wav, -52 dBFS) is kept whole
+    tone = 0.004 * np.sin(2 * np.pi * 220 * np.arange(2400) / 8000)
+    assert trim_silence(tone, sample_rate=8000).duration == pytest.approx(0.3)
+
+
+def test_a_long_quiet_file_is_searched_block_by_block():
+    sr = 8000
+    x = 3e-4 * np.random.default_rng(1).standard_normal(40 * sr)  # 40 s of hiss at -70 dBFS
+    burst = _quiet_speech(-50.0, seconds_silence=0.0, floor=0.0)
+    x[25 * sr: 25 * sr + len(burst)] += burst  # speech 25 s in: past the first block of frames
+    got = trim_silence(x, sample_rate=sr, name="long.wav")
+    assert got.note and 24.5 * sr <= got.lead <= 25.3 * sr
+    assert got.duration <= len(burst) / sr + 0.1
+
+
+@pytest.mark.parametrize("name,audio", [
+    ("digital silence", np.zeros(8000)),
+    ("dither", 3e-5 * np.random.default_rng(2).standard_normal(8000)),  # -90 dBFS
+    ("dc", np.full(8000, 0.002)),  # a held value: silence with an offset
+    ("steady hiss", 0.002 * np.random.default_rng(3).standard_normal(8000)),  # -54 dBFS white noise
+])
+def test_silence_in_any_form_is_still_refused_in_one_line(name, audio):
+    with pytest.raises(AudioFileError) as info:
+        trim_silence(audio, sample_rate=8000, name=f"/tmp/{name}.wav")
+    text = str(info.value)
+    assert text.startswith(f"{name}.wav: silent after trimming") and "\n" not in text and "threshold" in text
+    q = Quantizer(256)
+    with pytest.raises(AudioFileError, match="silent after trimming"):
+        trim_classes(q.encode(audio), quantizer=q, sample_rate=8000, name=f"{name}.wav")
