@@ -13,6 +13,7 @@ measures the output against the clip:
   clip inside the output, averaged over the frames where either is non-silent;
 * ``envelope_corr``: correlation of the mean log-mel spectra (the spectral envelope);
 * ``flatness``: spectral flatness of the non-silent frames (white noise 0.56, speech 0.05);
+  ``noisiness``: the same after pre-emphasis (speech 0.08, collapsed speech models' hiss 0.43-0.53);
 * ``speech``: silero-vad speech fraction (16 kHz); ``words``: pocketsphinx's hypothesis
   (a hint only: it is unstable on 8 kHz synthetic speech); ``voice``: resemblyzer cosine
   similarity to the clip;
@@ -286,6 +287,7 @@ def judge(gen: np.ndarray, ref: np.ndarray, sr: int, *, speech: SpeechJudges | N
         "logmel_dtw_db": round(dtw, 2),
         "envelope_corr": round(envelope_corr(gen, ref, sr), 3),
         "flatness": round(checks.flatness(gen, sr, loud_db=profile.peak_db - checks.SILENT_DB), 3),
+        "noisiness": round(checks.noisiness(gen, sr, loud_db=profile.peak_db - checks.SILENT_DB), 3),
     }
     if speech is not None:
         y16, r16 = SpeechJudges.to16k(gen, sr), SpeechJudges.to16k(ref, sr)

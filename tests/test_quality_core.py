@@ -13,7 +13,7 @@ import soundfile as sf
 import torch
 
 from wavenet_gui.core import silence
-from wavenet_gui.core.checks import AudioProfile, check_generation, flatness, longest_constant_run
+from wavenet_gui.core.checks import SILENT_DB, AudioProfile, check_generation, flatness, longest_constant_run
 from wavenet_gui.core.data import IGNORE, WindowSampler
 from wavenet_gui.core.errors import AudioFileError, ConfigError
 from wavenet_gui.core.generation import TorchQueueGenerator, generate, make_generator
@@ -205,6 +205,62 @@ def test_collapse_check_finds_silence_stuck_values_and_noise_but_not_the_clip():
     # noise-like training audio: noise is not a collapse
     assert check_generation(noise, profile=AudioProfile.of([noise], sample_rate=sr)) is None
     assert 0.5 < flatness(noise, sr) < 0.62 and longest_constant_run([1, 1, 2, 2, 2, 3]) == 3
+
+
+def _lowpassed_noise(n: int, rms: float, *, pole: float = 0.9, seed: int = 0) -> np.ndarray:
+    """Noise falling about 6 dB per octave, as the outputs of speech models that collapsed into
+    noise do (bench/quality.py); its plain flatness (0.11) is far below white noise's."""
+    w = np.random.default_rng(seed).standard_normal(n)
+    y = np.zeros(n)
+    acc = 0.0
+    for i in range(n):
+        acc = pole * acc + w[i]
+        y[i] = acc
+    return y * rms / np.sqrt(np.mean(y ** 2))
+
+
+def test_noise_with_a_falling_spectrum_is_a_collapse_but_a_noisy_texture_is_not():
+    clip, sr = sf.read(DATA / "speech1.wav", dtype="float64")
+    profile = AudioProfile.of([clip], sample_rate=sr)
+    assert profile.flatness < 0.06 and profile.noisiness < 0.15
+    rms = float(np.sqrt(np.mean(clip ** 2)))
+    hiss = _lowpassed_noise(len(clip), rms)
+    assert flatness(hiss, sr, loud_db=profile.peak_db - SILENT_DB) < 0.3  # the plain flatness rule misses it
+    found = check_generation(hiss, profile=profile)
+    assert found is not None and found.kind == "noise" and "\n" not in found.message and "Imitate" in found.message
+    # the clip, its mu-law round trip and the clip over a little hiss are not collapses
+    q = Quantizer(256)
+    for fine in (clip, q.decode(q.encode(clip)), clip + _lowpassed_noise(len(clip), 0.03 * rms, seed=1)):
+        assert check_generation(fine, profile=profile) is None
+    # a brown-noise texture: its outputs are whiter than it (plain flatness 5x and more), no collapse
+    rng = np.random.default_rng(2)
+    brown = np.cumsum(rng.standard_normal(3 * sr))
+    brown = 0.3 * (brown - np.convolve(brown, np.ones(400) / 400, mode="same")) / 40
+    texture = AudioProfile.of([brown], sample_rate=sr)
+    whiter = brown + 0.02 * rng.standard_normal(len(brown))
+    assert flatness(whiter, sr) > 5 * texture.flatness
+    assert check_generation(whiter, profile=texture) is None
+    assert check_generation(_lowpassed_noise(len(brown), float(np.std(brown))), profile=texture) is None
+    # drums (kicks and noise bursts) generating noisier drums
+    t = np.arange(int(0.25 * sr)) / sr
+    hit = np.r_[np.sin(2 * np.pi * 60 * t) * np.exp(-15 * t), 0.5 * rng.standard_normal(len(t)) * np.exp(-20 * t)]
+    drums = np.tile(hit, 6)
+    noisier = drums + 0.05 * rng.standard_normal(len(drums)) * (np.abs(drums) > 0.01)
+    assert check_generation(noisier, profile=AudioProfile.of([drums], sample_rate=sr)) is None
+
+
+@pytest.mark.parametrize("clip,output,collapse", [
+    ("gen_sentence16k_clip.wav", "gen_sentence16k_T1_noise.wav", "noise"),  # flatness only 0.22
+    ("gen_sentence_clip.wav", "gen_sentence_T05_speechlike.wav", None),
+    ("gen_texture_clip.wav", "gen_texture_T1.wav", None),
+])
+def test_collapse_check_on_real_outputs(clip, output, collapse):
+    """Outputs of the app's own models (tests/data/README.md), judged by silero-vad and resemblyzer."""
+    ref, sr = sf.read(DATA / clip, dtype="float64")
+    out, sr_out = sf.read(DATA / output, dtype="float64")
+    assert sr == sr_out
+    found = check_generation(out, profile=AudioProfile.of([ref], sample_rate=sr))
+    assert (found.kind if found is not None else None) == collapse
 
 
 # --------------------------------------------------------------------------- presets
