@@ -180,7 +180,7 @@ class AudioProfile:
         weights = [len(s) for s in signals]
 
         def mean(values: list[float]) -> float:
-            ok = [(v, w) for v, w in zip(values, weights) if np.isfinite(v)]
+            ok = [(v, w) for v, w in zip(values, weights, strict=True) if np.isfinite(v)]
             return float(np.average([v for v, _ in ok], weights=[w for _, w in ok])) if ok else float("nan")
 
         flat = mean([flatness(s, sample_rate, loud_db=peak - SILENT_DB) for s in signals])
