@@ -24,7 +24,7 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.mark.xfail(strict=True, reason="qt/window.py _on_session_event: the training form's change pushes the "
                                        "generation form's old values over the preset's (see the module docstring)")
-def test_a_preset_fills_in_the_generation_form(qtbot, make_window):
+def test_a_preset_fills_in_the_generation_form(qtbot, make_window):  # noqa: F811
     from wavenet_gui.core import config
 
     w = make_window([DATA / "speech1.wav"], tiny=False)
