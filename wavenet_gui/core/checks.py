@@ -49,8 +49,9 @@ SILENT_COLLAPSE = 0.95
 #: Spectral flatness from which audio sounds like noise (white noise scores about 0.56, speech 0.05;
 #: bench/quality.py: a sentence model collapsed into noise scored 0.32-0.35, a drum model 0.55).
 NOISE_FLATNESS = 0.3
-#: ... when that is also this many times the training audio's flatness (a noisy texture is not a collapse).
-NOISE_RATIO = 1.5
+#: ... when that is also this many times the training audio's flatness (a noisy texture is not a collapse:
+#: the drum loop, flatness 0.29, gives noise bursts in its rhythm at 0.45-0.55 after 2 minutes, 1.6-1.9x).
+NOISE_RATIO = 2.0
 #: Noise with the input's spectral tilt: :func:`noisiness` at least this (bench/quality.py, measured on
 #: real outputs: speech models that collapsed into noise 0.43-0.53 (no speech found by silero-vad,
 #: voice similarity 0.48-0.62); outputs still speech-like 0.12-0.33 (speech 0.39-0.87, voice 0.75-0.93);
@@ -238,7 +239,7 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     * silence: at least 95% of the frames are silent while the training audio's share is lower;
     * stuck: one value repeats for 0.25 s or more, longer than anywhere in the training audio
       (digital silence counts as silence, not as stuck);
-    * noise: the non-silent frames are about as flat as noise (>= 0.3) and more than 1.5x as flat
+    * noise: the non-silent frames are about as flat as noise (>= 0.3) and more than 2x as flat
       as the training audio's; or, after pre-emphasis (:func:`noisiness`: noise shaped like the
       training audio), at least 0.4 and 2x the training audio's.
 
