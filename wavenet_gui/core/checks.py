@@ -281,9 +281,8 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     noisy = noisiness(x, sr, loud_db=floor)
     if np.isfinite(noisy) and np.isfinite(profile.noisiness) and noisy >= NOISINESS \
             and noisy >= NOISINESS_RATIO * profile.noisiness:
-        return Collapse("noise", f"The generated audio sounds like noise shaped like the training audio (spectral "
-                                 f"flatness after pre-emphasis {noisy:.2f}, the training audio's "
-                                 f"{profile.noisiness:.2f}): {_TRY}.")
+        return Collapse("noise", f"The generated audio sounds like noise (spectral flatness after pre-emphasis "
+                                 f"{noisy:.2f}, the training audio's {profile.noisiness:.2f}): {_TRY}.")
     return None
 
 
