@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         while not cond() and time.monotonic() < end:
             app.processEvents()
             time.sleep(0.01)
+        if not cond():  # e.g. training on a busy machine: say so rather than shoot a half-done window
+            raise SystemExit(f"screenshot: gave up waiting after {timeout:.0f} s ({w.last_message})")
 
     spin(lambda: w.core is not None)
     files = [str(f) for f in args.files] or [str(example_clip())]
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         w.training_form.set_values({"output_dir": str(tmp / "out"),
                                     **{k: v for k, v in overrides.items() if v is not None}})
         w.start_training()
-        spin(lambda: not w.busy())
+        spin(lambda: not w.busy(), timeout=4 * 3600.0)  # a shared machine trains slowly
         if args.save_model:
             job = w.save_model(args.save_model)
             spin(lambda: not job.running)
