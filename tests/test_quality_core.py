@@ -295,7 +295,7 @@ def test_learning_rate_warms_up_then_decays_along_a_cosine():
     seen = []
     trainer.run(callback=lambda p: seen.append(trainer.optimizer.param_groups[0]["lr"]))
     assert seen[0] == pytest.approx(0.001) and seen[9] == pytest.approx(0.01)
-    assert all(a >= b for a, b in zip(seen[9:], seen[10:]))  # decays monotonically
+    assert all(a >= b for a, b in zip(seen[9:], seen[10:], strict=False))  # decays monotonically
     assert seen[-1] == pytest.approx(0.001)
     flat = _tone_trainer(learning_rate=0.01)
     assert {flat.learning_rate_at(i) for i in range(40)} == {0.01}
@@ -312,7 +312,7 @@ def test_preview_generates_a_second_without_touching_the_trainer():
     threads = torch.get_num_threads()
     result = preview(trainer, seconds=0.25, seed=1, temperature=1.0)
     assert result.audio.shape == (1, 2000) and result.sample_rate == 8000
-    assert all(torch.equal(a, b) for a, b in zip(state, trainer.model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(state, trainer.model.parameters(), strict=True))
     assert trainer.rng.bit_generator.state == rng_state and torch.get_num_threads() == threads
     assert result.collapse is None or "\n" not in result.collapse.message
     again = preview(trainer.model, seconds=0.25, seed=1, temperature=1.0)

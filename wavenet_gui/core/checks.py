@@ -22,8 +22,9 @@ Examples
 >>> t = np.arange(2 * sr) / sr
 >>> speechy = 0.3 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0)
 >>> profile = AudioProfile.of([speechy], sample_rate=sr)
->>> print(check_generation(np.zeros(sr), profile=profile))
-The generated audio is 100% silence while the training audio is 42%: try a longer receptive field (the Imitate preset for short clips), another start or temperature, or more training.
+>>> print(check_generation(np.zeros(sr), profile=profile))  # doctest: +NORMALIZE_WHITESPACE
+The generated audio is 100% silence while the training audio is 42%: try a longer receptive
+field (the Imitate preset for short clips), another start or temperature, or more training.
 >>> check_generation(speechy[:sr], profile=profile) is None
 True
 """
@@ -158,7 +159,7 @@ class AudioProfile:
     """:func:`noisiness` of the non-silent frames (nan: unknown, that rule is skipped)."""
 
     @classmethod
-    def of(cls, signals: Sequence[np.ndarray], *, sample_rate: int) -> "AudioProfile":
+    def of(cls, signals: Sequence[np.ndarray], *, sample_rate: int) -> AudioProfile:
         """Profile of the training audio (float samples in [-1, 1], one array per file).
 
         Examples
@@ -175,7 +176,7 @@ class AudioProfile:
         if not signals:
             raise ConfigError("signals", "no audio to profile")
         levels = [frame_levels_db(s, sample_rate) for s in signals]
-        peak = float(max(l.max() for l in levels))
+        peak = float(max(lv.max() for lv in levels))
         all_levels = np.concatenate(levels)
         silent = float(np.mean(all_levels < peak - SILENT_DB))
         weights = [len(s) for s in signals]
@@ -192,7 +193,7 @@ class AudioProfile:
 
     @classmethod
     def of_classes(cls, signals: Sequence[np.ndarray], *, quantizer, sample_rate: int,
-                   max_seconds: float = 60.0) -> "AudioProfile":
+                   max_seconds: float = 60.0) -> AudioProfile:
         """:meth:`of` for quantized training audio (one byte per sample, as training keeps it).
 
         At most ``max_seconds`` of each file is decoded: a longer file is profiled from 20

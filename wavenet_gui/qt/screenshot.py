@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     _set_app_identity(app)
     if args.dark:
-        app.setStyle("Fusion")
-        app.setPalette(dark_palette())
+        QApplication.setStyle("Fusion")  # static: the running application's
+        QApplication.setPalette(dark_palette())
     tmp = Path(tempfile.mkdtemp(prefix="wavenet-shot-"))
     w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), restore_files=False)
     w.show()
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"screenshot: gave up waiting after {timeout:.0f} s ({w.last_message})")
 
     spin(lambda: w.core is not None)
-    files = [str(f) for f in args.files] or [str(example_clip())]
+    files: list[str | Path] = [str(f) for f in args.files] or [str(example_clip())]
     w.add_paths(files)
     spin(lambda: len(w.files) == len(files) and w.input_audio is not None)
     if args.model:
