@@ -425,3 +425,18 @@ def test_silence_in_any_form_is_still_refused_in_one_line(name, audio):
     q = Quantizer(256)
     with pytest.raises(AudioFileError, match="silent after trimming"):
         trim_classes(q.encode(audio), quantizer=q, sample_rate=8000, name=f"{name}.wav")
+
+
+def test_long_output_is_judged_on_excerpts_and_a_held_value_anywhere_is_found():
+    sr = 1000
+    rng = np.random.default_rng(3)
+    t = np.arange(5 * sr) / sr
+    clip = 0.3 * np.sin(2 * np.pi * 50 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * t))
+    profile = AudioProfile.of([clip], sample_rate=sr)
+    long_fine = np.tile(clip, 30).astype(np.float32)  # 150 s, more than MAX_CHECK_SECONDS
+    assert check_generation(long_fine, profile=profile) is None
+    stuck = long_fine.copy()
+    stuck[104_000:104_000 + sr] = 0.25  # one second held, between two excerpts (100,579-103,579 and 108,316-)
+    assert check_generation(stuck, profile=profile).kind == "stuck"
+    assert check_generation(np.zeros(150 * sr, np.float32), profile=profile).kind == "silence"
+    assert check_generation(rng.uniform(-0.3, 0.3, 150 * sr), profile=profile).kind == "noise"

@@ -63,6 +63,9 @@ NOISINESS = 0.4
 NOISINESS_RATIO = 2.0
 #: The pre-emphasis of :func:`noisiness` (``y[n] = x[n] - 0.97 x[n-1]``, as in speech analysis).
 PRE_EMPHASIS = 0.97
+#: Generated audio longer than this (seconds) is judged on 20 evenly spaced excerpts of this much in
+#: all (the stuck-value rule still reads all of it), so an hour costs what a minute does.
+MAX_CHECK_SECONDS = 60.0
 #: The longest run of one value counts as stuck from this many seconds (and more than the input's).
 STUCK_SECONDS = 0.25
 
@@ -241,8 +244,11 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     * stuck: one value repeats for 0.25 s or more, longer than anywhere in the training audio
       (digital silence counts as silence, not as stuck);
     * noise: the non-silent frames are about as flat as noise (>= 0.3) and more than 2x as flat
-      as the training audio's; or, after pre-emphasis (:func:`noisiness`: noise shaped like the
-      training audio), at least 0.4 and 2x the training audio's.
+      as the training audio's; or, after pre-emphasis (:func:`noisiness`: noise whose spectrum
+      falls), at least 0.4 and 2x the training audio's.
+
+    Audio longer than :data:`MAX_CHECK_SECONDS` is judged on 20 evenly spaced excerpts (the
+    stuck-value rule reads all of it).
 
     Returns
     -------
@@ -258,23 +264,30 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     >>> check_generation(noise, profile=profile).kind
     'noise'
     """
-    x = np.asarray(audio, dtype=np.float64).reshape(-1)
+    whole = np.asarray(audio).reshape(-1)
     sr = profile.sample_rate
-    if len(x) == 0:
+    if len(whole) == 0:
         return None
+    limit = int(MAX_CHECK_SECONDS * sr)
+    if len(whole) > limit:  # excerpts: the frame measures below build arrays of several times the audio
+        n = limit // 20
+        starts = np.linspace(0, len(whole) - n, 20).astype(np.int64)
+        x = np.concatenate([np.asarray(whole[a:a + n], dtype=np.float64) for a in starts])
+    else:
+        x = np.asarray(whole, dtype=np.float64)
     levels = frame_levels_db(x, sr)
     floor = profile.peak_db - SILENT_DB
     silent = float(np.mean(levels < floor))
     if silent >= SILENT_COLLAPSE and profile.silent_fraction < SILENT_COLLAPSE:
         return Collapse("silence", f"The generated audio is {silent:.0%} silence while the training audio is "
                                    f"{profile.silent_fraction:.0%}: {_TRY}.")
-    run = longest_constant_run(x)
+    run = longest_constant_run(whole)
     run_s = run / sr
     if run_s >= STUCK_SECONDS and run_s > 2 * profile.longest_run_seconds:
-        start = _run_start(x, run)
-        if abs(x[start]) > 10 ** (floor / 20):  # a held non-zero value, not silence
-            return Collapse("stuck", f"The generated audio holds one value ({x[start]:+.3f}) for {run_s:.2f} s: "
-                                     f"{_TRY}.")
+        start = _run_start(whole, run)
+        if abs(whole[start]) > 10 ** (floor / 20):  # a held non-zero value, not silence
+            return Collapse("stuck", f"The generated audio holds one value ({float(whole[start]):+.3f}) for "
+                                     f"{run_s:.2f} s: {_TRY}.")
     flat = flatness(x, sr, loud_db=floor)
     if np.isfinite(flat) and flat >= NOISE_FLATNESS and not (profile.flatness * NOISE_RATIO >= flat):
         return Collapse("noise", f"The generated audio sounds like noise (spectral flatness {flat:.2f}, the training "
