@@ -436,7 +436,7 @@ def test_long_output_is_judged_on_excerpts_and_a_held_value_anywhere_is_found():
     long_fine = np.tile(clip, 30).astype(np.float32)  # 150 s, more than MAX_CHECK_SECONDS
     assert check_generation(long_fine, profile=profile) is None
     stuck = long_fine.copy()
-    stuck[104_000:104_000 + sr] = 0.25  # one second held, between two excerpts (100,579-103,579 and 108,316-)
+    stuck[104_000:104_000 + sr] = 0.25  # one second held, between two excerpts (100,578-103,578 and 108,315-)
     assert check_generation(stuck, profile=profile).kind == "stuck"
     assert check_generation(np.zeros(150 * sr, np.float32), profile=profile).kind == "silence"
     assert check_generation(rng.uniform(-0.3, 0.3, 150 * sr), profile=profile).kind == "noise"
