@@ -1,6 +1,6 @@
 """Does the generated audio sound like the clip it was trained on?  Judged by proxies, not the loss.
 
-Makes its own clips (espeak-ng words and sentences in several voices at 8 kHz via sox, a
+Makes its own clips (espeak-ng words, sentences and a 19 s story in several voices at 8 kHz via sox, a
 synthesised melody, a drum loop, a texture; written to ``bench/quality_clips/``, not
 committed), trains each preset on each clip it suits for fixed iteration counts (about 2
 and about 10 minutes of one core, see :data:`BUDGETS`) through the core API (trim,
@@ -13,6 +13,7 @@ measures the output against the clip:
   clip inside the output, averaged over the frames where either is non-silent;
 * ``envelope_corr``: correlation of the mean log-mel spectra (the spectral envelope);
 * ``flatness``: spectral flatness of the non-silent frames (white noise 0.56, speech 0.05);
+  ``noisiness``: the same after pre-emphasis (speech 0.08, collapsed speech models' hiss 0.43-0.53);
 * ``speech``: silero-vad speech fraction (16 kHz); ``words``: pocketsphinx's hypothesis
   (a hint only: it is unstable on 8 kHz synthetic speech); ``voice``: resemblyzer cosine
   similarity to the clip;
@@ -87,6 +88,10 @@ CLIPS = [
     Clip("sentence_en", "sentence", "the quick brown fox jumps over the lazy dog by the river", "en"),
     Clip("sentence_f3", "sentence", "she sells sea shells on the sea shore every summer morning", "en+f3"),
     Clip("sentence_16k", "sentence", "the quick brown fox jumps over the lazy dog by the river", "en-us+m2", 16000),
+    Clip("story_en", "story", "The quick brown fox jumps over the lazy dog by the river. She sells sea shells on the "
+         "sea shore every summer morning. A small boat drifted slowly past the old stone bridge, while children "
+         "laughed and played on the grassy bank. Later that evening the wind grew stronger and the rain began to "
+         "fall.", "en"),  # 19 s: longer material, for Variations
     Clip("melody", "melody", None, None),
     Clip("drums", "drums", None, None),
     Clip("texture", "texture", None, None),
@@ -95,7 +100,7 @@ CLIPS = [
 #: Which presets each kind of clip is judged under.
 PRESET_KINDS = {
     "imitate": ("word", "sentence"),
-    "variations": ("sentence", "melody", "drums", "texture"),
+    "variations": ("sentence", "story", "melody", "drums", "texture"),
     "speech16k": ("sentence",),
 }
 
@@ -288,6 +293,7 @@ def judge(gen: np.ndarray, ref: np.ndarray, sr: int, *, speech: SpeechJudges | N
         "logmel_dtw_db": round(dtw, 2),
         "envelope_corr": round(envelope_corr(gen, ref, sr), 3),
         "flatness": round(checks.flatness(gen, sr, loud_db=profile.peak_db - checks.SILENT_DB), 3),
+        "noisiness": round(checks.noisiness(gen, sr, loud_db=profile.peak_db - checks.SILENT_DB), 3),
     }
     if speech is not None:
         y16, r16 = SpeechJudges.to16k(gen, sr), SpeechJudges.to16k(ref, sr)
@@ -372,8 +378,36 @@ class GainAugmented:
         return np.where(pad, x, y).astype(x.dtype)
 
 
+class InputNoiseTrainer(Trainer):
+    """A screening experiment (``--augment-input-noise N``): every input class moved by a random
+    whole number in ``[-N, N]`` (clipped to the classes), the targets left clean, so the model
+    learns to continue from slightly wrong pasts, as it must when it samples its own.
+
+    Uses the autograd loss (the fused pass reads inputs and targets from one tensor); the
+    arithmetic is the same, only slower.
+    """
+
+    input_noise = 0
+
+    def _loss(self, x):
+        import torch.nn.functional as F
+
+        from wavenet_gui.core.data import IGNORE
+
+        T = self.config.target_length
+        C = self.model.config.n_channels
+        inputs = torch.where(x < 0, C // 2, x)[:, :-1]
+        if self.input_noise:
+            g = torch.Generator().manual_seed(int(self.rng.integers(2**31)))
+            shift = torch.randint(-self.input_noise, self.input_noise + 1, inputs.shape, generator=g)
+            inputs = (inputs + shift).clamp(0, C - 1)
+        logits = self.model.logits_btc(inputs, n_outputs=T)
+        return F.cross_entropy(logits.float().reshape(-1, C), x[:, -T:].reshape(-1), ignore_index=IGNORE)
+
+
 def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: dict, speech, streams: int,
-             keep: bool, compare_temperatures: tuple[float, ...] = (), augment_gain_db: float = 0.0) -> dict:
+             keep: bool, compare_temperatures: tuple[float, ...] = (), augment_gain_db: float = 0.0,
+             compare_top_p: tuple[float, ...] = (), augment_input_noise: int = 0) -> dict:
     p = PRESETS[preset]
     sr = p.settings(clip_seconds=[1.0]).get("sample_rate", 8000)
     audio = load_audio(make_clip(clip), sample_rate=sr)
@@ -392,7 +426,11 @@ def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: 
                            config=model.config)
     if augment_gain_db > 0:
         sampler = GainAugmented(sampler, q, augment_gain_db)
-    trainer = Trainer(model, sampler, tc)
+    if augment_input_noise > 0:
+        trainer = InputNoiseTrainer(model, sampler, tc)
+        trainer.input_noise, trainer.fused = augment_input_noise, False
+    else:
+        trainer = Trainer(model, sampler, tc)
     torch.set_num_threads(1)  # one core, whatever earlier generations did to the thread count
     t0 = time.process_time()
     result = trainer.run()
@@ -400,8 +438,9 @@ def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: 
     gen_model = trainer.model
     n = int(round(gcfg.get("length", trimmed.duration) * sr))  # Imitate: the clip's length
     temperature = gcfg.get("temperature", 1.0)
+    nucleus = {"top_k": int(gcfg.get("top_k", 0)), "top_p": float(gcfg.get("top_p", 1.0))}
     with keep_torch_threads():  # several streams start numba's threads, which can change torch's
-        res = generate(gen_model, n_samples=n, temperature=temperature, seed=seed, n_streams=streams)
+        res = generate(gen_model, n_samples=n, temperature=temperature, seed=seed, n_streams=streams, **nucleus)
     ref = trimmed.samples
     if clip.text is None:
         speech = None  # speech judges only for speech (pocketsphinx can take minutes on music)
@@ -420,13 +459,26 @@ def run_case(clip: Clip, preset: str, iterations: int, *, seed: int, overrides: 
         variants[f"T={temp:g}"] = summary(rows)
         if keep:
             sf.write(out_dir / f"{clip.name}_{preset}_{iterations}_T{temp:g}.wav", r.audio[0], sr)
+    # ... and at temperature 1 with nucleus (top-p) sampling
+    for top_p in compare_top_p:
+        with keep_torch_threads():
+            r = generate(gen_model, n_samples=n, temperature=1.0, top_p=top_p, seed=seed, n_streams=streams)
+        rows = [judge(a, ref, sr, speech=speech, ref_key=f"{clip.name}@{sr}") for a in r.audio]
+        variants[f"T=1,top_p={top_p:g}"] = {**summary(rows), "streams_differ": _streams_differ(r.classes)}
     return {
         "variants": variants,
         "clip": clip.name, "preset": preset, "iterations": iterations, "seed": seed,
         "settings": settings, "receptive_field_s": round(model.config.receptive_field_seconds, 3),
         "trimmed": trimmed.describe(), "cpu_s": round(cpu, 1), "final_loss": round(result.final_loss, 4),
-        "temperature": temperature, "streams": judged, "augment_gain_db": augment_gain_db,
+        "temperature": temperature, **nucleus, "streams": judged, "augment_gain_db": augment_gain_db,
+        "augment_input_noise": augment_input_noise,
+        "streams_differ": _streams_differ(res.classes),
     }
+
+
+def _streams_differ(classes: np.ndarray) -> float:
+    """Share of samples where the first two streams differ (0: the variations are one and the same)."""
+    return round(float(np.mean(classes[0] != classes[1])), 3) if len(classes) > 1 else float("nan")
 
 
 def summary(rows: list[dict]) -> dict:
@@ -452,9 +504,13 @@ def main(argv=None) -> int:
     ap.add_argument("--streams", type=int, default=2)
     ap.add_argument("--compare-temperatures", type=float, nargs="*", default=[],
                     help="also judge the same trained model at these temperatures")
+    ap.add_argument("--compare-top-p", type=float, nargs="*", default=[],
+                    help="also judge the same trained model at temperature 1 with these top-p values")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--augment-gain", type=float, default=0.0, metavar="DB",
                     help="screening: scale each training window by a random gain of up to +-DB dB")
+    ap.add_argument("--augment-input-noise", type=int, default=0, metavar="N",
+                    help="screening: move every input class by a random -N..N (targets clean)")
     ap.add_argument("--no-speech-judges", action="store_true")
     ap.add_argument("--measure-speed", action="store_true", help="print CPU s/iteration per preset and exit")
     ap.add_argument("--keep", action="store_true", help="write the generated audio to bench/quality_out/")
@@ -502,7 +558,8 @@ def main(argv=None) -> int:
                 run = run_case(clip, preset, iters, seed=args.seed, overrides=overrides, speech=speech,
                                streams=args.streams, keep=args.keep,
                                compare_temperatures=tuple(args.compare_temperatures),
-                               augment_gain_db=args.augment_gain)
+                               augment_gain_db=args.augment_gain, compare_top_p=tuple(args.compare_top_p),
+                               augment_input_noise=args.augment_input_noise)
                 run["budget_minutes"] = budget
                 run["mean"] = summary(run["streams"])
                 report["runs"].append(run)

@@ -282,3 +282,71 @@ def test_boundscheck_covers_the_raw_memory_micro_kernels():
         with pytest.raises(IndexError):
             fastgen._mm(w, args["li"], args["j0"], args["nin"], v, args["vc0"], out, args["oc0"], args["oc1"],
                         args["k0"], args["k1"])
+
+
+# --- top-k / top-p (nucleus) sampling: the kernel's rule equals generation.sample_classes ---------
+@st.composite
+def sampling_rows(draw):
+    C = draw(st.integers(1, 300))
+    tied = draw(st.booleans())  # few distinct values: ties everywhere
+    values = st.sampled_from([-3.0, -1.0, 0.0, 0.5, 2.0]) if tied else st.floats(-30, 30, width=32)
+    logits = np.array(draw(st.lists(values, min_size=C, max_size=C)), np.float32)
+    return dict(logits=logits, u=draw(st.floats(0.0, 1.0, exclude_max=True)),
+                temperature=draw(st.sampled_from([0.0, 0.3, 1.0, 2.5])),
+                top_k=draw(st.sampled_from([0, 1, 2, 3, 7, C - 1, C, C + 5])),
+                top_p=draw(st.sampled_from([1e-12, 0.1, 0.5, 0.9, 0.999, 1.0])))
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(case=sampling_rows())
+def test_sample_row_equals_the_reference_rule(case):
+    """The numba row sampler picks what ``sample_classes`` (numpy) picks, for every top-k / top-p."""
+    from wavenet_gui.core.generation import sample_classes
+
+    lg, u, T, k, p = case["logits"], case["u"], case["temperature"], case["top_k"], case["top_p"]
+    scratch = np.zeros(len(lg), np.float64)
+    got = fastgen._sample_row(lg, u, T, scratch, k, p)
+    want = int(sample_classes(lg[None].astype(np.float64), np.array([u]), T, top_k=k, top_p=p)[0])
+    assert got == want
+    best = int(np.argmax(lg))
+    if T == 0 or k == 1 or p == 1e-12:  # greedy, or a kept set of one
+        assert got == best
+    if (k == 0 or k >= len(lg)) and p == 1.0 and T > 0:  # nothing dropped: exactly plain sampling
+        assert got == fastgen._sample_row(lg, u, T, scratch, 0, 1.0)
+    if k > 0:  # only the k likeliest (ties: the lower class first)
+        rank = int(np.argsort(-lg, kind="stable").tolist().index(got))
+        assert rank < k
+
+
+@pytest.mark.parametrize("n_streams,threads", VARIANTS)
+def test_top_k_top_p_generation_equals_the_torch_reference(n_streams, threads):
+    """Every thread layout samples with top-k and top-p as the reference engine does."""
+    from wavenet_gui.core.generation import TorchQueueGenerator
+
+    model = _model("b", seed=4)
+    cfg = model.config
+    rng = np.random.default_rng(5)
+    prime = rng.integers(0, cfg.n_channels, (n_streams, 5))
+    n = 60
+    u = rng.random((n_streams, n))
+    for top_k, top_p in ((5, 1.0), (0, 0.6), (8, 0.8), (1, 1.0)):
+        gen = FastGenerator(model, n_streams=n_streams, threads=threads, _force_split=True)
+        gen.feed(prime[:, :-1])
+        out = gen.run(n, first_input=prime[:, -1], uniforms=u, temperature=1.0, top_k=top_k, top_p=top_p)
+        gen.close()
+        ref = TorchQueueGenerator(model, n_streams=n_streams)
+        ref.feed(prime[:, :-1])
+        want = ref.run(n, first_input=prime[:, -1], uniforms=u, temperature=1.0, top_k=top_k, top_p=top_p)
+        np.testing.assert_array_equal(out, want, err_msg=f"top_k={top_k} top_p={top_p}")
+        plain = FastGenerator(model, n_streams=n_streams, threads=1)
+        plain.feed(prime[:, :-1])
+        # the restriction really changes what is drawn
+        assert not np.array_equal(plain.run(n, first_input=prime[:, -1], uniforms=u, temperature=1.0), out)
+        plain.close()
+
+
+def test_top_k_top_p_are_checked():
+    g = FastGenerator(_model("c"), threads=1)
+    for bad in ({"top_k": -1}, {"top_k": 1.5}, {"top_p": 0.0}, {"top_p": 1.2}):
+        with pytest.raises(ValueError):
+            g.run(2, first_input=np.zeros(1, np.int64), uniforms=np.zeros((1, 2)), temperature=1.0, **bad)

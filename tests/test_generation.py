@@ -142,3 +142,55 @@ def test_bad_generation_settings(kwargs, field):
     with pytest.raises(ConfigError) as err:
         list(iter_generate(model, **args))
     assert str(err.value).startswith(field)
+
+
+def test_top_k_and_top_p_draw_from_the_renormalised_likeliest_classes():
+    logits = np.log(np.array([[0.05, 0.4, 0.1, 0.3, 0.15]]))
+    rng = np.random.default_rng(1)
+    for kw, kept in (({"top_k": 2}, [1, 3]), ({"top_p": 0.7}, [1, 3]), ({"top_p": 0.71}, [1, 3, 4]),
+                     ({"top_k": 3, "top_p": 0.9}, [1, 3, 4]), ({"top_k": 1}, [1])):
+        draws = np.array([int(sample_classes(logits, rng.random(1), 1.0, **kw)[0]) for _ in range(3000)])
+        want = np.zeros(5)
+        want[kept] = np.exp(logits[0, kept]) / np.exp(logits[0, kept]).sum()
+        np.testing.assert_allclose(np.bincount(draws, minlength=5) / 3000, want, atol=0.03, err_msg=str(kw))
+
+
+def test_top_k_top_p_edges_are_greedy_or_plain():
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        C = int(rng.integers(1, 40))
+        logits = np.round(rng.normal(0, 2, (3, C)), 1)  # rounded: ties happen
+        u = rng.random(3)
+        T = float(rng.choice([0.5, 1.0, 2.0]))
+        greedy = logits.argmax(axis=1)
+        np.testing.assert_array_equal(sample_classes(logits, u, T, top_k=1), greedy)
+        np.testing.assert_array_equal(sample_classes(logits, u, T, top_p=1e-9), greedy)
+        plain = sample_classes(logits, u, T)
+        np.testing.assert_array_equal(sample_classes(logits, u, T, top_k=C), plain)
+        np.testing.assert_array_equal(sample_classes(logits, u, T, top_k=C + 3, top_p=1.0), plain)
+        np.testing.assert_array_equal(sample_classes(logits, u, 0, top_k=3, top_p=0.5), greedy)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_generate_with_top_k_one_is_greedy(backend):
+    model = _model(seed=3)
+    greedy = generate(model, n_samples=120, temperature=0, seed=0, backend=backend).classes
+    top1 = generate(model, n_samples=120, temperature=1.0, top_k=1, seed=5, backend=backend).classes
+    tiny_p = generate(model, n_samples=120, temperature=1.0, top_p=1e-6, seed=6, backend=backend).classes
+    np.testing.assert_array_equal(top1, greedy)
+    np.testing.assert_array_equal(tiny_p, greedy)
+
+
+def test_backends_agree_with_top_p():
+    model = _model(seed=5)
+    a = generate(model, n_samples=200, seed=7, backend="torch", temperature=1.0, top_p=0.8, top_k=6).classes
+    b = generate(model, n_samples=200, seed=7, backend="fast", temperature=1.0, top_p=0.8, top_k=6).classes
+    assert np.mean(a == b) > 0.95
+
+
+@pytest.mark.parametrize("kwargs,field", [({"top_k": -1}, "top_k"), ({"top_p": 0.0}, "top_p"),
+                                          ({"top_p": 1.5}, "top_p"), ({"top_k": 2.5}, "top_k")])
+def test_bad_top_k_top_p(kwargs, field):
+    with pytest.raises(ConfigError) as err:
+        generate(_model(), n_samples=10, **kwargs)
+    assert str(err.value).startswith(field)

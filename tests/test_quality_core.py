@@ -5,13 +5,15 @@ schedule and the preview."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from wavenet_gui.core import silence
-from wavenet_gui.core.checks import AudioProfile, check_generation, flatness, longest_constant_run
+from wavenet_gui.core.checks import SILENT_DB, AudioProfile, check_generation, flatness, longest_constant_run
 from wavenet_gui.core.data import IGNORE, WindowSampler
 from wavenet_gui.core.errors import AudioFileError, ConfigError
 from wavenet_gui.core.generation import TorchQueueGenerator, generate, make_generator
@@ -22,6 +24,8 @@ from wavenet_gui.core.quantization import Quantizer
 from wavenet_gui.core.session import make_sampler
 from wavenet_gui.core.silence import trim_classes, trim_silence
 from wavenet_gui.core.training import Trainer, TrainingConfig
+
+DATA = Path(__file__).parent / "data"
 
 SMALL = dict(n_dilations=4, n_blocks=2, n_hidden=8, n_skip=16, n_end=16, n_channels=64)
 
@@ -203,6 +207,62 @@ def test_collapse_check_finds_silence_stuck_values_and_noise_but_not_the_clip():
     assert 0.5 < flatness(noise, sr) < 0.62 and longest_constant_run([1, 1, 2, 2, 2, 3]) == 3
 
 
+def _lowpassed_noise(n: int, rms: float, *, pole: float = 0.9, seed: int = 0) -> np.ndarray:
+    """Noise falling about 6 dB per octave, as the outputs of speech models that collapsed into
+    noise do (bench/quality.py); its plain flatness (0.11) is far below white noise's."""
+    w = np.random.default_rng(seed).standard_normal(n)
+    y = np.zeros(n)
+    acc = 0.0
+    for i in range(n):
+        acc = pole * acc + w[i]
+        y[i] = acc
+    return y * rms / np.sqrt(np.mean(y ** 2))
+
+
+def test_noise_with_a_falling_spectrum_is_a_collapse_but_a_noisy_texture_is_not():
+    clip, sr = sf.read(DATA / "speech1.wav", dtype="float64")
+    profile = AudioProfile.of([clip], sample_rate=sr)
+    assert profile.flatness < 0.06 and profile.noisiness < 0.15
+    rms = float(np.sqrt(np.mean(clip ** 2)))
+    hiss = _lowpassed_noise(len(clip), rms)
+    assert flatness(hiss, sr, loud_db=profile.peak_db - SILENT_DB) < 0.3  # the plain flatness rule misses it
+    found = check_generation(hiss, profile=profile)
+    assert found is not None and found.kind == "noise" and "\n" not in found.message and "Imitate" in found.message
+    # the clip, its mu-law round trip and the clip over a little hiss are not collapses
+    q = Quantizer(256)
+    for fine in (clip, q.decode(q.encode(clip)), clip + _lowpassed_noise(len(clip), 0.03 * rms, seed=1)):
+        assert check_generation(fine, profile=profile) is None
+    # a brown-noise texture: its outputs are whiter than it (plain flatness 5x and more), no collapse
+    rng = np.random.default_rng(2)
+    brown = np.cumsum(rng.standard_normal(3 * sr))
+    brown = 0.3 * (brown - np.convolve(brown, np.ones(400) / 400, mode="same")) / 40
+    texture = AudioProfile.of([brown], sample_rate=sr)
+    whiter = brown + 0.02 * rng.standard_normal(len(brown))
+    assert flatness(whiter, sr) > 5 * texture.flatness
+    assert check_generation(whiter, profile=texture) is None
+    assert check_generation(_lowpassed_noise(len(brown), float(np.std(brown))), profile=texture) is None
+    # drums (kicks and noise bursts) generating noisier drums
+    t = np.arange(int(0.25 * sr)) / sr
+    hit = np.r_[np.sin(2 * np.pi * 60 * t) * np.exp(-15 * t), 0.5 * rng.standard_normal(len(t)) * np.exp(-20 * t)]
+    drums = np.tile(hit, 6)
+    noisier = drums + 0.05 * rng.standard_normal(len(drums)) * (np.abs(drums) > 0.01)
+    assert check_generation(noisier, profile=AudioProfile.of([drums], sample_rate=sr)) is None
+
+
+@pytest.mark.parametrize("clip,output,collapse", [
+    ("gen_sentence16k_clip.wav", "gen_sentence16k_T1_noise.wav", "noise"),  # flatness only 0.22
+    ("gen_sentence_clip.wav", "gen_sentence_T05_speechlike.wav", None),
+    ("gen_texture_clip.wav", "gen_texture_T1.wav", None),
+])
+def test_collapse_check_on_real_outputs(clip, output, collapse):
+    """Outputs of the app's own models (tests/data/README.md), judged by silero-vad and resemblyzer."""
+    ref, sr = sf.read(DATA / clip, dtype="float64")
+    out, sr_out = sf.read(DATA / output, dtype="float64")
+    assert sr == sr_out
+    found = check_generation(out, profile=AudioProfile.of([ref], sample_rate=sr))
+    assert (found.kind if found is not None else None) == collapse
+
+
 # --------------------------------------------------------------------------- presets
 def test_presets_fill_valid_settings_and_imitate_covers_the_longest_clip():
     for name, preset in PRESETS.items():
@@ -309,3 +369,74 @@ def test_generators_from_nothing_equal_the_padded_forward_for_any_shape(nd, nb, 
     if close:
         close()
     assert np.abs(got - ref).max() <= 1e-4 * max(1.0, np.abs(ref).max())
+
+
+# --------------------------------------------------------------------------- quiet files
+def _quiet_speech(db: float, *, seconds_silence: float = 0.5, floor: float = 1e-4, seed: int = 0) -> np.ndarray:
+    """tests/data/speech1.wav scaled to ``db`` dBFS peak, with silence (a little hiss) on both sides."""
+    y, sr = sf.read(DATA / "speech1.wav", dtype="float32")
+    assert sr == 8000
+    y = y / np.abs(y).max() * 10 ** (db / 20)
+    pad = np.zeros(int(seconds_silence * sr), np.float32)
+    x = np.concatenate([pad, y, pad])
+    return x + floor * np.random.default_rng(seed).standard_normal(len(x)).astype(np.float32)
+
+
+def test_a_quiet_recording_is_trimmed_relative_to_its_own_level():
+    """A -46 dBFS recording (nothing reaches the default -40 dBFS) is trimmed, with a note, not refused."""
+    x = _quiet_speech(-46.0)
+    loud = _quiet_speech(-3.0)  # the same recording, 43 dB louder (over the same hiss)
+    got = trim_silence(x, sample_rate=8000, name="whisper.wav")
+    ref = trim_silence(loud, sample_rate=8000, name="loud.wav")
+    assert got.note.startswith("quiet (loudest part -") and "below the silence threshold -40 dBFS" in got.note
+    assert got.describe().startswith(got.note) and "trimmed" in got.describe() and "\n" not in got.describe()
+    assert got.lead >= 0.5 * 8000 and got.trail >= 0.5 * 8000  # the padding is gone
+    assert abs(got.lead - ref.lead) <= 0.05 * 8000 and abs(got.trail - ref.trail) <= 0.05 * 8000
+    assert ref.note == ""  # loud files keep the set threshold
+    q = Quantizer(256)
+    c = trim_classes(q.encode(x), quantizer=q, sample_rate=8000, name="whisper.wav")
+    assert (c.lead, c.trail) == (got.lead, got.trail) and c.note.startswith("quiet (loudest part -")
+    # a steady quiet tone (the hostile corpus's quiet.wav, -52 dBFS) is kept whole
+    tone = 0.004 * np.sin(2 * np.pi * 220 * np.arange(2400) / 8000)
+    assert trim_silence(tone, sample_rate=8000).duration == pytest.approx(0.3)
+
+
+def test_a_long_quiet_file_is_searched_block_by_block():
+    sr = 8000
+    x = 3e-4 * np.random.default_rng(1).standard_normal(40 * sr)  # 40 s of hiss at -70 dBFS
+    burst = _quiet_speech(-50.0, seconds_silence=0.0, floor=0.0)
+    x[25 * sr: 25 * sr + len(burst)] += burst  # speech 25 s in: past the first block of frames
+    got = trim_silence(x, sample_rate=sr, name="long.wav")
+    assert got.note and 24.5 * sr <= got.lead <= 25.3 * sr
+    assert got.duration <= len(burst) / sr + 0.1
+
+
+@pytest.mark.parametrize("name,audio", [
+    ("digital silence", np.zeros(8000)),
+    ("dither", 3e-5 * np.random.default_rng(2).standard_normal(8000)),  # -90 dBFS
+    ("dc", np.full(8000, 0.002)),  # a held value: silence with an offset
+    ("steady hiss", 0.002 * np.random.default_rng(3).standard_normal(8000)),  # -54 dBFS white noise
+])
+def test_silence_in_any_form_is_still_refused_in_one_line(name, audio):
+    with pytest.raises(AudioFileError) as info:
+        trim_silence(audio, sample_rate=8000, name=f"/tmp/{name}.wav")
+    text = str(info.value)
+    assert text.startswith(f"{name}.wav: silent after trimming") and "\n" not in text and "threshold" in text
+    q = Quantizer(256)
+    with pytest.raises(AudioFileError, match="silent after trimming"):
+        trim_classes(q.encode(audio), quantizer=q, sample_rate=8000, name=f"{name}.wav")
+
+
+def test_long_output_is_judged_on_excerpts_and_a_held_value_anywhere_is_found():
+    sr = 1000
+    rng = np.random.default_rng(3)
+    t = np.arange(5 * sr) / sr
+    clip = 0.3 * np.sin(2 * np.pi * 50 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * t))
+    profile = AudioProfile.of([clip], sample_rate=sr)
+    long_fine = np.tile(clip, 30).astype(np.float32)  # 150 s, more than MAX_CHECK_SECONDS
+    assert check_generation(long_fine, profile=profile) is None
+    stuck = long_fine.copy()
+    stuck[104_000:104_000 + sr] = 0.25  # one second held, between two excerpts (100,578-103,578 and 108,315-)
+    assert check_generation(stuck, profile=profile).kind == "stuck"
+    assert check_generation(np.zeros(150 * sr, np.float32), profile=profile).kind == "silence"
+    assert check_generation(rng.uniform(-0.3, 0.3, 150 * sr), profile=profile).kind == "noise"

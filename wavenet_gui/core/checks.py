@@ -10,7 +10,10 @@ The measures follow ``bench/quality.py`` (whose numbers the README quotes):
 frames of 32 ms every 10 ms; a frame is silent when it is more than 35 dB
 below the training audio's loudest frame; spectral flatness is the geometric
 over the arithmetic mean of the power spectrum of the non-silent frames
-(white noise about 0.56, speech about 0.05).
+(white noise about 0.56, speech about 0.05).  Output that hisses with the training
+audio's overall spectral tilt (noise shaped like speech) is less flat than white noise;
+:func:`noisiness`, the flatness after a pre-emphasis that removes most of that tilt,
+finds it (speech about 0.08-0.09, such noise 0.43-0.53, brown noise 0.35-0.46).
 
 Examples
 --------
@@ -36,7 +39,7 @@ import numpy as np
 from .errors import ConfigError
 
 __all__ = ["AudioProfile", "Collapse", "check_generation", "flatness", "frame_levels_db",
-           "longest_constant_run", "SILENT_DB", "FRAME_SECONDS", "HOP_SECONDS"]
+           "longest_constant_run", "noisiness", "SILENT_DB", "FRAME_SECONDS", "HOP_SECONDS"]
 
 #: Frames more than this many dB below the reference's loudest frame are silent.
 SILENT_DB = 35.0
@@ -47,8 +50,22 @@ SILENT_COLLAPSE = 0.95
 #: Spectral flatness from which audio sounds like noise (white noise scores about 0.56, speech 0.05;
 #: bench/quality.py: a sentence model collapsed into noise scored 0.32-0.35, a drum model 0.55).
 NOISE_FLATNESS = 0.3
-#: ... when that is also this many times the training audio's flatness (a noisy texture is not a collapse).
-NOISE_RATIO = 1.5
+#: ... when that is also this many times the training audio's flatness (a noisy texture is not a collapse:
+#: the drum loop, flatness 0.29, gives noise bursts in its rhythm at 0.45-0.55 after 2 minutes, 1.6-1.9x).
+NOISE_RATIO = 2.0
+#: Noise with the input's spectral tilt: :func:`noisiness` at least this (bench/quality.py, measured on
+#: real outputs: speech models that collapsed into noise 0.43-0.53 (no speech found by silero-vad,
+#: voice similarity 0.48-0.62); outputs still speech-like 0.12-0.33 (speech 0.39-0.87, voice 0.75-0.93);
+#: white noise 0.29, which the plain flatness finds) ...
+NOISINESS = 0.4
+#: ... and this many times the training audio's (speech 0.08-0.09; a brown-noise texture, whose
+#: outputs score 0.49-0.51 against its 0.46, and noisy drums are not collapses).
+NOISINESS_RATIO = 2.0
+#: The pre-emphasis of :func:`noisiness` (``y[n] = x[n] - 0.97 x[n-1]``, as in speech analysis).
+PRE_EMPHASIS = 0.97
+#: Generated audio longer than this (seconds) is judged on 20 evenly spaced excerpts of this much in
+#: all (the stuck-value rule still reads all of it), so an hour costs what a minute does.
+MAX_CHECK_SECONDS = 60.0
 #: The longest run of one value counts as stuck from this many seconds (and more than the input's).
 STUCK_SECONDS = 0.25
 
@@ -88,6 +105,36 @@ def flatness(x: np.ndarray, sample_rate: int, *, loud_db: float | None = None) -
     return float(np.mean(np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1)))
 
 
+def noisiness(x: np.ndarray, sample_rate: int, *, loud_db: float | None = None) -> float:
+    """:func:`flatness` after pre-emphasis (``x[n] - 0.97 x[n-1]``) of the frames louder than ``loud_db``.
+
+    Which frames count is decided on ``x`` itself.  The pre-emphasis removes most of a spectral
+    tilt, so noise scores high whether it is white or shaped like the training audio's average
+    spectrum: speech about 0.08, speech-shaped noise about 0.5, brown noise 0.35-0.46.
+    (White noise itself scores 0.29: the pre-emphasis tilts it; :func:`flatness` finds that.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sr = 8000
+    >>> brown = np.cumsum(np.random.default_rng(0).standard_normal(sr))
+    >>> brown = 0.3 * (brown - brown.mean()) / np.abs(brown - brown.mean()).max()
+    >>> round(flatness(brown, sr), 3), round(noisiness(brown, sr), 2)
+    (0.004, 0.35)
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if len(x) == 0:
+        return float("nan")
+    y = np.r_[x[:1], x[1:] - PRE_EMPHASIS * x[:-1]]
+    f = _frames(y, sample_rate)
+    if loud_db is not None:
+        f = f[frame_levels_db(x, sample_rate)[: len(f)] > loud_db]
+    if len(f) == 0:
+        return float("nan")
+    p = np.abs(np.fft.rfft(f * np.hanning(f.shape[1]), axis=1)) ** 2 + 1e-12
+    return float(np.mean(np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1)))
+
+
 def longest_constant_run(x: np.ndarray) -> int:
     """Length of the longest run of one repeated value (1 for audio that never repeats)."""
     x = np.asarray(x).reshape(-1)
@@ -111,6 +158,8 @@ class AudioProfile:
     """Spectral flatness of the non-silent frames."""
     longest_run_seconds: float
     """The longest run of one value in any file, in seconds."""
+    noisiness: float = float("nan")
+    """:func:`noisiness` of the non-silent frames (nan: unknown, that rule is skipped)."""
 
     @classmethod
     def of(cls, signals: Sequence[np.ndarray], *, sample_rate: int) -> AudioProfile:
@@ -133,12 +182,16 @@ class AudioProfile:
         peak = float(max(lv.max() for lv in levels))
         all_levels = np.concatenate(levels)
         silent = float(np.mean(all_levels < peak - SILENT_DB))
-        flats = [flatness(s, sample_rate, loud_db=peak - SILENT_DB) for s in signals]
         weights = [len(s) for s in signals]
-        ok = [(f, w) for f, w in zip(flats, weights, strict=True) if np.isfinite(f)]
-        flat = float(np.average([f for f, _ in ok], weights=[w for _, w in ok])) if ok else float("nan")
+
+        def mean(values: list[float]) -> float:
+            ok = [(v, w) for v, w in zip(values, weights, strict=True) if np.isfinite(v)]
+            return float(np.average([v for v, _ in ok], weights=[w for _, w in ok])) if ok else float("nan")
+
+        flat = mean([flatness(s, sample_rate, loud_db=peak - SILENT_DB) for s in signals])
+        noisy = mean([noisiness(s, sample_rate, loud_db=peak - SILENT_DB) for s in signals])
         run = max(longest_constant_run(s) for s in signals) / sample_rate
-        return cls(int(sample_rate), peak, silent, flat, run)
+        return cls(int(sample_rate), peak, silent, flat, run, noisy)
 
 
     @classmethod
@@ -190,8 +243,12 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     * silence: at least 95% of the frames are silent while the training audio's share is lower;
     * stuck: one value repeats for 0.25 s or more, longer than anywhere in the training audio
       (digital silence counts as silence, not as stuck);
-    * noise: the non-silent frames are about as flat as noise (>= 0.3) and more than 1.5x as flat
-      as the training audio's.
+    * noise: the non-silent frames are about as flat as noise (>= 0.3) and more than 2x as flat
+      as the training audio's; or, after pre-emphasis (:func:`noisiness`: noise whose spectrum
+      falls), at least 0.4 and 2x the training audio's.
+
+    Audio longer than :data:`MAX_CHECK_SECONDS` is judged on 20 evenly spaced excerpts (the
+    stuck-value rule reads all of it).
 
     Returns
     -------
@@ -207,27 +264,39 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     >>> check_generation(noise, profile=profile).kind
     'noise'
     """
-    x = np.asarray(audio, dtype=np.float64).reshape(-1)
+    whole = np.asarray(audio).reshape(-1)
     sr = profile.sample_rate
-    if len(x) == 0:
+    if len(whole) == 0:
         return None
+    limit = int(MAX_CHECK_SECONDS * sr)
+    if len(whole) > limit:  # excerpts: the frame measures below build arrays of several times the audio
+        n = limit // 20
+        starts = np.linspace(0, len(whole) - n, 20).astype(np.int64)
+        x = np.concatenate([np.asarray(whole[a:a + n], dtype=np.float64) for a in starts])
+    else:
+        x = np.asarray(whole, dtype=np.float64)
     levels = frame_levels_db(x, sr)
     floor = profile.peak_db - SILENT_DB
     silent = float(np.mean(levels < floor))
     if silent >= SILENT_COLLAPSE and profile.silent_fraction < SILENT_COLLAPSE:
         return Collapse("silence", f"The generated audio is {silent:.0%} silence while the training audio is "
                                    f"{profile.silent_fraction:.0%}: {_TRY}.")
-    run = longest_constant_run(x)
+    run = longest_constant_run(whole)
     run_s = run / sr
     if run_s >= STUCK_SECONDS and run_s > 2 * profile.longest_run_seconds:
-        start = _run_start(x, run)
-        if abs(x[start]) > 10 ** (floor / 20):  # a held non-zero value, not silence
-            return Collapse("stuck", f"The generated audio holds one value ({x[start]:+.3f}) for {run_s:.2f} s: "
-                                     f"{_TRY}.")
+        start = _run_start(whole, run)
+        if abs(whole[start]) > 10 ** (floor / 20):  # a held non-zero value, not silence
+            return Collapse("stuck", f"The generated audio holds one value ({float(whole[start]):+.3f}) for "
+                                     f"{run_s:.2f} s: {_TRY}.")
     flat = flatness(x, sr, loud_db=floor)
     if np.isfinite(flat) and flat >= NOISE_FLATNESS and not (profile.flatness * NOISE_RATIO >= flat):
         return Collapse("noise", f"The generated audio sounds like noise (spectral flatness {flat:.2f}, the training "
                                  f"audio's {profile.flatness:.2f}): {_TRY}.")
+    noisy = noisiness(x, sr, loud_db=floor)
+    if np.isfinite(noisy) and np.isfinite(profile.noisiness) and noisy >= NOISINESS \
+            and noisy >= NOISINESS_RATIO * profile.noisiness:
+        return Collapse("noise", f"The generated audio sounds like noise (spectral flatness after pre-emphasis "
+                                 f"{noisy:.2f}, the training audio's {profile.noisiness:.2f}): {_TRY}.")
     return None
 
 

@@ -338,6 +338,13 @@ _GENERATION = (
     Setting("temperature", "generation", "float", 1.0, "Temperature",
             "1 samples the model's distribution; lower is more conservative; 0 always takes the likeliest.",
             minimum=0.0, maximum=10.0, step=0.05, decimals=2),
+    Setting("top_k", "generation", "int", 0, "Top-k",
+            "Sample only among this many likeliest values at each step (0: all). 1 is the same as temperature 0.",
+            minimum=0, maximum=MAX_CHANNELS, special="all"),
+    Setting("top_p", "generation", "float", 1.0, "Top-p",
+            "Sample only among the likeliest values that together hold this share of the probability "
+            "(nucleus sampling; 1: all). Lower keeps the output closer to what the model is sure of.",
+            minimum=0.0, minimum_exclusive=True, maximum=1.0, step=0.05, decimals=2),
     Setting("seed", "generation", "int", None, "Seed", "Same seed, same audio (random: a new seed each time).",
             minimum=0, maximum=MAX_SEED, optional=True, special="random"),
     Setting("variations", "generation", "int", 1, "Variations",

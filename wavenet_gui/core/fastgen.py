@@ -408,14 +408,44 @@ def _exp_neg(x):
     return e if x > _EXP_MIN else 0.0
 
 
+@njit(error_model="numpy", cache=True)
+def _keep_top(logits, p, top_k, top_p):
+    """Zero ``p`` outside the top-k / nucleus (top-p) set; the rule of ``generation.sample_classes``.
+
+    Classes are ranked by logit, highest first, ties by class (a stable sort).  The first
+    ``top_k`` are candidates (all when ``top_k`` is 0 or at least C); of those, the shortest
+    prefix whose summed ``p`` reaches ``top_p`` times the candidates' sum is kept (all when
+    ``top_p >= 1``).  The kept set always holds the first maximum.  Not inlined and not
+    fastmath: its sums run in order, as numpy's ``cumsum`` does in the reference.
+    """
+    C = logits.shape[0]
+    order = np.argsort(-logits, kind="mergesort")
+    n = C if (top_k <= 0 or top_k >= C) else top_k
+    if top_p < 1.0:
+        total = 0.0
+        for i in range(n):
+            total += p[order[i]]
+        thr = top_p * total
+        acc = 0.0
+        for i in range(n):
+            acc += p[order[i]]
+            if acc >= thr:
+                n = i + 1
+                break
+    for i in range(n, C):
+        p[order[i]] = 0.0
+
+
 @njit(inline="always", error_model="numpy", cache=True)
-def _sample_row(logits, u, temperature, p):
+def _sample_row(logits, u, temperature, p, top_k, top_p):
     """Greedy (first max) when temperature == 0, else inverse-CDF sampling of softmax(l/T).
 
     ``p`` is float64 scratch of length C.  Returns the first class whose cumulative
     probability exceeds ``u * sum(p)``.  The float64 exponentials use :func:`_exp_neg`
     (vectorised, ~1 ulp from ``math.exp``: choices differ only where ``u * sum`` falls within
-    rounding of a class boundary).
+    rounding of a class boundary).  With ``0 < top_k < C`` or ``top_p < 1`` the classes
+    outside the top-k / nucleus set (:func:`_keep_top`) get probability 0 first; greedy
+    decoding ignores both.
     """
     C = logits.shape[0]
     best = 0
@@ -430,6 +460,8 @@ def _sample_row(logits, u, temperature, p):
     m64 = np.float64(m)
     for c in range(C):
         p[c] = _exp_neg((np.float64(logits[c]) - m64) * inv_t)
+    if (top_k > 0 and top_k < C) or top_p < 1.0:
+        _keep_top(logits, p, top_k, top_p)
     total = 0.0
     for c in range(C):
         total += p[c]
@@ -450,7 +482,7 @@ def _sample_row(logits, u, temperature, p):
 @njit(fastmath=True, nogil=True, error_model="numpy", cache=True)
 def _run_streams(
     mode, n, t0, k0, k1,  # what to do, how many steps, global step counter, streams [k0, k1)
-    inputs, out, uniforms, temperature, logits,  # io: inputs [K, n] (first column only when sampling)
+    inputs, out, uniforms, temperature, top_k, top_p, logits,  # io: inputs [K, n] (first column only when sampling)
     emb, wd, bd, wsr, bres, bskip, e1, b1, e2, b2,  # weights
     dil, qoff, queue,  # layer dilations, ring offsets, ring buffers [sum(dil), K, R]
     acc, h, z, e_h, p64,  # scratch [K, S+R], [K, 2D], [K, D], [K, E], [K, C] float64
@@ -528,7 +560,7 @@ def _run_streams(
         _mm(e2, 0, 0, E, e_h, 0, logits, 0, C, k0, k1)
         if mode == _MODE_SAMPLE:
             for k in range(k0, k1):
-                out[k, step] = _sample_row(logits[k], uniforms[k, step], temperature, p64[k])
+                out[k, step] = _sample_row(logits[k], uniforms[k, step], temperature, p64[k], top_k, top_p)
 
 
 
@@ -572,7 +604,7 @@ def _barrier(flags, tid, gen):
 def _run_split2(
     tid, flags, gen0,
     mode, n, t0,
-    inputs, out, uniforms, temperature, logits,
+    inputs, out, uniforms, temperature, top_k, top_p, logits,
     emb, wd, bd, wsr, bres, bskip, e1, b1, e2, b2,
     dil, qoff, queue,
     x, part, skp, h, z, e_h, p64,
@@ -669,7 +701,7 @@ def _run_split2(
                 logits[0, c] = b2[c]
             _mm(e2, 0, 0, E, e_h, 0, logits, 0, C, 0, 1)
             if mode == _MODE_SAMPLE:
-                out[0, step] = _sample_row(logits[0], uniforms[0, step], temperature, p64[0])
+                out[0, step] = _sample_row(logits[0], uniforms[0, step], temperature, p64[0], top_k, top_p)
         if mode == _MODE_SAMPLE:
             gen += 1
             _barrier(flags, tid, gen)
@@ -803,9 +835,9 @@ class FastGenerator:
             raise ValueError(f"{name} holds classes outside [0, {self.C})")
         return np.ascontiguousarray(a, dtype=np.int64)
 
-    def _call(self, mode, n, inputs, out, uniforms, temperature):
+    def _call(self, mode, n, inputs, out, uniforms, temperature, top_k=0, top_p=1.0):
         t0 = self._t
-        common = (inputs, out, uniforms, float(temperature), self._logits, *self._weights,
+        common = (inputs, out, uniforms, float(temperature), int(top_k), float(top_p), self._logits, *self._weights,
                   self._dil, self._qoff, self._queue)
         if self._split and mode != _MODE_FEED:
             scratch = (self._sx, self._spart, self._sskp, self._sh, self._sz, self._eh, self._p64)
@@ -846,13 +878,16 @@ class FastGenerator:
             self._call(_MODE_LOGITS, 1, x[:, None].copy(), np.zeros((self.n_streams, 1), np.int64), dummy, 0.0)
             return self._logits.copy()
 
-    def run(self, n: int, *, first_input: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
+    def run(self, n: int, *, first_input: np.ndarray, uniforms: np.ndarray, temperature: float,
+            top_k: int = 0, top_p: float = 1.0) -> np.ndarray:
         """Generate ``n`` samples per stream; returns classes [n_streams, n] (int64).
 
         Each step feeds the current input, computes the logits and samples the next input
         (``temperature == 0``: argmax, first maximum; else the first class whose cumulative
-        softmax(logits / T) exceeds ``u * sum``).  The queues carry over between calls; the
-        last returned sample is the next call's ``first_input``.
+        softmax(logits / T) exceeds ``u * sum``, after the classes outside the ``top_k`` most
+        likely (0: all) and outside the nucleus of probability ``top_p`` (1: all) are dropped,
+        as :func:`wavenet_gui.core.generation.sample_classes` defines).  The queues carry over
+        between calls; the last returned sample is the next call's ``first_input``.
         """
         n = int(n)
         first = self._check_classes(first_input, "first_input", 1)
@@ -861,6 +896,11 @@ class FastGenerator:
         temperature = float(temperature)
         if not (temperature >= 0.0 and math.isfinite(temperature)):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 0:
+            raise ValueError(f"top_k must be a whole number >= 0, got {top_k!r}")
+        top_p = float(top_p)
+        if not 0.0 < top_p <= 1.0:
+            raise ValueError(f"top_p must lie in (0, 1], got {top_p}")
         u = np.ascontiguousarray(uniforms, dtype=np.float64)
         if u.shape != (self.n_streams, n):
             if temperature == 0.0 and u.size == 0:
@@ -869,7 +909,7 @@ class FastGenerator:
                 raise ValueError(f"uniforms must have shape {(self.n_streams, n)}, got {u.shape}")
         out = np.zeros((self.n_streams, n), np.int64)
         with self._lock:
-            self._call(_MODE_SAMPLE, n, first[:, None].copy(), out, u, temperature)
+            self._call(_MODE_SAMPLE, n, first[:, None].copy(), out, u, temperature, int(top_k), top_p)
         return out
 
 
@@ -916,4 +956,6 @@ def warm_up() -> None:
             g.feed(np.zeros((k, 3), np.int64))
             g.step_logits(np.zeros(k, np.int64))
             g.run(3, first_input=np.zeros(k, np.int64), uniforms=np.full((k, 3), 0.5), temperature=1.0)
+            g.run(2, first_input=np.zeros(k, np.int64), uniforms=np.full((k, 2), 0.5), temperature=1.0,
+                  top_k=2, top_p=0.9)
             g.close()

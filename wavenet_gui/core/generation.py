@@ -44,17 +44,45 @@ BACKENDS = ("auto", "fast", "torch")
 MAX_IN_MEMORY_SAMPLES = 100_000_000
 
 
-def sample_classes(logits: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
+def sample_classes(logits: np.ndarray, uniforms: np.ndarray, temperature: float, *, top_k: int = 0,
+                   top_p: float = 1.0) -> np.ndarray:
     """Draw one class per row of ``logits`` ([K, C]) with the given uniforms ([K]).
 
-    Temperature 0 is greedy (the first maximum); otherwise the class is the first
-    ``i`` with ``cumsum(p)[i] > u * sum(p)`` for ``p = softmax(logits / T)``.
+    Temperature 0 is greedy (the first maximum; ``top_k`` and ``top_p`` change nothing).
+    Otherwise the class is the first ``i`` with ``cumsum(p)[i] > u * sum(p)`` for
+    ``p = softmax(logits / T)``, where first, when ``0 < top_k < C`` or ``top_p < 1``, the
+    classes outside a kept set get ``p = 0``: rank the classes by logit, highest first (ties:
+    the lower class first); the first ``top_k`` are candidates (all for ``top_k`` 0); keep the
+    shortest prefix of them whose summed ``p`` reaches ``top_p`` times the candidates' sum
+    (nucleus sampling, Holtzman et al. 2019).  ``top_k=1`` and a tiny ``top_p`` are greedy;
+    ``top_k >= C`` with ``top_p=1`` is plain sampling.  The fast generator
+    (:mod:`wavenet_gui.core.fastgen`) implements the same rule.
+
+    Examples
+    --------
+    >>> logits = np.log(np.array([[0.1, 0.6, 0.3]]))
+    >>> int(sample_classes(logits, np.array([0.95]), 1.0)[0])
+    2
+    >>> int(sample_classes(logits, np.array([0.95]), 1.0, top_p=0.5)[0])  # only class 1 is kept
+    1
+    >>> int(sample_classes(logits, np.array([0.95]), 1.0, top_k=2)[0])    # classes 1 and 2
+    2
     """
     logits = np.asarray(logits, dtype=np.float64)
     if temperature == 0:
         return logits.argmax(axis=1)
     z = logits / temperature
     p = np.exp(z - z.max(axis=1, keepdims=True))  # [K, C]
+    C = logits.shape[1]
+    if 0 < top_k < C or top_p < 1.0:
+        n_cand = C if top_k <= 0 or top_k >= C else int(top_k)
+        for row in range(len(p)):
+            order = np.argsort(-logits[row], kind="stable")
+            n = n_cand
+            if top_p < 1.0:
+                cum = np.cumsum(p[row, order[:n_cand]])
+                n = int(np.argmax(cum >= top_p * cum[-1])) + 1
+            p[row, order[n:]] = 0.0
     c = np.cumsum(p, axis=1)  # [K, C]
     idx = (c > (uniforms * c[:, -1])[:, None]).argmax(axis=1)
     return idx
@@ -91,13 +119,14 @@ class TorchQueueGenerator:
         """Feed one sample per stream; the logits [n_streams, C] of the next one."""
         return self._step(x).float().cpu().numpy()
 
-    def run(self, n: int, *, first_input: np.ndarray, uniforms: np.ndarray, temperature: float) -> np.ndarray:
+    def run(self, n: int, *, first_input: np.ndarray, uniforms: np.ndarray, temperature: float,
+            top_k: int = 0, top_p: float = 1.0) -> np.ndarray:
         """Generate ``n`` samples per stream (see :func:`sample_classes`); classes [n_streams, n]."""
         out = np.empty((self.n_streams, n), dtype=np.int64)
         x = np.asarray(first_input, dtype=np.int64)
         for i in range(n):
             logits = self.step_logits(x)
-            x = sample_classes(logits, uniforms[:, i], temperature)
+            x = sample_classes(logits, uniforms[:, i], temperature, top_k=top_k, top_p=top_p)
             out[:, i] = x
         return out
 
@@ -188,10 +217,13 @@ def _prime_array(model: WaveNet, prime, n_streams: int) -> np.ndarray:
     return prime.astype(np.int64)
 
 
-def _validate(n_samples: int, temperature: float, n_streams: int, weight_format: str = "float32") -> None:
+def _validate(n_samples: int, temperature: float, n_streams: int, weight_format: str = "float32",
+              top_k: int = 0, top_p: float = 1.0) -> None:
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ConfigError("length", f"must be at least one sample, got {n_samples!r}")
     settings.check("temperature", temperature)
+    settings.check("top_k", top_k)
+    settings.check("top_p", top_p)
     settings.check("variations", n_streams)
     settings.check("weight_format", weight_format)
 
@@ -199,7 +231,8 @@ def _validate(n_samples: int, temperature: float, n_streams: int, weight_format:
 def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: int | None = None,
                   prime=None, n_streams: int = 1, chunk_size: int | None = None,
                   cancel: threading.Event | None = None, backend: str = "auto",
-                  weight_format: str = "float32") -> Generator[np.ndarray, None, None]:
+                  weight_format: str = "float32", top_k: int = 0,
+                  top_p: float = 1.0) -> Generator[np.ndarray, None, None]:
     """Generate classes chunk by chunk.
 
     Yields ``np.ndarray[int64, (n_streams, k)]`` chunks until ``n_samples`` are
@@ -208,7 +241,8 @@ def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, s
 
     Each stream ``k`` draws its randomness from ``np.random.default_rng([seed, k])``,
     so the output depends on the seed only: not on the chunking, nor on how many
-    other streams run beside it.
+    other streams run beside it.  ``top_k`` (0: off) and ``top_p`` (1: off) restrict
+    sampling to the likeliest classes, as :func:`sample_classes` defines.
 
     Examples
     --------
@@ -218,7 +252,7 @@ def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, s
     >>> sum(c.shape[1] for c in chunks)
     100
     """
-    _validate(n_samples, temperature, n_streams, weight_format)
+    _validate(n_samples, temperature, n_streams, weight_format, top_k, top_p)
     if seed is None:
         seed = random_seed()
     prime = _prime_array(model, prime, n_streams)
@@ -236,7 +270,8 @@ def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, s
             n = min(chunk, n_samples - done)
             uniforms = np.stack([r.random(n) for r in rngs])  # [K, n]
             t0 = time.perf_counter()
-            out = engine.run(n, first_input=x, uniforms=uniforms, temperature=temperature)  # [K, n]
+            out = engine.run(n, first_input=x, uniforms=uniforms, temperature=temperature,
+                             top_k=top_k, top_p=top_p)  # [K, n]
             dt = time.perf_counter() - t0
             x = out[:, -1]
             done += n
@@ -253,7 +288,8 @@ def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: 
              prime=None, n_streams: int = 1,
              callback: Callable[[GenerationProgress, np.ndarray], None] | None = None,
              cancel: threading.Event | None = None, backend: str = "auto",
-             weight_format: str = "float32", chunk_size: int | None = None) -> GenerationResult:
+             weight_format: str = "float32", chunk_size: int | None = None, top_k: int = 0,
+             top_p: float = 1.0) -> GenerationResult:
     """Generate ``n_samples`` per stream and decode them to audio.
 
     ``callback(progress, audio_chunk)`` is called after every chunk with the new
@@ -271,7 +307,7 @@ def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: 
     >>> result.audio.shape
     (1, 800)
     """
-    _validate(n_samples, temperature, n_streams, weight_format)
+    _validate(n_samples, temperature, n_streams, weight_format, top_k, top_p)
     if n_samples * n_streams > MAX_IN_MEMORY_SAMPLES:
         raise ConfigError("length", f"{n_samples:,} samples x {n_streams} variations is more than the "
                                     f"{MAX_IN_MEMORY_SAMPLES:,} samples generation keeps in memory; "
@@ -285,7 +321,7 @@ def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: 
     t0 = time.perf_counter()
     for out in iter_generate(model, n_samples=n_samples, temperature=temperature, seed=seed, prime=prime,
                              n_streams=n_streams, cancel=cancel, backend=backend,
-                             weight_format=weight_format, chunk_size=chunk_size):
+                             weight_format=weight_format, chunk_size=chunk_size, top_k=top_k, top_p=top_p):
         chunks.append(out)
         done += out.shape[1]
         if callback is not None:

@@ -54,7 +54,7 @@ def snapshot(source) -> tuple[WaveNet, int | None]:
 
 
 def preview(source, *, seconds: float = 1.0, temperature: float = 1.0, seed: int = 0, prime=None,
-            profile: AudioProfile | None = None) -> PreviewResult:
+            profile: AudioProfile | None = None, top_k: int = 0, top_p: float = 1.0) -> PreviewResult:
     """Generate ``seconds`` of audio from the current weights of a Trainer (or a model).
 
     Parameters
@@ -65,6 +65,8 @@ def preview(source, *, seconds: float = 1.0, temperature: float = 1.0, seed: int
         Length of the preview (default 1 s).
     temperature : float, keyword-only
         0 = greedy.
+    top_k, top_p : int, float, keyword-only
+        Sampling among the likeliest classes only (0 and 1: off), as in ``generate``.
     seed : int, keyword-only
         Same seed and weights, same preview.
     prime : optional, keyword-only
@@ -89,6 +91,7 @@ def preview(source, *, seconds: float = 1.0, temperature: float = 1.0, seed: int
     model, iteration = snapshot(source)
     sr = model.config.sample_rate
     n = max(1, int(round(seconds * sr)))
-    result = generate(model, n_samples=n, temperature=temperature, seed=seed, prime=prime, n_streams=1)
+    result = generate(model, n_samples=n, temperature=temperature, seed=seed, prime=prime, n_streams=1,
+                      top_k=top_k, top_p=top_p)
     collapse = check_generation(result.audio[0], profile=profile) if profile is not None else None
     return PreviewResult(result.audio, sr, iteration, collapse)

@@ -553,7 +553,7 @@ class Session:
                     decoded = self._decode(info.path, rate, quantizer, cancel)
                     trimmed = self._trim(decoded.classes, info.path, rate, quantizer)  # silent: refused
                     report.notes.extend(f"{f.name}: {n}" for n in decoded.notes)
-                    if trimmed.lead or trimmed.trail:
+                    if trimmed.lead or trimmed.trail or trimmed.note:
                         report.notes.append(f"{f.name}: {trimmed.describe()}")
             except Cancelled:
                 break
@@ -823,7 +823,7 @@ class Session:
                     return self._not_started()
                 # every sample is a target: a clip shorter than the receptive field is trained on
                 trimmed = self._trim(decoded.classes, info.path, cfg.sample_rate, cfg.quantizer, threshold)
-                if trimmed.lead or trimmed.trail:
+                if trimmed.lead or trimmed.trail or trimmed.note:
                     trim_notes.append(f"{Path(info.path).name}: {trimmed.describe()}")
                 signals.append(trimmed.samples)
                 names.append(Path(info.path).name)
@@ -969,7 +969,8 @@ class Session:
             done = 0
             for chunk in iter_generate(model, n_samples=n, temperature=values["temperature"], seed=results.seed,
                                        prime=prime, n_streams=len(results.buffers), cancel=cancel,
-                                       weight_format=values["weight_format"], backend=self.backend):
+                                       weight_format=values["weight_format"], backend=self.backend,
+                                       top_k=values["top_k"], top_p=values["top_p"]):
                 audio = quantizer.decode(chunk).astype(np.float32)  # [K, m]
                 for buf, row in zip(results.buffers, audio, strict=True):
                     buf.append(row)
@@ -1010,7 +1011,7 @@ class Session:
         cfg = self._model().config
         profile = self._profile(cfg)
         return preview(source, seconds=seconds, temperature=values["temperature"], seed=values["seed"] or 0,
-                       profile=profile)
+                       profile=profile, top_k=values["top_k"], top_p=values["top_p"])
 
     def _profile(self, cfg):
         """The :class:`~wavenet_gui.core.checks.AudioProfile` of the training files (trimmed), or None."""

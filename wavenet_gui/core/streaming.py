@@ -166,7 +166,7 @@ def generate_to_files(model: WaveNet, paths: Sequence[str | os.PathLike[str]], *
                       temperature: float = 1.0, seed: int | None = None, prime=None,
                       callback: Callable[[GenerationProgress, np.ndarray], None] | None = None,
                       cancel: threading.Event | None = None, backend: str = "auto",
-                      weight_format: str = "float32") -> StreamedGeneration:
+                      weight_format: str = "float32", top_k: int = 0, top_p: float = 1.0) -> StreamedGeneration:
     """Generate one variation per path, writing each to its WAV file as it is generated.
 
     Memory stays at a few chunks, whatever ``n_samples``.  Same randomness as
@@ -187,6 +187,8 @@ def generate_to_files(model: WaveNet, paths: Sequence[str | os.PathLike[str]], *
         ``callback(progress, audio_chunk)`` after every chunk, as in ``generate``.
     cancel : threading.Event, optional, keyword-only
         Checked between chunks.
+    top_k, top_p : int, float, keyword-only
+        Sampling among the likeliest classes only (0 and 1: off), as in ``generate``.
 
     Returns
     -------
@@ -220,7 +222,8 @@ def generate_to_files(model: WaveNet, paths: Sequence[str | os.PathLike[str]], *
     sr = model.config.sample_rate
     quantizer = model.config.quantizer
     chunks = iter_generate(model, n_samples=n_samples, temperature=temperature, seed=seed, prime=prime,
-                           n_streams=len(files), cancel=cancel, backend=backend, weight_format=weight_format)
+                           n_streams=len(files), cancel=cancel, backend=backend, weight_format=weight_format,
+                           top_k=top_k, top_p=top_p)
     writers = [WavStreamWriter(p, sample_rate=sr) for p in files]
     done = 0
     t0 = time.perf_counter()

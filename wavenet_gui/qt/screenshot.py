@@ -8,8 +8,11 @@ Run under a display with a window manager (e.g. ``Xvfb :99 -screen 0 1600x1000x2
     QT_SCALE_FACTOR=2 python -m wavenet_gui.qt.screenshot docs/screenshot-200-dark.png --dark \\
         --files tests/data/speech*.wav --model /tmp/shot.safetensors
 
-The whole screen is grabbed (the window with its frame, as the window manager draws
-it).  ``--spectrogram`` (the default) shows the spectrograms of the input and of the
+The window trains with a preset (``--preset``, default: the one the app suggests for the
+files, as the window does when files are added), whose settings (iterations, start,
+temperature, length) it keeps unless an option overrides them, so the screenshot shows
+what a user gets.  The whole screen is grabbed (the window with its frame, as the window
+manager draws it).  ``--spectrogram`` (the default) shows the spectrograms of the input and of the
 generated audio, ``--waveform`` the waveforms.  Settings go to a temporary file, so
 the user's own settings are untouched.
 """
@@ -43,10 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wavenet_gui.qt.screenshot")
     parser.add_argument("out", type=Path)
     parser.add_argument("--files", nargs="*", default=[], help="audio files to train on (default: the example clip)")
-    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--preset", default="", help="imitate, variations or speech16k (default: the suggested one)")
+    parser.add_argument("--iterations", type=int, default=None, help="training iterations (default: the preset's)")
+    parser.add_argument("--holdout", type=float, default=None, help="validation share (default: the preset's)")
+    parser.add_argument("--temperature", type=float, default=None, help="default: the preset's")
     parser.add_argument("--model", type=Path, help="load this model instead of training")
     parser.add_argument("--save-model", type=Path, help="save the trained model here (for the next shots)")
-    parser.add_argument("--seconds", type=float, default=2.0, help="audio to generate")
+    parser.add_argument("--seconds", type=float, default=None, help="audio to generate (default: the preset's)")
     parser.add_argument("--dark", action="store_true", help="a dark palette")
     parser.add_argument("--waveform", action="store_true", help="waveforms instead of spectrograms")
     args = parser.parse_args(argv)
@@ -71,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         while not cond() and time.monotonic() < end:
             app.processEvents()
             time.sleep(0.01)
+        if not cond():  # e.g. training on a busy machine: say so rather than shoot a half-done window
+            raise SystemExit(f"screenshot: gave up waiting after {timeout:.0f} s ({w.last_message})")
 
     spin(lambda: w.core is not None)
     files: list[str | Path] = [str(f) for f in args.files] or [str(example_clip())]
@@ -80,17 +88,27 @@ def main(argv: list[str] | None = None) -> int:
         w.load_model(args.model)
         spin(lambda: not w.busy() and w.model is not None)
     else:
-        w.apply_preset("variations")
-        w.training_form.set_values({"train_iterations": args.iterations, "holdout": 10,
-                                    "output_dir": str(tmp / "out")})
+        name = args.preset or w.session.suggested_preset()
+        w.apply_preset(name)  # the preset fills in training and generation (start, temperature, length)
+        # ... but the window (qt/window.py, _on_session_event) fills the training form first, whose
+        # change pushes the generation form's old values back over the preset's: set them again
+        from ..core.config import preset_values
+
+        preset = preset_values(name, clip_seconds=w.session.clip_seconds())
+        w.generation_form.set_values({k: v for k, v in preset.items() if k in w.generation_form.widgets})
+        overrides = {"train_iterations": args.iterations, "holdout": args.holdout}
+        w.training_form.set_values({"output_dir": str(tmp / "out"),
+                                    **{k: v for k, v in overrides.items() if v is not None}})
         w.start_training()
-        spin(lambda: not w.busy())
+        spin(lambda: not w.busy(), timeout=4 * 3600.0)  # a shared machine trains slowly
         if args.save_model:
             job = w.save_model(args.save_model)
             spin(lambda: not job.running)
     w.training_form.set_values({"output_dir": str(tmp / "out")})
-    w.generation_form.set_values({"length": args.seconds, "temperature": 1.0, "seed": 7, "variations": 1,
-                                  "prime": "first"})
+    overrides = {"length": args.seconds, "temperature": args.temperature}
+    w.generation_form.set_values({"seed": 7, "variations": 1, **{k: v for k, v in overrides.items() if v is not None}})
+    print("generating with " + ", ".join(f"{k}={v}" for k, v in w.session.checked("generation").items()
+                                         if k in ("length", "temperature", "top_k", "top_p", "prime")))
     w.show_spectrogram(not args.waveform)
     w.start_generation()
     spin(lambda: not w.busy())
