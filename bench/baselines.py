@@ -111,12 +111,12 @@ class BaselineWaveNet(nn.Module):
         self.end2 = nn.Conv1d(E, C, 1, bias=cfg.bias)
 
     @classmethod
-    def from_model(cls, model) -> "BaselineWaveNet":
+    def from_model(cls, model) -> BaselineWaveNet:
         b = cls(model.config)
         D = model.config.dilation_channels
         with torch.no_grad():
             b.embed.weight.copy_(model.embed.weight)
-            for bl, ml in zip(b.layers, model.layers):
+            for bl, ml in zip(b.layers, model.layers, strict=True):
                 bl.filter.weight.copy_(ml.dilated.weight[:D])
                 bl.gate.weight.copy_(ml.dilated.weight[D:])
                 if ml.dilated.bias is not None:

@@ -2,7 +2,8 @@
 
 Trains the app's default model on the example clip with the app's default settings for
 a fixed wall-clock time (120 s unless ``--seconds``) on one thread, generates a few
-seconds (from silence, and after the clip's first 0.5 s), and measures how much the result resembles the clip, against two controls:
+seconds (from silence, and after the clip's first 0.5 s), and measures how much the result
+resembles the clip, against two controls:
 the untrained model, and the clip cut into its notes (187.5 ms) put back in a random
 order (the right notes and timbre, the wrong tune).
 
@@ -52,7 +53,7 @@ def _features(audio: np.ndarray, sr: int):
     chroma = librosa.feature.chroma_stft(y=audio, sr=sr, n_fft=2048, hop_length=256)
     pcs = chroma.argmax(axis=0)
     trans = np.zeros((12, 12))
-    for a, b in zip(pcs[:-1], pcs[1:]):
+    for a, b in zip(pcs[:-1], pcs[1:], strict=True):
         if a != b:
             trans[a, b] += 1
     return mel.mean(axis=1) + 80.0, chroma.mean(axis=1), trans.ravel()

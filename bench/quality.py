@@ -117,7 +117,8 @@ def _melody(sr: int, seconds: float = 4.0) -> np.ndarray:
         f = 440.0 * 2 ** ((m - 69) / 12)
         t = np.arange(n) / sr
         env = np.minimum(t / 0.01, 1.0) * np.exp(-3.0 * t)
-        out.append(env * (np.sin(2 * np.pi * f * t) + 0.4 * np.sin(4 * np.pi * f * t) + 0.2 * np.sin(6 * np.pi * f * t)))
+        out.append(env * (np.sin(2 * np.pi * f * t) + 0.4 * np.sin(4 * np.pi * f * t)
+                          + 0.2 * np.sin(6 * np.pi * f * t)))
     return 0.3 * np.concatenate(out)
 
 
@@ -131,7 +132,8 @@ def _drums(sr: int, seconds: float = 4.0) -> np.ndarray:
         if i % 8 == 0:  # kick
             hit = np.sin(2 * np.pi * (50 + 100 * np.exp(-30 * t)) * t) * np.exp(-12 * t)
         elif i % 8 == 4:  # snare
-            hit = 0.6 * rng.standard_normal(len(t)) * np.exp(-20 * t) + 0.3 * np.sin(2 * np.pi * 190 * t) * np.exp(-25 * t)
+            hit = (0.6 * rng.standard_normal(len(t)) * np.exp(-20 * t)
+                   + 0.3 * np.sin(2 * np.pi * 190 * t) * np.exp(-25 * t))
         else:  # hat
             hit = 0.2 * np.diff(rng.standard_normal(len(t) + 1)) * np.exp(-60 * t)
         out[i * step: i * step + len(hit)] += hit

@@ -34,16 +34,25 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import wavenet_gui  # noqa: E402,F401 - first, as in the app: OpenMP's wait policy is set before torch loads
 
+# isort: split
+
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from baselines import (  # noqa: E402
+    BaselineWaveNet,
+    TorchStepGenerator,
+    autograd_train_step,
+    baseline_train_step,
+    naive_generate,
+    ours_train_step,
+    windowed_train_step,
+)
 
-from baselines import (BaselineWaveNet, TorchStepGenerator, baseline_train_step, naive_generate,  # noqa: E402
-                       autograd_train_step, ours_train_step, windowed_train_step)
 from wavenet_gui.core import fastgen, training  # noqa: E402
 from wavenet_gui.core.allocator import reuse_freed_memory  # noqa: E402
-from wavenet_gui.core.warmup import keep_torch_threads  # noqa: E402
 from wavenet_gui.core.model import WaveNet, WaveNetConfig  # noqa: E402
+from wavenet_gui.core.warmup import keep_torch_threads  # noqa: E402
 
 
 def configs() -> dict[str, WaveNetConfig]:
@@ -195,7 +204,8 @@ def memory_child(minutes: float, iterations: int) -> None:
     cfg = WaveNetConfig()
     n = int(minutes * 60 * cfg.sample_rate)
     t = np.arange(n) / cfg.sample_rate
-    audio = 0.5 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 0.3 * t) + 0.05 * np.random.default_rng(0).standard_normal(n)
+    audio = (0.5 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 0.3 * t)
+             + 0.05 * np.random.default_rng(0).standard_normal(n))
     audio = np.clip(audio, -1, 1).astype(np.float32)
     classes = cfg.quantizer.encode(audio)
     del audio, t
@@ -262,7 +272,8 @@ def bench_load(quick: bool) -> dict:
                 for name, env_extra, thr in LOAD_SETTINGS:
                     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
                     env.update(env_extra)
-                    cmd = [sys.executable, __file__, "--load-child", str(seconds)] + (["--load-threads", str(thr)] if thr else [])
+                    cmd = [sys.executable, __file__, "--load-child", str(seconds)]
+                    cmd += ["--load-threads", str(thr)] if thr else []
                     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
                     try:
                         r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -339,14 +350,18 @@ def main(argv=None) -> int:
     # ---- table
     lines = []
     lines.append(f"machine: {platform.processor() or platform.machine()}, {all_threads} cores, "
-                 f"torch {torch.__version__}, numba {numba.__version__}; medians; batch 1, target {target} for training")
+                 f"torch {torch.__version__}, numba {numba.__version__}; medians; batch 1, "
+                 f"target {target} for training")
     from wavenet_gui.core.training import resolve_precision
 
     auto = resolve_precision("auto", torch.device("cpu"))
     gets = "bfloat16" if auto == torch.bfloat16 else "float32"
     lines.append(f"this CPU {'has' if gets == 'bfloat16' else 'lacks'} native bfloat16: training "
                  f"(precision \"auto\") runs in {gets}, the \"train {'bf16' if gets == 'bfloat16' else 'f32'}\" column")
-    hdr = f"{'config':9} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | {'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | {'train f32':>9} {'x base':>6} {'train bf16':>10} {'x base':>6} {'autograd':>8} {'baseline':>8} {'windowed':>8} {'x':>6}"
+    hdr = (f"{'config':9} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | "
+           f"{'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | "
+           f"{'train f32':>9} {'x base':>6} {'train bf16':>10} {'x base':>6} {'autograd':>8} {'baseline':>8} "
+           f"{'windowed':>8} {'x':>6}")
     lines.append(hdr)
     lines.append("-" * len(hdr))
     for name in summary:
@@ -379,7 +394,8 @@ def main(argv=None) -> int:
             g = summary[name][f"threads_{thr}"]["generation"]
             rate = 2 * g["macs_per_sample"] / 1e9
             lines.append(f"{name} thr={thr}: generation float32 at {g['ours_float32_K1'] * rate:.0f} GFLOP/s (K=1) and "
-                         f"{g['ours_float32_K8'] * rate:.0f} GFLOP/s (K=8); torch float32 GEMM {g['gemm_gflops']:.0f} GFLOP/s")
+                         f"{g['ours_float32_K8'] * rate:.0f} GFLOP/s (K=8); "
+                         f"torch float32 GEMM {g['gemm_gflops']:.0f} GFLOP/s")
     lines.append("training the default model as the CLI does (batch, target, precision \"auto\"), alone and beside "
                  "a competing busy process (samples/s, CPU s per iteration):")
     for key, v in load.items():

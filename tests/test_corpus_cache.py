@@ -13,10 +13,10 @@ import soundfile as sf
 from wavenet_gui.core import corpus_cache
 from wavenet_gui.core.audio import load_audio_classes
 from wavenet_gui.core.corpus_cache import KEEP_ENTRIES, open_corpus
-from wavenet_gui.core.model import WaveNetConfig
-from wavenet_gui.core.session import make_sampler
 from wavenet_gui.core.errors import AudioFileError, Cancelled
+from wavenet_gui.core.model import WaveNetConfig
 from wavenet_gui.core.quantization import Quantizer
+from wavenet_gui.core.session import make_sampler
 
 Q = Quantizer(256)
 
@@ -40,7 +40,7 @@ def test_decoded_once_then_reused_and_equal_to_block_decoding(tmp_path):
     assert first.decoded
     assert isinstance(first.data, np.memmap) and first.data.dtype == np.uint8
     assert first.nbytes == sum(first.lengths) and first.seconds == pytest.approx(6.0, abs=0.01)
-    for path, classes in zip(paths, first.signals()):
+    for path, classes in zip(paths, first.signals(), strict=True):
         np.testing.assert_array_equal(classes, load_audio_classes(path, sample_rate=8000, quantizer=Q).classes)
     assert any("resampled" in n for n in first.notes) and first.notes[0].startswith("tone0.wav: ")
     again = open_corpus(paths, sample_rate=8000, quantizer=Q, cache_dir=tmp_path / "cache")
@@ -123,7 +123,7 @@ def test_the_sampler_reads_the_map_without_copying_it(tmp_path):
         a = sampler.sample(8, np.random.default_rng(seed))
         b = memory.sample(8, np.random.default_rng(seed))
         np.testing.assert_array_equal(a, b)
-    for a, b in zip(sampler.validation_batches(4), memory.validation_batches(4)):
+    for a, b in zip(sampler.validation_batches(4), memory.validation_batches(4), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -112,7 +112,7 @@ def test_validation_scores_every_tail_sample_once_with_real_context() -> None:
         real = w[w != IGNORE]
         assert np.all(np.diff(real) == 1)  # the context is the file itself, right before the tail
     again = sampler.validation_batches(4, max_batches=100)
-    assert all(np.array_equal(a, b) for a, b in zip(batches, again))
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
 
 
 def test_validation_is_capped_and_spread_over_files() -> None:

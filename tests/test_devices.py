@@ -131,7 +131,7 @@ def test_the_scaled_float16_step_trains(monkeypatch):
     result = trainer.run()
     assert result.iterations == 30
     assert trainer.losses[-1] < trainer.losses[0]
-    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
 class _Recorder:
@@ -173,14 +173,14 @@ def test_a_model_file_opens_on_the_device_asked_for_auto_on_a_faked_gpu(monkeypa
     rec = _Recorder(monkeypatch)
     loaded = load_model(path, device=resolve_device("auto"))
     assert rec.asked == [torch.device("cuda")]
-    for a, b in zip(model.state_dict().values(), loaded.model.state_dict().values()):
+    for a, b in zip(model.state_dict().values(), loaded.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     # saved again from "the GPU": the file holds the same tensors, readable on the CPU
     again = save_model(tmp_path / "again.safetensors", loaded.model, training=loaded.training,
                        optimizer_state=loaded.optimizer_state, losses=loaded.losses)
     monkeypatch.undo()
     back = load_model(again, device="cpu")
-    for a, b in zip(model.state_dict().values(), back.model.state_dict().values()):
+    for a, b in zip(model.state_dict().values(), back.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert back.optimizer_state["step"] == 1
 

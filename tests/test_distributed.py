@@ -95,7 +95,7 @@ def test_two_processes_train_like_one_process_on_their_windows_together(tmp_path
     assert loaded.training["iteration"] == 6
     ref = single_process_reference(6, world=2, batch=2)
     np.testing.assert_allclose(loaded.losses, ref.losses, rtol=1e-5)
-    for (name, a), b in zip(ref.model.state_dict().items(), loaded.model.state_dict().values()):
+    for (name, a), b in zip(ref.model.state_dict().items(), loaded.model.state_dict().values(), strict=True):
         torch.testing.assert_close(b, a, rtol=1e-4, atol=2e-5, msg=name)
     # and it is not what one process on rank 0's windows alone would give
     alone = single_process_reference(6, world=1, batch=2)

@@ -83,9 +83,10 @@ def test_bfloat16_is_as_close_to_float32_as_autocast():
         model = WaveNet(CONFIGS["bias"])
         n = 200
         x = torch.randint(0, 32, (3, n + model.receptive_field))
-        ref_loss, ref = _grads(model, lambda: _reference(model, x, n))
-        ac_loss, ac = _grads(model, lambda: _reference(model, x, n), autocast=True)
-        loss, got = _grads(model, lambda: fused_loss(model, x, n, torch.bfloat16))
+        # _grads calls each closure at once, inside this iteration; the defaults bind it anyway.
+        ref_loss, ref = _grads(model, lambda model=model, x=x, n=n: _reference(model, x, n))
+        ac_loss, ac = _grads(model, lambda model=model, x=x, n=n: _reference(model, x, n), autocast=True)
+        loss, got = _grads(model, lambda model=model, x=x, n=n: fused_loss(model, x, n, torch.bfloat16))
         assert loss == pytest.approx(ref_loss, rel=1e-2)
         ours.append(((got - ref).norm() / ref.norm()).item())
         theirs.append(((ac - ref).norm() / ref.norm()).item())
@@ -248,7 +249,7 @@ def test_kernels_split_over_threads_give_the_one_thread_results(dtype):
         out, out_c = tk.residual_forward(h, r, 2, dtype, threads=threads)
         g, g_c, g_sum = tk.residual_backward(g_h, c1, c0, 2, dtype, threads=threads)
         results[threads] = (z, zcat, gA, gb, loss, grad, gsum, out, out_c, g, g_c, g_sum)
-    for one, two in zip(results[1], results[2]):
+    for one, two in zip(results[1], results[2], strict=True):
         if isinstance(one, float):
             assert one == pytest.approx(two, rel=1e-9)
         elif one.dtype == torch.float32 and one.dim() == 1:  # sums: blocks change the order of additions

@@ -262,7 +262,8 @@ def test_row04_fifo_device_folder_and_sparse_files_are_refused_without_reading_t
         fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
         os.close(fd)
     words = ["named pipe", "device", "is a folder", "not a safetensors", "truncated or damaged", "do not match"]
-    for path, r, word in zip(["fifo", "/dev/zero", "folder", "zeros", "extended", "declared"], results, words):
+    names = ["fifo", "/dev/zero", "folder", "zeros", "extended", "declared"]
+    for path, r, word in zip(names, results, words, strict=True):
         assert r["error"] is not None and word in r["error"], (path, r)
         assert r["read"] < 1 << 20, f"{path}: read {r['read']:,} bytes before refusing"
     # the peak grew by far less than the 2 GB the last file declares (the imports alone peak near 1 GB)

@@ -143,7 +143,8 @@ def full_disk_for_models(monkeypatch):
 def test_row06_a_failed_checkpoint_keeps_training_and_the_model(tmp_path, full_disk_for_models, monkeypatch):
     from wavenet_gui.core.session import Session
 
-    s = Session({**config.defaults(), "n_dilations": 3, "n_blocks": 1, "n_hidden": 8, "n_skip": 8, "n_end": 8, "n_channels": 32,
+    s = Session({**config.defaults(), "n_dilations": 3, "n_blocks": 1, "n_hidden": 8, "n_skip": 8, "n_end": 8,
+                 "n_channels": 32,
                  "target_length": 64, "batch_size": 2, "train_iterations": 7, "checkpoint_every": 2,
                  "save_weights": True, "output_dir": str(tmp_path / "out")})
     s.add_files([_tone(tmp_path / "tone.wav")])
@@ -271,7 +272,7 @@ def test_row01_sigterm_and_sighup_during_training_save_the_final_checkpoint(tmp_
                           "--checkpoint_every", "1000000", "--save_weights", "--output_dir", str(out), cwd=tmp_path)
         procs.append((proc, getattr(sig, name), delay))
     results = _signal_when(procs, "train [")
-    for k, ((name, _), (code, stdout, stderr)) in enumerate(zip(SIGNALS, results)):
+    for k, ((name, _), (code, stdout, stderr)) in enumerate(zip(SIGNALS, results, strict=True)):
         signum = getattr(sig, name)
         assert code == 128 + signum, (name, code, stderr[-2000:])
         assert "Traceback" not in stderr, stderr
@@ -300,7 +301,7 @@ def test_row01_sigterm_and_sighup_during_generation_write_the_audio_made_so_far(
                           "--output_dir", str(tmp_path / f"run{k}"), cwd=tmp_path)
         procs.append((proc, getattr(sig, name), delay))
     results = _signal_when(procs, "generate [")
-    for k, ((name, _), (code, stdout, stderr)) in enumerate(zip(SIGNALS, results)):
+    for k, ((name, _), (code, stdout, stderr)) in enumerate(zip(SIGNALS, results, strict=True)):
         assert code == 128 + getattr(sig, name), (name, code, stderr[-2000:])
         assert "Traceback" not in stderr, stderr
         assert "cancelled, kept" in stdout, stdout

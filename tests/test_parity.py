@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import examples
@@ -142,7 +142,7 @@ def _max_rel(got: torch.Tensor, want: torch.Tensor) -> float:
 
 def _flat(grads: list[torch.Tensor | None], like: list[torch.Tensor | None]) -> torch.Tensor:
     return torch.cat([(torch.zeros_like(w) if g is None else g.double()).flatten()
-                      for g, w in zip(grads, like) if w is not None])
+                      for g, w in zip(grads, like, strict=True) if w is not None])
 
 
 def _norm_rel(got: torch.Tensor, want: torch.Tensor) -> float:
@@ -174,7 +174,7 @@ def _assert_float32_gradients(model, got, auto, want, context: str) -> None:
     """Every parameter's gradient within 1e-4 of its size, with the two allowances of float32
     described in the module's docstring; the same parameters get gradients."""
     floor = 1e-7 * max(w.abs().max().item() for w in want if w is not None)  # float32's eps of the largest
-    for (name, _), g, a, w in zip(model.named_parameters(), got, auto, want):
+    for (name, _), g, a, w in zip(model.named_parameters(), got, auto, want, strict=True):
         assert (g is None) == (w is None), name
         if w is None:
             continue
@@ -195,7 +195,7 @@ def _bfloat16_errors(cfg: WaveNetConfig, B: int, T: int, ignored: np.ndarray, se
     want_loss, want = _grads(twin, lambda: _autograd_loss(twin, x, T))
     ac_loss, ac = _grads(model, lambda: _autograd_loss(model, x, T), autocast=True)
     got_loss, got = _grads(model, lambda: fused_loss(model, x, T, torch.bfloat16))
-    for name, g, w in zip([n for n, _ in model.named_parameters()], got, want):
+    for name, g, w in zip([n for n, _ in model.named_parameters()], got, want, strict=True):
         assert (g is None) == (w is None), name
         assert g is None or bool(torch.isfinite(g).all()), name
     ref = _flat(want, want)
@@ -277,7 +277,7 @@ def test_targets_shorter_than_the_largest_dilation(n_dilations, n_blocks, width,
     x = torch.randint(0, 64, (2, target + model.receptive_field))
     _, want = _grads(model, lambda: _autograd_loss(model, x, target))  # as measured: autograd in float32
     _, got = _grads(model, lambda: fused_loss(model, x, target))
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         if w is not None:
             assert torch.isfinite(g).all()
             assert _max_rel(g, w) <= 1e-4
@@ -329,7 +329,7 @@ def test_all_targets_ignored_is_nan_with_zero_gradients_like_torch():
     _, want = _grads(model, lambda: _autograd_loss(model, x, 5))
     loss, got = _grads(model, lambda: fused_loss(model, x, 5))
     assert math.isnan(loss) and math.isnan(float(_autograd_loss(model, x, 5)))
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert (g is None) == (w is None)
         assert g is None or (g == 0).all()
 
@@ -352,7 +352,7 @@ def test_a_left_padded_window_is_just_classes():
     b_loss, b = _grads(model, lambda: F.cross_entropy(
         model.logits_btc(silence[:, :-1], n_outputs=T)[:, first:].reshape(-1, 16), silence[:, -T + first:].reshape(-1)))
     assert a_loss == pytest.approx(b_loss, rel=1e-6)
-    for g, w in zip(a, b):
+    for g, w in zip(a, b, strict=True):
         assert (g is None) == (w is None)
         if w is not None:
             assert torch.allclose(g, w, rtol=1e-4, atol=1e-7)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from tests.qt_fixtures import make_window, qt_leak_check, qt_settings, tone_file, train_model  # noqa: F401
-
 from wavenet_gui.qt.playback import PLAYING, STOPPED, AudioBuffer, Player, playback_availability  # noqa: E402
 
 AVAILABLE, REASON = playback_availability()

@@ -478,7 +478,7 @@ def test_window_and_cli_give_the_same_audio_for_the_same_files_settings_and_seed
         torch.set_num_threads(threads)
     cli = sorted((tmp_path / "cli").glob("pred_*.wav"))
     assert [p.name[-7:] for p in gui] == [p.name[-7:] for p in cli] == ["_v1.wav", "_v2.wav"]
-    for a, b in zip(gui, cli):
+    for a, b in zip(gui, cli, strict=True):
         np.testing.assert_array_equal(sf.read(a)[0], sf.read(b)[0])
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from wavenet_gui.core import silence
 from wavenet_gui.core.checks import AudioProfile, check_generation, flatness, longest_constant_run
 from wavenet_gui.core.data import IGNORE, WindowSampler
 from wavenet_gui.core.errors import AudioFileError, ConfigError
@@ -19,7 +20,6 @@ from wavenet_gui.core.presets import PRESETS, imitate_dilations, split_settings,
 from wavenet_gui.core.preview import preview
 from wavenet_gui.core.quantization import Quantizer
 from wavenet_gui.core.session import make_sampler
-from wavenet_gui.core import silence
 from wavenet_gui.core.silence import trim_classes, trim_silence
 from wavenet_gui.core.training import Trainer, TrainingConfig
 
@@ -235,7 +235,7 @@ def test_learning_rate_warms_up_then_decays_along_a_cosine():
     seen = []
     trainer.run(callback=lambda p: seen.append(trainer.optimizer.param_groups[0]["lr"]))
     assert seen[0] == pytest.approx(0.001) and seen[9] == pytest.approx(0.01)
-    assert all(a >= b for a, b in zip(seen[9:], seen[10:]))  # decays monotonically
+    assert all(a >= b for a, b in zip(seen[9:], seen[10:], strict=False))  # decays monotonically
     assert seen[-1] == pytest.approx(0.001)
     flat = _tone_trainer(learning_rate=0.01)
     assert {flat.learning_rate_at(i) for i in range(40)} == {0.01}
@@ -252,7 +252,7 @@ def test_preview_generates_a_second_without_touching_the_trainer():
     threads = torch.get_num_threads()
     result = preview(trainer, seconds=0.25, seed=1, temperature=1.0)
     assert result.audio.shape == (1, 2000) and result.sample_rate == 8000
-    assert all(torch.equal(a, b) for a, b in zip(state, trainer.model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(state, trainer.model.parameters(), strict=True))
     assert trainer.rng.bit_generator.state == rng_state and torch.get_num_threads() == threads
     assert result.collapse is None or "\n" not in result.collapse.message
     again = preview(trainer.model, seconds=0.25, seed=1, temperature=1.0)

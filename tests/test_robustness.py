@@ -38,7 +38,8 @@ def test_stop_at_random_moments_leaves_a_usable_model_and_a_loadable_checkpoint(
         trainer = _trainer(out)
         cancel = threading.Event()
         box = {}
-        worker = threading.Thread(target=lambda: box.update(result=trainer.run(cancel=cancel)))
+        worker = threading.Thread(target=lambda box=box, trainer=trainer, cancel=cancel:
+                                  box.update(result=trainer.run(cancel=cancel)))
         worker.start()
         time.sleep(delay)
         cancel.set()

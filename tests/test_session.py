@@ -266,7 +266,8 @@ def test_a_collapsed_generation_is_reported_with_what_to_try(session, monkeypatc
 
     monkeypatch.setattr(generation, "iter_generate", silent)
     results = session.run_generation().results
-    assert len(results.warnings) == 2 and results.warnings[0].startswith("variation 1: The generated audio is 100% silence")
+    assert len(results.warnings) == 2
+    assert results.warnings[0].startswith("variation 1: The generated audio is 100% silence")
     assert "receptive field" in results.warnings[0] and "\n" not in results.warnings[0]
 
 
@@ -279,7 +280,7 @@ def test_a_preview_while_training_leaves_the_weights_and_results_alone(session):
         if not isinstance(item, str) and item.iteration == 2:  # mid-run, from the progress loop
             before = [p.detach().clone() for p in session.model.parameters()]
             previews.append(session.preview(seconds=0.05))
-            assert all(torch.equal(a, b) for a, b in zip(before, session.model.parameters()))
+            assert all(torch.equal(a, b) for a, b in zip(before, session.model.parameters(), strict=True))
     assert previews and previews[0].iteration == 2 and previews[0].audio.shape == (1, 400)
     assert session.results is None and session.state.iteration == TINY["train_iterations"]
     again = session.preview(seconds=0.05)  # after training: from the model, the same settings, the same audio

@@ -56,7 +56,8 @@ from wavenet_gui.core.session import make_sampler
 from wavenet_gui.core.training import Trainer, TrainingConfig
 sig = model.config.quantizer.encode(0.5 * np.sin(np.arange(20000) * 0.05)).astype(np.uint8)
 cfg = TrainingConfig(train_iterations=3, batch_size=2, target_length=4100)  # rows enough for two blocks
-Trainer(model, make_sampler([sig], receptive_field=model.receptive_field, target_length=4100, config=model.config), cfg).run()
+sampler = make_sampler([sig], receptive_field=model.receptive_field, target_length=4100, config=model.config)
+Trainer(model, sampler, cfg).run()
 check("training")
 """,
     "generation with K streams": """

@@ -35,9 +35,9 @@ import sys
 import tempfile
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Callable
 
 from wavenet_gui import __version__
 
@@ -183,7 +183,10 @@ def _reset_fault_log() -> None:
     import faulthandler
 
     if _fault_file is not None:
-        faulthandler.enable(file=sys.__stderr__, all_threads=True)
+        if sys.__stderr__ is not None:
+            faulthandler.enable(file=sys.__stderr__, all_threads=True)
+        else:  # pythonw: no stderr to give it back to
+            faulthandler.disable()
         _fault_file.close()
         _fault_file = None
 
@@ -403,7 +406,7 @@ def install_excepthook(show: Callable[[str], None] | None = None) -> None:
         _previous_hooks = (sys.excepthook, threading.excepthook)
     default_hook = _previous_hooks[0]
 
-    def excepthook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
+    def excepthook(exc_type, exc, tb):
         if issubclass(exc_type, KeyboardInterrupt):
             default_hook(exc_type, exc, tb)
             return

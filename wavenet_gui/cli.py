@@ -14,7 +14,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 EXIT_BAD_INPUT = 2
 #: Training and generation ran, but a checkpoint asked for (--save_weights) could not be written.
@@ -140,10 +143,10 @@ class _Signals:
         self.event: threading.Event | None = None
         self.message = ""
         self.terminated = 0
-        self.previous: dict[int, object] = {}
+        self.previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
         self.escalate = True
 
-    def install(self) -> "_Signals":
+    def install(self) -> _Signals:
         for name in self.NAMES:
             signum = getattr(signal, name, None)
             if signum is None:  # no SIGHUP on Windows
@@ -159,7 +162,7 @@ class _Signals:
             signal.signal(signum, handler)
         self.previous.clear()
 
-    def phase(self, message: str, *, escalate: bool = True) -> "_Phase":
+    def phase(self, message: str, *, escalate: bool = True) -> _Phase:
         """``escalate=False`` under torchrun, which forwards the terminal's Ctrl+C once more:
         there every Ctrl+C is a stop request, never an abort."""
         self.escalate = escalate
@@ -245,8 +248,8 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
     if args.model:
         loaded = session.load_model(args.model)
         ignored = [f"--{name}" for name in config.MODEL_SETTINGS if name in given
-                   and given[name] != getattr(session.model.config, name)]
-        print(f"loaded {loaded.path} ({session.model.n_parameters():,} parameters, "
+                   and given[name] != getattr(loaded.model.config, name)]
+        print(f"loaded {loaded.path} ({loaded.model.n_parameters():,} parameters, "
               f"trained {session.state.iteration} iterations)")
         if ignored:
             print(f"note: {', '.join(ignored)} ignored: the model file decides its own settings", file=sys.stderr)
@@ -360,9 +363,8 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
     for warning in results.warnings:  # a collapse into silence, a stuck value or noise
         print(f"warning: {warning}", file=sys.stderr)
     if args.plot:
-        from .qt.plotting import plot_waveforms_png
-
         from .core.audio import load_audio
+        from .qt.plotting import plot_waveforms_png
 
         source = load_audio(session.files[0].path, sample_rate=results.sample_rate).samples if session.files else None
         for k, path in enumerate(results.saved):

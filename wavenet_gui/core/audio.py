@@ -58,7 +58,7 @@ import soundfile as sf
 from numpy.typing import ArrayLike
 
 from wavenet_gui.core.errors import AudioFileError, Cancelled, ConfigError, OutputError
-from wavenet_gui.core.fileio import atomic_write, write_new_file, path_length_problem, shorten
+from wavenet_gui.core.fileio import atomic_write, path_length_problem, shorten, write_new_file
 from wavenet_gui.core.quantization import Quantizer
 
 __all__ = [

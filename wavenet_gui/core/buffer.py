@@ -35,7 +35,7 @@ class AudioBuffer:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_array(cls, samples: np.ndarray, sample_rate: int) -> "AudioBuffer":
+    def from_array(cls, samples: np.ndarray, sample_rate: int) -> AudioBuffer:
         samples = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
         buf = cls(sample_rate, capacity=len(samples))
         buf.append(samples)

@@ -19,8 +19,9 @@ Examples
 >>> t = np.arange(2 * sr) / sr
 >>> speechy = 0.3 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > 0)
 >>> profile = AudioProfile.of([speechy], sample_rate=sr)
->>> print(check_generation(np.zeros(sr), profile=profile))
-The generated audio is 100% silence while the training audio is 42%: try a longer receptive field (the Imitate preset for short clips), another start or temperature, or more training.
+>>> print(check_generation(np.zeros(sr), profile=profile))  # doctest: +NORMALIZE_WHITESPACE
+The generated audio is 100% silence while the training audio is 42%: try a longer receptive
+field (the Imitate preset for short clips), another start or temperature, or more training.
 >>> check_generation(speechy[:sr], profile=profile) is None
 True
 """
@@ -112,7 +113,7 @@ class AudioProfile:
     """The longest run of one value in any file, in seconds."""
 
     @classmethod
-    def of(cls, signals: Sequence[np.ndarray], *, sample_rate: int) -> "AudioProfile":
+    def of(cls, signals: Sequence[np.ndarray], *, sample_rate: int) -> AudioProfile:
         """Profile of the training audio (float samples in [-1, 1], one array per file).
 
         Examples
@@ -129,12 +130,12 @@ class AudioProfile:
         if not signals:
             raise ConfigError("signals", "no audio to profile")
         levels = [frame_levels_db(s, sample_rate) for s in signals]
-        peak = float(max(l.max() for l in levels))
+        peak = float(max(lv.max() for lv in levels))
         all_levels = np.concatenate(levels)
         silent = float(np.mean(all_levels < peak - SILENT_DB))
         flats = [flatness(s, sample_rate, loud_db=peak - SILENT_DB) for s in signals]
         weights = [len(s) for s in signals]
-        ok = [(f, w) for f, w in zip(flats, weights) if np.isfinite(f)]
+        ok = [(f, w) for f, w in zip(flats, weights, strict=True) if np.isfinite(f)]
         flat = float(np.average([f for f, _ in ok], weights=[w for _, w in ok])) if ok else float("nan")
         run = max(longest_constant_run(s) for s in signals) / sample_rate
         return cls(int(sample_rate), peak, silent, flat, run)
@@ -142,7 +143,7 @@ class AudioProfile:
 
     @classmethod
     def of_classes(cls, signals: Sequence[np.ndarray], *, quantizer, sample_rate: int,
-                   max_seconds: float = 60.0) -> "AudioProfile":
+                   max_seconds: float = 60.0) -> AudioProfile:
         """:meth:`of` for quantized training audio (one byte per sample, as training keeps it).
 
         At most ``max_seconds`` of each file is decoded: a longer file is profiled from 20

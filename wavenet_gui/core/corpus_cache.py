@@ -138,7 +138,7 @@ class Corpus:
 
     def signals(self) -> list[np.ndarray]:
         """Each file's classes: views of the one map (nothing is copied or read yet)."""
-        return [self.data[int(o):int(o) + int(n)] for o, n in zip(self.offsets, self.lengths)]
+        return [self.data[int(o):int(o) + int(n)] for o, n in zip(self.offsets, self.lengths, strict=True)]
 
     def release_pages(self) -> None:
         """Drop the pages read so far from this process's memory (they stay in the page cache).
@@ -188,7 +188,8 @@ def _build(entry: Path, key: str, paths: list[Path], *, sample_rate: int, quanti
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     dtype = quantizer.storage_dtype
-    files, notes = [], []
+    files: list[dict] = []
+    notes: list[str] = []
     try:
         with open(tmp / _CLASSES, "wb") as out:
             for i, path in enumerate(paths):
@@ -259,8 +260,8 @@ def open_corpus(paths: Iterable[str | os.PathLike[str]], *, sample_rate: int, qu
     ConfigError
         No files.
     """
-    paths = [Path(p).expanduser().resolve() for p in paths]
-    if not paths:
+    resolved = [Path(p).expanduser().resolve() for p in paths]
+    if not resolved:
         raise ConfigError("wav", "no audio files were given")
     rate = int(sample_rate)
     folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
@@ -268,13 +269,13 @@ def open_corpus(paths: Iterable[str | os.PathLike[str]], *, sample_rate: int, qu
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(folder, f"cannot create the decoded audio cache folder ({e.strerror or e})") from None
-    key = corpus_key(paths, sample_rate=rate, quantizer=quantizer)
+    key = corpus_key(resolved, sample_rate=rate, quantizer=quantizer)
     entry = folder / key
     index = _entry_valid(entry, key)
     decoded = index is None
-    if decoded:
+    if index is None:
         shutil.rmtree(entry, ignore_errors=True)
-        _build(entry, key, paths, sample_rate=rate, quantizer=quantizer, cancel=cancel, progress=progress)
+        _build(entry, key, resolved, sample_rate=rate, quantizer=quantizer, cancel=cancel, progress=progress)
         index = _entry_valid(entry, key)
         if index is None:
             raise OutputError(entry, "the decoded audio cache could not be read back")
@@ -284,15 +285,16 @@ def open_corpus(paths: Iterable[str | os.PathLike[str]], *, sample_rate: int, qu
     lengths = np.array([int(f["length"]) for f in index["files"]], dtype=np.int64)
     offsets = np.zeros(len(lengths), dtype=np.int64)
     np.cumsum(lengths[:-1], out=offsets[1:])
-    for path, n in zip(paths, lengths):
+    for path, n in zip(resolved, lengths, strict=True):
         if n < min_samples:
             raise AudioFileError(path, f"too short: {int(n):,} samples ({n / rate:.3f} s at {rate} Hz); the model "
                                        f"needs at least {min_samples:,} samples ({min_samples / rate:.3f} s)")
     dtype = np.dtype(index["dtype"])
     total = int(lengths.sum())
+    data: np.ndarray
     if total:
         data = np.memmap(entry / _CLASSES, dtype=dtype, mode="r", shape=(total,))
     else:
         data = np.zeros(0, dtype=dtype)
-    return Corpus(directory=entry, paths=paths, offsets=offsets, lengths=lengths, sample_rate=rate,
+    return Corpus(directory=entry, paths=resolved, offsets=offsets, lengths=lengths, sample_rate=rate,
                   notes=list(index.get("notes", [])), data=data, decoded=decoded)

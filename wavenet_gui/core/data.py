@@ -147,7 +147,7 @@ class WindowSampler:
                 )
 
         arrays: list[np.ndarray] = []
-        for name, s in zip(names, signals):
+        for name, s in zip(names, signals, strict=True):
             a = np.asarray(s)
             if a.ndim != 1:
                 raise ConfigError("signals", f"{name}: must be 1-D classes, got shape {a.shape}")
@@ -176,7 +176,7 @@ class WindowSampler:
             offsets = np.append(starts, len(data))
         else:
             data = np.empty(int(offsets[-1]), dtype=self._dtype)
-            for a, start in zip(arrays, offsets[:-1]):
+            for a, start in zip(arrays, offsets[:-1], strict=True):
                 data[start : start + len(a)] = a  # one compact copy, file by file
 
         held = np.rint(lengths * holdout).astype(np.int64) if holdout > 0 else lengths * 0
@@ -274,12 +274,12 @@ class WindowSampler:
     def unused_files(self) -> list[str]:
         """One note per file with nothing to train on, e.g. for the log."""
         return [f"{name}: empty; not used for training"
-                for name, n in zip(self._names, self._train_len) if n == 0]
+                for name, n in zip(self._names, self._train_len, strict=True) if n == 0]
 
     @property
     def padded_files(self) -> list[str]:
         """Files shorter than the target length: their windows are padded, which costs time."""
-        return [name for name, n in zip(self._names, self._train_len) if 0 < n < self._targets]
+        return [name for name, n in zip(self._names, self._train_len, strict=True) if 0 < n < self._targets]
 
     @property
     def has_validation(self) -> bool:

@@ -152,7 +152,7 @@ class DistributedRun:
         n = self.world_size
         return f"training on {n} process{'es' if n != 1 else ''} (world size {n}, {self.backend})"
 
-    def __enter__(self) -> "DistributedRun":
+    def __enter__(self) -> DistributedRun:
         if not dist.is_initialized():
             dist.init_process_group(self.backend, rank=self.rank, world_size=self.world_size,
                                     timeout=self._timeout,

@@ -7,6 +7,7 @@ that line and nothing else; anything that is not a ``WaveNetError`` is a bug.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -17,7 +18,7 @@ class WaveNetError(Exception):
 class AudioFileError(WaveNetError):
     """An audio file could not be used.  The message starts with the file name."""
 
-    def __init__(self, path: str | Path, reason: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path.name}: {reason}")
@@ -35,7 +36,7 @@ class ConfigError(WaveNetError):
 class ModelFileError(WaveNetError):
     """A model file is corrupt, foreign, unsafe or does not match."""
 
-    def __init__(self, path: str | Path, reason: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path.name}: {reason}")
@@ -52,7 +53,7 @@ class TrainingError(WaveNetError):
 class OutputError(WaveNetError):
     """A result could not be written (unwritable or full folder, ...)."""
 
-    def __init__(self, path: str | Path, reason: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")

@@ -212,7 +212,7 @@ def _make_mk(NS, NV, PD=0):
             wp = context.make_array(sig.args[0])(context, builder, w_).data
             vp = context.make_array(sig.args[3])(context, builder, v_).data
             op = context.make_array(sig.args[6])(context, builder, o_).data
-            fname = "llvm.fma.v%df32" % _VW
+            fname = f"llvm.fma.v{_VW}f32"
             fma = builder.module.globals.get(fname)
             if fma is None:
                 fma = ir.Function(builder.module, ir.FunctionType(vf, [vf, vf, vf]), name=fname)
@@ -278,7 +278,7 @@ def _make_mk(NS, NV, PD=0):
                 for q in range(NV):
                     new.append(builder.call(fma, [a, wv[q], phis[s * NV + q]]))
             j.add_incoming(builder.add(j, ir.Constant(i64, 1)), builder.block)
-            for ph, nv in zip(phis, new):
+            for ph, nv in zip(phis, new, strict=True):
                 ph.add_incoming(nv, builder.block)
             builder.branch(loop)
             builder.position_at_end(done)
@@ -295,7 +295,7 @@ def _make_mk(NS, NV, PD=0):
 #: NUMBA_BOUNDSCHECK=1 (a compile-time constant of the kernels): :func:`_mm` also checks the
 #: ranges its raw-memory micro-kernels touch.  (numba's cache is not keyed on it: tests/conftest.py
 #: gives such runs a cache folder of their own.)
-_BOUNDSCHECK = bool(numba.config.BOUNDSCHECK)
+_BOUNDSCHECK = bool(numba.config.BOUNDSCHECK)  # type: ignore[attr-defined]  # set at import
 
 
 @njit(inline="always", cache=True)
@@ -734,7 +734,8 @@ class FastGenerator:
         dil = np.asarray(cfg.dilations, dtype=np.int64)
         self._dil = dil
         self._qoff = np.concatenate([[0], np.cumsum(dil)[:-1]]).astype(np.int64)
-        self._initial = np.ascontiguousarray(model.initial_queues(K, weight_format=weight_format), dtype=np.float32)  # the past
+        # the past
+        self._initial = np.ascontiguousarray(model.initial_queues(K, weight_format=weight_format), dtype=np.float32)
         self._queue = self._initial.copy()
         # scratch
         self._acc = np.zeros((K, S + R), np.float32)

@@ -40,6 +40,8 @@ True
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 
@@ -58,11 +60,12 @@ def _params(model: WaveNet) -> list[torch.Tensor]:
     per kind, all layers: dilated, residual, skip weights, then end1, end2 weights,
     then (with biases) dilated, residual, skip biases and end1, end2 biases."""
     layers = model.layers
-    out = [l.dilated.weight for l in layers] + [l.residual.weight for l in layers] + \
-        [l.skip.weight for l in layers] + [model.end1.weight, model.end2.weight]
+    out = [layer.dilated.weight for layer in layers] + [layer.residual.weight for layer in layers] + \
+        [layer.skip.weight for layer in layers] + [model.end1.weight, model.end2.weight]
     if model.config.bias:
-        out += [l.dilated.bias for l in layers] + [l.residual.bias for l in layers] + \
-            [l.skip.bias for l in layers] + [model.end1.bias, model.end2.bias]
+        biases = [layer.dilated.bias for layer in layers] + [layer.residual.bias for layer in layers] + \
+            [layer.skip.bias for layer in layers] + [model.end1.bias, model.end2.bias]
+        out += cast(list[torch.Tensor], biases)  # bias=True: every one is set
     return out
 
 

@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import cast
 
 import numpy as np
 import torch
 
 from . import config as settings
 from .errors import ConfigError
-from .warmup import warm_once
 from .model import WaveNet
+from .warmup import warm_once
 
 #: Engines accepted by ``backend=``.
 BACKENDS = ("auto", "fast", "torch")
@@ -101,6 +102,12 @@ class TorchQueueGenerator:
         return out
 
 
+def random_seed() -> int:
+    """A seed drawn from the operating system's entropy, in ``[0, 2**31)``."""
+    entropy = np.random.SeedSequence().entropy  # drawn from the OS, so one int
+    return int(cast(int, entropy) % 2**31)
+
+
 def make_generator(model: WaveNet, *, n_streams: int = 1, backend: str = "auto",
                    weight_format: str = "float32"):
     """Build the cached generator engine named by ``backend`` (see :data:`BACKENDS`)."""
@@ -109,9 +116,9 @@ def make_generator(model: WaveNet, *, n_streams: int = 1, backend: str = "auto",
     if backend in ("auto", "fast"):
         try:
             from .fastgen import FastGenerator
-        except ImportError:
+        except ImportError as exc:
             if backend == "fast":
-                raise ConfigError("backend", "the fast (numba) generator is not available here")
+                raise ConfigError("backend", "the fast (numba) generator is not available here") from exc
         else:
             return FastGenerator(model, n_streams=n_streams, weight_format=weight_format)
     return TorchQueueGenerator(model, n_streams=n_streams, weight_format=weight_format)
@@ -192,7 +199,7 @@ def _validate(n_samples: int, temperature: float, n_streams: int, weight_format:
 def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: int | None = None,
                   prime=None, n_streams: int = 1, chunk_size: int | None = None,
                   cancel: threading.Event | None = None, backend: str = "auto",
-                  weight_format: str = "float32") -> Iterator[np.ndarray]:
+                  weight_format: str = "float32") -> Generator[np.ndarray, None, None]:
     """Generate classes chunk by chunk.
 
     Yields ``np.ndarray[int64, (n_streams, k)]`` chunks until ``n_samples`` are
@@ -213,7 +220,7 @@ def iter_generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, s
     """
     _validate(n_samples, temperature, n_streams, weight_format)
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**31)
+        seed = random_seed()
     prime = _prime_array(model, prime, n_streams)
     engine = make_generator(model, n_streams=n_streams, backend=backend, weight_format=weight_format)
     rngs = [np.random.default_rng([seed, k]) for k in range(n_streams)]
@@ -270,7 +277,7 @@ def generate(model: WaveNet, *, n_samples: int, temperature: float = 1.0, seed: 
                                     f"{MAX_IN_MEMORY_SAMPLES:,} samples generation keeps in memory; "
                                     "write long output straight to files instead")
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**31)
+        seed = random_seed()
     quantizer = model.config.quantizer
     sr = model.config.sample_rate
     chunks: list[np.ndarray] = []

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -131,7 +133,7 @@ class WaveNetConfig:
     def quantizer(self) -> Quantizer:
         return Quantizer(n_channels=self.n_channels, kind=self.quantization)
 
-    def validate(self) -> "WaveNetConfig":
+    def validate(self) -> WaveNetConfig:
         """Raise :class:`ConfigError` naming the first invalid field; return self."""
         for name in settings.MODEL_SETTINGS:
             settings.check(name, getattr(self, name))
@@ -143,12 +145,12 @@ class WaveNetConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def differences(self, other: "WaveNetConfig") -> list[str]:
+    def differences(self, other: WaveNetConfig) -> list[str]:
         """Names of the settings in which ``other`` differs from this config, in table order."""
         return [name for name in settings.MODEL_SETTINGS if getattr(self, name) != getattr(other, name)]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "WaveNetConfig":
+    def from_dict(cls, data: dict) -> WaveNetConfig:
         """Build from a dict, refusing unknown keys and wrong types (raises ConfigError)."""
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(fields))
@@ -200,7 +202,9 @@ class WaveNet(nn.Module):
         self.config = config.validate()
         cfg = config
         self.embed = nn.Embedding(cfg.n_channels, cfg.n_hidden)  # one-hot input x 1x1 conv
-        self.layers = nn.ModuleList(ResidualLayer(cfg, d) for d in cfg.dilations)
+        # A ModuleList (registered, in the state dict) of ResidualLayers; typed as such, since
+        # iterating a ModuleList gives a type checker plain Modules.
+        self.layers = cast(Sequence[ResidualLayer], nn.ModuleList(ResidualLayer(cfg, d) for d in cfg.dilations))
         self.end1 = nn.Conv1d(cfg.n_skip, cfg.n_end, kernel_size=1, bias=cfg.bias)
         self.end2 = nn.Conv1d(cfg.n_end, cfg.n_channels, kernel_size=1, bias=cfg.bias)
 
@@ -283,11 +287,11 @@ class WaveNet(nn.Module):
         if weight_format != "float32":
             model = round_model_weights(copy.deepcopy(self), weight_format)
         rows = [h.cpu().numpy()[None, None, :].repeat(d, 0).repeat(int(n_streams), 1)
-                for d, h in zip(cfg.dilations, model.silent_layer_inputs())]
+                for d, h in zip(cfg.dilations, model.silent_layer_inputs(), strict=True)]
         return np.ascontiguousarray(np.concatenate(rows, axis=0), dtype=np.float32)
 
     # ------------------------------------------------------------------ one sample at a time
-    def start(self, n_streams: int = 1, *, weight_format: str = "float32") -> "StepState":
+    def start(self, n_streams: int = 1, *, weight_format: str = "float32") -> StepState:
         """The state :meth:`step` starts from: the packed weights and the initial queues.
 
         ``weight_format`` rounds the weight matrices as a generator storing them in 16 bits
@@ -303,11 +307,11 @@ class WaveNet(nn.Module):
                                                         "e1", "b1", "e2", "b2")}
         queue = torch.from_numpy(self.initial_queues(n_streams, weight_format=weight_format)).to(dev)
         offsets = np.concatenate([[0], np.cumsum(self.config.dilations)]).astype(int)
-        queues = [queue[a:b] for a, b in zip(offsets[:-1], offsets[1:])]  # [d, K, R] views
+        queues = [queue[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]  # [d, K, R] views
         return StepState(weights=weights, queues=queues, dilations=list(self.config.dilations))
 
     @torch.no_grad()
-    def step(self, x: torch.Tensor, state: "StepState") -> torch.Tensor:
+    def step(self, x: torch.Tensor, state: StepState) -> torch.Tensor:
         """Feed one sample per stream and return the logits of the next one (the reference).
 
         Parameters
@@ -334,7 +338,7 @@ class WaveNet(nn.Module):
         h = w["embed"][x.to(self.device)]  # [K, R]
         skip = w["bskip"].expand(h.shape[0], S).clone()  # [K, S]
         last = len(state.dilations) - 1
-        for i, (d, q) in enumerate(zip(state.dilations, state.queues)):
+        for i, (d, q) in enumerate(zip(state.dilations, state.queues, strict=True)):
             slot = state.t % d
             f_g = torch.addmm(w["bd"][i], q[slot], w["wd"][i, :R])  # [K, 2D]: x[t - d] ...
             f_g.addmm_(h, w["wd"][i, R:])  # ... and x[t]
@@ -403,7 +407,7 @@ class WaveNet(nn.Module):
         w_skip = torch.cat([layer.skip.weight[:, :, 0] for layer in self.layers], dim=1)  # [S, L*D]
         skip = F.linear(torch.cat(zs, dim=-1), w_skip)  # [B, n, S]: the sum of every layer's skip
         if self.config.bias:
-            skip = skip + sum(layer.skip.bias for layer in self.layers)
+            skip = skip + sum(cast(torch.Tensor, layer.skip.bias) for layer in self.layers)  # bias=True: set
         out = F.relu(F.linear(F.relu(skip), self.end1.weight[:, :, 0], self.end1.bias))  # [B, n, E]
         return F.linear(out, self.end2.weight[:, :, 0], self.end2.bias)  # [B, n, C]
 

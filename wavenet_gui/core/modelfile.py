@@ -43,7 +43,7 @@ from safetensors.torch import save as st_save
 
 from .errors import ConfigError, ModelFileError
 from .fileio import atomic_write, check_writable_dir, path_length_problem, shorten
-from .model import MAX_PARAMETERS, WaveNet, WaveNetConfig
+from .model import WaveNet, WaveNetConfig
 
 FORMAT = "wavenet-gui-model"
 FORMAT_VERSION = 1
@@ -102,7 +102,8 @@ def adam_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict
     moments, step = {}, 0
     for p, state in optimizer.state.items():
         if id(p) in names and "exp_avg" in state:
-            moments[names[id(p)]] = (state["exp_avg"].detach().cpu().clone(), state["exp_avg_sq"].detach().cpu().clone())
+            moments[names[id(p)]] = (state["exp_avg"].detach().cpu().clone(),
+                                     state["exp_avg_sq"].detach().cpu().clone())
             step = int(state["step"].item() if torch.is_tensor(state["step"]) else state["step"])
     if not moments:
         return None
@@ -402,7 +403,8 @@ def _expected_shapes(config: WaveNetConfig) -> dict[str, tuple[int, ...]]:
 
 def _tensor_table(path: Path, f, shapes: dict[str, tuple[int, ...]], has_optimizer: bool) -> list[str]:
     """Check every tensor's name, dtype and shape (from the header only); return the moment names."""
-    seen_weights, moments = set(), {}
+    seen_weights: set[str] = set()
+    moments: dict[str, set[str]] = {}
     for key in f.keys():
         sl = f.get_slice(key)
         dtype, shape = sl.get_dtype(), tuple(sl.get_shape())

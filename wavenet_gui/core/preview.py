@@ -1,7 +1,7 @@
 """Previews while training: a short generation from the current weights that leaves training alone.
 
-:func:`preview` snapshots the weights, so the trainer may go on stepping while the preview generates, and it generates on one
-thread, so torch's and numba's thread counts stay as they were.  The window calls it
+:func:`preview` snapshots the weights, so the trainer may go on stepping while the preview
+generates, and it generates on one thread, so torch's and numba's thread counts stay as they were.  The window calls it
 every N iterations or on a button, in the background, then plots and plays the result;
 the check of :mod:`wavenet_gui.core.checks` comes with it when a profile of the training
 audio is given.

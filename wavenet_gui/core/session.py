@@ -64,19 +64,33 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import config
-from .audio import (AudioInfo, LoadedAudio, LoadedClasses, audio_info, find_audio_files, load_audio,
-                    load_audio_classes, save_audio)
+from .audio import (
+    AudioInfo,
+    LoadedAudio,
+    LoadedClasses,
+    audio_info,
+    find_audio_files,
+    load_audio,
+    load_audio_classes,
+    save_audio,
+)
 from .buffer import AudioBuffer
 from .data import WindowSampler
 from .errors import AudioFileError, Cancelled, ConfigError, WaveNetError
 from .fileio import check_writable_dir
 from .quantization import Quantizer
 from .trainstate import TrainingState
+
+if TYPE_CHECKING:  # torch loads when the session first trains, generates or loads a model
+    from .corpus_cache import Corpus
+    from .distributed import DistributedRun
+    from .model import WaveNet
+    from .training import Trainer
 
 __all__ = [
     "FilesReport", "GenerationOutcome", "Results", "Session", "TrainOutcome", "available_devices",
@@ -333,7 +347,7 @@ class Session:
         self._cancel = threading.Event()
         self.busy = ""
         """``"training"`` or ``"generation"`` while :meth:`train` or :meth:`generate` runs, else ``""``."""
-        self.model = None
+        self.model: WaveNet | None = None
         """The :class:`~wavenet_gui.core.model.WaveNet`, or None before training or loading one."""
         self.state = TrainingState()
         """The model's training state: iteration count, loss and validation history, Adam's moments."""
@@ -343,10 +357,10 @@ class Session:
         """The file the model was last saved to or loaded from."""
         self.results: Results | None = None
         self.backend = "auto"
-        self._trainer = None  # the Trainer while train() runs (for save_recovery)
+        self._trainer: Trainer | None = None  # the Trainer while train() runs (for save_recovery)
         #: scale (issue 15): the :class:`~wavenet_gui.core.distributed.DistributedRun` of a torchrun
         #: launch (the CLI sets it): training then uses a DistributedTrainer
-        self.distributed = None
+        self.distributed: DistributedRun | None = None
         """The generator engine: ``"auto"``, ``"fast"`` (numba) or ``"torch"`` (the reference)."""
 
     # ------------------------------------------------------------------------------ events
@@ -383,7 +397,7 @@ class Session:
         out = []
         for info in self._files:
             trimmed = None
-            if rate is not None:
+            if rate is not None and quantizer is not None:  # both or neither
                 decoded = self._cached(info.path, rate, quantizer)
                 if decoded is not None:
                     try:
@@ -442,8 +456,14 @@ class Session:
                 out.append(name)
         return out
 
+    def _model(self) -> WaveNet:
+        """The model, for the verbs that have checked there is one."""
+        if self.model is None:
+            raise ConfigError("model", "there is no model yet: train or load one first")
+        return self.model
+
     def _sync_settings_to_model(self) -> None:
-        cfg = self.model.config
+        cfg = self._model().config
         self.settings.update({name: getattr(cfg, name) for name in config.MODEL_SETTINGS})
 
     # ------------------------------------------------------------------------------ files
@@ -500,7 +520,8 @@ class Session:
                 if info.frames == 0:
                     raise AudioFileError(f, "file holds no audio (zero frames)")
                 seconds += float(info.duration)
-                if rate is not None and self._corpus_dir(seconds) is None:  # cached corpora decode at training
+                # cached corpora decode at training
+                if rate is not None and quantizer is not None and self._corpus_dir(seconds) is None:
                     decoded = self._decode(info.path, rate, quantizer, cancel)
                     trimmed = self._trim(decoded.classes, info.path, rate, quantizer)  # silent: refused
                     report.notes.extend(f"{f.name}: {n}" for n in decoded.notes)
@@ -748,7 +769,7 @@ class Session:
     def _train(self, cfg, tcfg, cancel) -> Generator[Any, None, TrainOutcome]:
         from .training import Trainer
 
-        trainer = None
+        trainer: Trainer | None = None
         try:
             if self.leave_a_core_free:
                 leave_a_core_free()
@@ -789,10 +810,10 @@ class Session:
             if self.distributed is not None:  # scale (issue 15): DDP under torchrun
                 from .distributed import DistributedTrainer
 
-                trainer = self._trainer = DistributedTrainer(self.model, sampler, tcfg, state=self.state,
+                trainer = self._trainer = DistributedTrainer(self._model(), sampler, tcfg, state=self.state,
                                                              run=self.distributed)
             else:
-                trainer = self._trainer = Trainer(self.model, sampler, tcfg, state=self.state)
+                trainer = self._trainer = Trainer(self._model(), sampler, tcfg, state=self.state)
             self.unsaved = True
             self._emit("model")
             yield "Training…"
@@ -847,7 +868,7 @@ class Session:
     #: called with (done, total, name) before each file is decoded into the cache
     corpus_progress: Callable[[int, int, str], None] | None = None
     #: the cache of the last training run (None: decoded into memory)
-    corpus = None
+    corpus: Corpus | None = None
 
     def _not_started(self) -> TrainOutcome:
         from .training import TrainingResult
@@ -888,15 +909,15 @@ class Session:
         """
         self._not_busy("generate")
         values = self.check_generation()
-        sr = self.model.config.sample_rate
+        sr = self._model().config.sample_rate
         n = max(1, int(round(values["length"] * sr)))
-        from .generation import MAX_IN_MEMORY_SAMPLES
+        from .generation import MAX_IN_MEMORY_SAMPLES, random_seed
 
         if n * values["variations"] > MAX_IN_MEMORY_SAMPLES:
             raise ConfigError("length", f"{values['length']:g} s x {values['variations']} variations at {sr} Hz is "
                                         f"more than the {MAX_IN_MEMORY_SAMPLES:,} samples generation keeps in "
                                         "memory; generate less at a time")
-        seed = values["seed"] if values["seed"] is not None else int(np.random.SeedSequence().entropy % 2**31)
+        seed = values["seed"] if values["seed"] is not None else random_seed()
         event = self._start("generation", cancel)
         self.results = Results(buffers=[AudioBuffer(sr, capacity=n) for _ in range(values["variations"])],
                                sample_rate=sr, seed=seed, n_samples=n)
@@ -911,7 +932,7 @@ class Session:
         try:
             if self.leave_a_core_free:
                 leave_a_core_free()
-            model = self.model
+            model = self._model()
             cfg = model.config
             n, sr = results.n_samples, results.sample_rate
             prime, results.note = self._prime(values["prime"], cfg)
@@ -922,7 +943,7 @@ class Session:
                                        prime=prime, n_streams=len(results.buffers), cancel=cancel,
                                        weight_format=values["weight_format"], backend=self.backend):
                 audio = quantizer.decode(chunk).astype(np.float32)  # [K, m]
-                for buf, row in zip(results.buffers, audio):
+                for buf, row in zip(results.buffers, audio, strict=True):
                     buf.append(row)
                 done += chunk.shape[1]
                 elapsed = time.perf_counter() - t0
@@ -958,7 +979,7 @@ class Session:
         if source is None:
             raise ConfigError("model", "there is no model yet: train or load one first")
         values = self.checked("generation")
-        cfg = self.model.config
+        cfg = self._model().config
         profile = self._profile(cfg)
         return preview(source, seconds=seconds, temperature=values["temperature"], seed=values["seed"] or 0,
                        profile=profile)

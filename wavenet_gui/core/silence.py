@@ -19,9 +19,10 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import NoReturn
 
 import numpy as np
 
@@ -145,7 +146,7 @@ def _sound_bounds(n: int, read: Callable[[int, int], np.ndarray], *, sample_rate
     return first * hop, min(n, last * hop + frame)
 
 
-def _refuse(peak: float, threshold: float, name: str | Path) -> None:
+def _refuse(peak: float, threshold: float, name: str | Path) -> NoReturn:
     level = f"{20 * np.log10(peak):.0f} dBFS" if peak > 0 else "digital silence"
     raise AudioFileError(
         name, f"silent after trimming silence: its loudest part is {level}, below the silence threshold "
@@ -188,10 +189,11 @@ def trim_silence(samples: np.ndarray, *, sample_rate: int, threshold: float = DE
     Examples
     --------
     >>> import numpy as np
-    >>> trim_silence(np.zeros(800) + 1e-4, sample_rate=8000, name="hiss.wav")
+    >>> trim_silence(np.zeros(800) + 1e-4, sample_rate=8000, name="hiss.wav")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    wavenet_gui.core.errors.AudioFileError: hiss.wav: silent after trimming silence: its loudest part is -80 dBFS, below the silence threshold 0.01 (-40 dBFS); lower the silence threshold (0 turns trimming off)
+    wavenet_gui.core.errors.AudioFileError: hiss.wav: silent after trimming silence: its loudest part is
+    -80 dBFS, below the silence threshold 0.01 (-40 dBFS); lower the silence threshold (0 turns trimming off)
     """
     _check(threshold, sample_rate)
     x = np.asarray(samples, dtype=np.float32).reshape(-1)

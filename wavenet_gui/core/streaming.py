@@ -31,7 +31,7 @@ import numpy as np
 
 from .errors import ConfigError, OutputError
 from .fileio import check_writable_dir, os_error_reason, publish_new
-from .generation import GenerationProgress, iter_generate
+from .generation import GenerationProgress, iter_generate, random_seed
 from .model import WaveNet
 
 __all__ = ["MAX_STREAMED_SAMPLES", "StreamedGeneration", "WavStreamWriter", "generate_to_files"]
@@ -209,19 +209,19 @@ def generate_to_files(model: WaveNet, paths: Sequence[str | os.PathLike[str]], *
     >>> [p.name for p in r.paths], r.n_samples
     (['a.wav', 'b.wav'], 800)
     """
-    paths = [Path(os.fspath(p)).expanduser() for p in paths]
-    if not 1 <= len(paths) <= 64:
-        raise ConfigError("variations", f"must be between 1 and 64, got {len(paths)}")
-    for folder in dict.fromkeys(p.parent for p in paths):
+    files = [Path(os.fspath(p)).expanduser() for p in paths]
+    if not 1 <= len(files) <= 64:
+        raise ConfigError("variations", f"must be between 1 and 64, got {len(files)}")
+    for folder in dict.fromkeys(p.parent for p in files):
         check_writable_dir(folder)
-        check_streamed_output(n_samples, sum(p.parent == folder for p in paths), folder)
+        check_streamed_output(n_samples, sum(p.parent == folder for p in files), folder)
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**31)
+        seed = random_seed()
     sr = model.config.sample_rate
     quantizer = model.config.quantizer
     chunks = iter_generate(model, n_samples=n_samples, temperature=temperature, seed=seed, prime=prime,
-                           n_streams=len(paths), cancel=cancel, backend=backend, weight_format=weight_format)
-    writers = [WavStreamWriter(p, sample_rate=sr) for p in paths]
+                           n_streams=len(files), cancel=cancel, backend=backend, weight_format=weight_format)
+    writers = [WavStreamWriter(p, sample_rate=sr) for p in files]
     done = 0
     t0 = time.perf_counter()
     try:

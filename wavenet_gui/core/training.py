@@ -21,9 +21,10 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,6 +47,7 @@ _d = settings.default
 
 # scale (issue 15): precision choices live in core/devices.py (float16 + GradScaler on CUDA).
 from .devices import PRECISIONS, precision_plan  # noqa: E402
+
 LR_SCHEDULES = settings.SETTINGS["lr_schedule"].allowed  # ("constant", "cosine")
 
 
@@ -112,7 +114,7 @@ class TrainingConfig:
     bfloat16 on a CPU with native bfloat16 instructions (AVX512-BF16 or AMX), about
     1.5x faster there, else float32."""
 
-    def validate(self) -> "TrainingConfig":
+    def validate(self) -> TrainingConfig:
         """Raise :class:`ConfigError` naming the first invalid field; return self."""
         for name, field_name in (("learning_rate", "learning_rate"), ("target_loss", "target_loss"),
                                  ("train_iterations", "train_iterations"), ("batch_size", "batch_size"),
@@ -138,7 +140,7 @@ class TrainingConfig:
 
 
 def save_trained_model(path: str | Path, model: WaveNet, state: TrainingState, *,
-                       config: "TrainingConfig | None" = None, extra: dict | None = None) -> Path:
+                       config: TrainingConfig | None = None, extra: dict | None = None) -> Path:
     """Write ``model`` with its training state (iteration, losses, Adam) to ``path``, atomically.
 
     The one way a trained model is saved: checkpoints and "Save model" alike.
@@ -213,7 +215,8 @@ class Trainer:
         want = model.receptive_field + config.target_length
         if sampler.window != want or sampler.receptive_field != model.receptive_field:
             raise ConfigError("window", f"sampler windows are {sampler.window} samples, the model needs {want} "
-                                        f"(receptive field {model.receptive_field} + target length {config.target_length})")
+                                        f"(receptive field {model.receptive_field} "
+                                        f"+ target length {config.target_length})")
         if sampler.pad_class != model.config.quantizer.centre:
             raise ConfigError("n_channels", f"the sampler pads with class {sampler.pad_class} but this model's silence "
                                             f"is class {model.config.quantizer.centre}: build the sampler with "
@@ -299,7 +302,7 @@ class Trainer:
 
     # ------------------------------------------------------------------
     @classmethod
-    def from_checkpoint(cls, path: str | Path, sampler: WindowSampler, config: TrainingConfig) -> "Trainer":
+    def from_checkpoint(cls, path: str | Path, sampler: WindowSampler, config: TrainingConfig) -> Trainer:
         """Resume from a checkpoint: weights, Adam's state, iteration count and loss history."""
         loaded = load_model(path, device=config.device)
         return cls(loaded.model, sampler, config, state=TrainingState.from_loaded(loaded))
@@ -320,8 +323,9 @@ class Trainer:
         """Adam's state in the form ``Trainer(optimizer_state=...)`` and ``save_model`` take."""
         return adam_state(self.model, self.optimizer)
 
-    def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        """Write weights, Adam's state and the loss history atomically; return the path."""
+    def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
+        """Write weights, Adam's state and the loss history atomically; return the path (None
+        where this process writes none: the other ranks of a distributed run)."""
         if path is None:
             if not self.config.output_dir:
                 raise ConfigError("output_dir", "is needed to save a checkpoint")
@@ -378,7 +382,7 @@ class Trainer:
             self._roll_back(value, "loss")
             return value
         if self.scaler is not None:  # scale (issue 15): float16 on CUDA
-            return self._scaled_step(loss, value)
+            return self._scaled_step(self.scaler, loss, value)
         loss.backward()
         grads_ok = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in self.model.parameters())
         if not grads_ok:
@@ -389,13 +393,13 @@ class Trainer:
         self.optimizer.step()
         return value
 
-    def _scaled_step(self, loss: torch.Tensor, value: float) -> float:
+    def _scaled_step(self, scaler: torch.amp.GradScaler, loss: torch.Tensor, value: float) -> float:
         """The float16 step: the scaler skips (and lowers its scale after) a step whose scaled
         gradients overflowed, which in float16 is routine, not divergence."""
-        self.scaler.scale(loss).backward()
+        scaler.scale(loss).backward()
         self._snapshot()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
+        scaler.step(self.optimizer)
+        scaler.update()
         return value
 
     # ---- divergence: the rule, the last good state, the message ------------------------------
@@ -425,13 +429,14 @@ class Trainer:
     def _snapshot(self) -> None:
         """Keep the weights and Adam's state as they are before this step (in reused buffers)."""
         params = [p for p in self.model.parameters()]
-        snap = getattr(self, "_last_good", None)
+        snap: dict[str, Any] | None = getattr(self, "_last_good", None)
         if snap is None or len(snap["params"]) != len(params):
-            snap = self._last_good = {"params": [torch.empty_like(p) for p in params], "state": {}}
+            snap = {"params": [torch.empty_like(p) for p in params], "state": {}}
+            self._last_good = snap
         with torch.no_grad():
-            for buf, p in zip(snap["params"], params):
+            for buf, p in zip(snap["params"], params, strict=True):
                 buf.copy_(p)
-        state = {}
+        state: dict[int, dict[str, Any]] = {}
         for i, p in enumerate(params):
             st = self.optimizer.state.get(p)
             if not st:
@@ -455,16 +460,17 @@ class Trainer:
     def _roll_back(self, value: float, what: str) -> None:
         """Undo the last applied step (see :meth:`step`; nothing to undo before the first) and
         set ``self.divergence``."""
-        snap = getattr(self, "_last_good", None)
-        rolled_back = bool(snap and snap.get("valid"))
-        self.divergence = self._divergence_message(value, what, snap["iteration"] if rolled_back else None)
-        if rolled_back:
+        snap: dict[str, Any] | None = getattr(self, "_last_good", None)
+        if snap is not None and snap.get("valid"):
+            self.divergence = self._divergence_message(value, what, snap["iteration"])
             self._restore(snap)
+        else:
+            self.divergence = self._divergence_message(value, what, None)
 
     def _restore(self, snap: dict) -> None:
         params = list(self.model.parameters())
         with torch.no_grad():
-            for buf, p in zip(snap["params"], params):
+            for buf, p in zip(snap["params"], params, strict=True):
                 p.copy_(buf)
         for i, p in enumerate(params):
             saved = snap["state"].get(i)
@@ -501,7 +507,7 @@ class Trainer:
         vals = [float(self._loss(self._batch(b)).item()) for b in self._validation]
         return float(np.mean(vals))
 
-    def steps(self, *, cancel: threading.Event | None = None) -> Iterator[TrainingProgress]:
+    def steps(self, *, cancel: threading.Event | None = None) -> Generator[TrainingProgress, None, TrainingResult]:
         """Train, yielding progress after every iteration; the generator's return value is the result.
 
         Use :meth:`run` unless you want to drive the loop yourself.  While it runs, freed
@@ -510,7 +516,7 @@ class Trainer:
         with reuse_freed_memory():
             return (yield from self._steps(cancel=cancel))
 
-    def _steps(self, *, cancel: threading.Event | None = None) -> Iterator[TrainingProgress]:
+    def _steps(self, *, cancel: threading.Event | None = None) -> Generator[TrainingProgress, None, TrainingResult]:
         cfg = self.config
         start_iteration = self.iteration
         total = start_iteration + cfg.train_iterations
@@ -551,6 +557,7 @@ class Trainer:
                 checkpoint, failed = self._try_checkpoint()
                 checkpoint_error = failed
             mean = self.mean_loss()
+            assert mean is not None  # a loss was just recorded
             yield TrainingProgress(
                 iteration=self.iteration, total_iterations=total, loss=value, mean_loss=mean,
                 val_loss=val_loss, samples_per_s=rate * cfg.batch_size * cfg.target_length,

@@ -33,13 +33,13 @@ the user chose a policy (see ``wavenet_gui/__init__.py``).
 from __future__ import annotations
 
 import math
+import threading
+from typing import Any
 
+import numba
 import numpy as np
 import torch
-import threading
-
 from llvmlite import ir
-import numba
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
@@ -258,7 +258,7 @@ def _residual_backward(g_h, c1, c0, shift, out, out_c, gsum, r0, r1):
 
 
 # ---- the same kernels over row blocks in numba's threads ----------------------------------
-_PAR = dict(fastmath=True, nogil=True, error_model="numpy", cache=True, parallel=True)
+_PAR: dict[str, Any] = dict(fastmath=True, nogil=True, error_model="numpy", cache=True, parallel=True)
 
 
 @njit(inline="always", cache=True)
@@ -307,12 +307,17 @@ _layer_ok: bool | None = None
 _layer_lock = threading.Lock()
 
 
+def _numba_max_threads() -> int:
+    # numba.config sets its settings when it loads, so a type checker does not know them.
+    return int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+
+
 def parallel_threads() -> int:
     """How many threads the kernels split rows over: torch's thread count when numba's
     threading layer is OpenMP, else 1.  Changes neither
     torch's nor numba's thread count (the kernels set numba's only for their own call)."""
     global _layer_ok
-    n = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    n = min(torch.get_num_threads(), _numba_max_threads())
     if n <= 1:
         return 1
     if _layer_ok is None:
@@ -329,7 +334,7 @@ def parallel_threads() -> int:
 def _par(kernel, n: int, *args):
     """``kernel(*args, n)`` (a row-block kernel) on ``n`` of numba's threads, leaving numba's
     thread count for this thread, and torch's, as they were."""
-    k = max(1, min(n, numba.config.NUMBA_NUM_THREADS))
+    k = max(1, min(n, _numba_max_threads()))
     with keep_torch_threads():
         before = numba.get_num_threads()
         if before != k:
@@ -398,7 +403,7 @@ def gate_backward(A: torch.Tensor, gz: torch.Tensor, *, threads: int | None = No
     gb : Tensor [2D] float32, ``gA`` summed over rows (before rounding; blocks of 128 rows in
         float32, their sums in float64)
     """
-    rows, D = A.shape[0], A.shape[1] // 2
+    rows = A.shape[0]
     gA = torch.empty_like(A)
     n = _chunks(rows, threads)
     parts = torch.zeros(n, A.shape[1], dtype=torch.float64)

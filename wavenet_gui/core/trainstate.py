@@ -54,7 +54,7 @@ class TrainingState:
                 "val_losses": [float(v) for _, v in self.val_losses]}
 
     @classmethod
-    def from_loaded(cls, loaded) -> "TrainingState":
+    def from_loaded(cls, loaded) -> TrainingState:
         """The state a model file carries (a file without one gives a fresh state)."""
         training = loaded.training if isinstance(loaded.training, dict) else {}
         losses = list(loaded.losses or [])
@@ -64,7 +64,7 @@ class TrainingState:
         vals = []
         its, values = training.get("val_iterations") or [], training.get("val_losses") or []
         if isinstance(its, list) and isinstance(values, list):
-            for i, v in zip(its, values):
+            for i, v in zip(its, values, strict=False):
                 if isinstance(i, int) and not isinstance(i, bool) and isinstance(v, (int, float)) \
                         and math.isfinite(v):
                     vals.append((int(i), float(v)))

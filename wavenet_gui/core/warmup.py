@@ -6,7 +6,7 @@ import contextlib
 import logging
 import sys
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 _lock = threading.Lock()
 _done: set[str] = set()

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("WAVENET_GUI_TIMING"):
         print(f"window shown after {shown:.2f} s (torch loaded: {'torch' in sys.modules})", file=sys.stderr,
               flush=True)
-    files = [a for a in app.arguments()[1:] if not a.startswith("-") and Path(a).exists()]
+    files: list[str | Path] = [a for a in app.arguments()[1:] if not a.startswith("-") and Path(a).exists()]
     if files:
         QTimer.singleShot(0, lambda: window.add_paths(files))
     if os.environ.get("WAVENET_GUI_QUIT_AFTER_SHOW"):  # for launch-time measurements

@@ -77,8 +77,9 @@ class FlowLayout(QLayout):
                 continue
             hint = item.sizeHint()
             space = self._spacing
-            if item.widget() is not None:
-                style = item.widget().style()
+            widget = item.widget()
+            if widget is not None:
+                style = widget.style()
                 space = max(space, style.layoutSpacing(QSizePolicy.ControlType.PushButton,
                                                        QSizePolicy.ControlType.PushButton, Qt.Orientation.Horizontal))
             if x + hint.width() > area.right() + 1 and row_h > 0:

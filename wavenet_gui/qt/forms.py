@@ -13,8 +13,9 @@ their own beyond what is typed: the window copies their values into the session.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
@@ -187,8 +188,9 @@ class SettingsForm(QWidget):
 
     # -- building ------------------------------------------------------
     def _widget(self, s: Setting) -> QWidget:
+        w: QWidget
         if s.kind == "bool":
-            w: QWidget = QCheckBox()
+            w = QCheckBox()
             w.toggled.connect(self._emit_changed)
         elif s.kind == "choice":
             w = QComboBox()
@@ -223,11 +225,11 @@ class SettingsForm(QWidget):
         elif s.kind == "float" and s.widget != "line":
             w = QDoubleSpinBox()
             scale = 100.0 if s.percent else 1.0
-            lo = (s.minimum or 0.0) * scale
+            low = (s.minimum or 0.0) * scale
             if s.minimum_exclusive:
-                lo += 10.0 ** -max(s.decimals, 0)
+                low += 10.0 ** -max(s.decimals, 0)
             w.setDecimals(s.decimals)
-            w.setRange(lo, (s.maximum if s.maximum is not None else 1e9) * scale)
+            w.setRange(low, (s.maximum if s.maximum is not None else 1e9) * scale)
             w.setSingleStep((s.step or 1.0) * scale)
             w.setSuffix(" %" if s.percent else (f" {s.unit}" if s.unit else ""))
             w.valueChanged.connect(self._emit_changed)
@@ -477,7 +479,7 @@ class TrainingForm(SettingsForm):
 
     # -- the world around the form -----------------------------------
     def set_devices(self, devices: list[str]) -> None:
-        combo: QComboBox = self.widgets["device"]
+        combo = cast(QComboBox, self.widgets["device"])  # made by _widget
         current = self._get("device")
         self._loading = True
         combo.clear()
@@ -551,11 +553,11 @@ class GenerationForm(SettingsForm):
 
     @property
     def file_combo(self) -> QComboBox:
-        return self.widgets["prime"].file
+        return cast(_PrimeEdit, self.widgets["prime"]).file
 
-    def set_files(self, paths: list[str | Path]) -> None:
+    def set_files(self, paths: Sequence[str | Path]) -> None:
         """The files in the list, offered as what the generated audio continues."""
-        self.widgets["prime"].set_files([str(p) for p in paths])
+        cast(_PrimeEdit, self.widgets["prime"]).set_files([str(p) for p in paths])
 
     def check(self) -> dict[str, str]:
         raw = self.raw_values()

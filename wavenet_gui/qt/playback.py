@@ -19,11 +19,14 @@ and everything else in the window keeps working.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from wavenet_gui.core.buffer import AudioBuffer
+
+if TYPE_CHECKING:  # sounddevice loads when playback is first checked
+    import sounddevice
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +138,7 @@ class Player(QObject):
         super().__init__(parent)
         self.state = STOPPED
         self.tag = ""  # what is playing ("input" or "generated"), for the window
-        self._stream = None
+        self._stream: sounddevice.OutputStream | None = None
         self._buffer: AudioBuffer | None = None
         self._pos = 0
         self._drained = False

@@ -7,6 +7,7 @@ refresh timer calls :meth:`refresh` (10-20 Hz), never once per signal.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,6 +24,14 @@ VAL_PEN = pg.mkPen((220, 110, 20), width=2)
 INPUT_PEN = pg.mkPen((90, 90, 90), width=1)
 GEN_PEN = pg.mkPen((20, 70, 170), width=1)
 PLAYHEAD_PEN = pg.mkPen((200, 30, 30), width=2)
+
+
+class LossHistory(Protocol):
+    """What :class:`LossPlot` reads (a :class:`~wavenet_gui.core.trainstate.TrainingState`)."""
+
+    iteration: int
+    losses: list[float]
+    val_losses: list[tuple[int, float]]
 
 
 def export_item_png(item, path: str | Path, *, width: int = 1600) -> Path:
@@ -97,7 +106,7 @@ class LossPlot(pg.PlotWidget):
         item.getViewBox().sigXRangeChanged.connect(self._on_view_changed)
         item.getViewBox().sigResized.connect(self._on_view_changed)
         self.log_scale = False
-        self._source = None
+        self._source: LossHistory | None = None
         self._reset()
 
     # -- data ----------------------------------------------------------
@@ -106,7 +115,7 @@ class LossPlot(pg.PlotWidget):
         """The history shown (None: nothing)."""
         return self._source
 
-    def set_source(self, history) -> None:
+    def set_source(self, history: LossHistory | None) -> None:
         """Show ``history`` (None: nothing)."""
         self._source = history
         self._reset()
@@ -260,7 +269,8 @@ class LossPlot(pg.PlotWidget):
         # antialiasing a thick line costs ~10 ms per 100 points: only while every point is drawn
         self.smooth_curve.setData(xs, smooth, antialias=len(xs) == len(x))
         vals = self.val_losses
-        self.val_curve.setData(np.asarray([v[0] for v in vals], np.float64), np.asarray([v[1] for v in vals], np.float64))
+        self.val_curve.setData(np.asarray([v[0] for v in vals], np.float64),
+                               np.asarray([v[1] for v in vals], np.float64))
         has_val = bool(vals)
         if has_val != self._val_in_legend:
             if has_val:
@@ -282,6 +292,11 @@ class AudioViews:
     """What the waveform and spectrogram views share: per-view dirty flags (``_dirty``), data
     (``_data[key] = (samples or AudioBuffer, ...)``) and playhead lines (``playheads``)."""
 
+    # Set by each view's __init__.
+    _dirty: dict[str, bool]
+    _data: dict[str, tuple[Any, int] | None]
+    playheads: dict[str, pg.InfiniteLine]
+
     def mark_dirty(self, key: str) -> None:
         self._dirty[key] = True
 
@@ -292,6 +307,13 @@ class AudioViews:
                 line.show()
             else:
                 line.hide()
+
+    def _rate(self, key: str) -> int:
+        """The sample rate of view ``key``'s audio (called only for a view that has audio)."""
+        d = self._data[key]
+        if d is None:
+            raise ValueError(f"the {key} view has no audio")
+        return d[1]
 
     def _samples(self, key: str) -> np.ndarray | None:
         d = self._data[key]
@@ -364,7 +386,7 @@ class WaveformPlot(AudioViews, pg.GraphicsLayoutWidget):
     def _envelope(self, key: str, y: np.ndarray) -> Envelope:
         """The min/max envelope of all of ``y`` in about :attr:`BUCKETS` buckets, extended with
         only the samples added since the last call (a growing buffer costs its new samples)."""
-        sr = self._data[key][1]
+        sr = self._rate(key)
         env = self._env[key]
         n = len(y)
         if env is None or n < env["done"]:
@@ -391,7 +413,7 @@ class WaveformPlot(AudioViews, pg.GraphicsLayoutWidget):
         y = self._samples(key)
         if y is None or len(y) == 0:
             return np.zeros(0), np.zeros(0, np.float32)
-        sr = self._data[key][1]
+        sr = self._rate(key)
         plot = self.input_plot if key == "input" else self.generated_plot
         width = max(200, int(plot.getViewBox().width()) or 800)
         n = len(y)
@@ -421,7 +443,7 @@ class WaveformPlot(AudioViews, pg.GraphicsLayoutWidget):
             plot = self.input_plot if key == "input" else self.generated_plot
             n = self.n_samples(key)
             if dirty and n:
-                span = max(n / self._data[key][1], self._expected[key], 1e-3)
+                span = max(n / self._rate(key), self._expected[key], 1e-3)
                 self._setting_range = True
                 try:
                     plot.setXRange(0, span, padding=0.01)

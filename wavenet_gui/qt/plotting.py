@@ -23,8 +23,8 @@ def _envelope(x: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
     edges = np.linspace(0, len(x), columns + 1).astype(int)
     edges[1:] = np.maximum(edges[1:], edges[:-1] + 1)
     edges = np.minimum(edges, len(x))
-    lo = np.array([x[a:max(b, a + 1)].min() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:])])
-    hi = np.array([x[a:max(b, a + 1)].max() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:])])
+    lo = np.array([x[a:max(b, a + 1)].min() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    hi = np.array([x[a:max(b, a + 1)].max() if a < len(x) else 0.0 for a, b in zip(edges[:-1], edges[1:], strict=True)])
     return lo, hi
 
 
@@ -49,13 +49,13 @@ def plot_waveforms_png(path: str | Path, source: np.ndarray | None, generated: n
     # Fonts need an application object. Make a full QApplication, not a QGuiApplication:
     # a process (a test run, a script) may go on to create widgets, which need one.
     app = QGuiApplication.instance() or QApplication([])  # noqa: F841
-    panels = [("Input", source, QColor(70, 130, 180)), ("Generated", generated, QColor(220, 110, 40))]
-    panels = [p for p in panels if p[1] is not None and len(p[1])]
+    candidates = [("Input", source, QColor(70, 130, 180)), ("Generated", generated, QColor(220, 110, 40))]
+    panels = [(title, s, colour) for title, s, colour in candidates if s is not None and len(s)]
     height = height_per_panel * len(panels)
-    image = QImage(width, height, QImage.Format_RGB32)
+    image = QImage(width, height, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
     painter = QPainter(image)
-    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setFont(QFont("Sans", 10))
     left, right, top_pad, bottom_pad = 60, 20, 28, 30
     for i, (title, signal, colour) in enumerate(panels):
@@ -71,24 +71,26 @@ def plot_waveforms_png(path: str | Path, source: np.ndarray | None, generated: n
         lo, hi = _envelope(signal, int(plot.width()))
         painter.setPen(QPen(colour, 1))
         half = plot.height() / 2
-        for c, (a, b) in enumerate(zip(lo, hi)):
+        for c, (a, b) in enumerate(zip(lo, hi, strict=True)):
             x = plot.left() + c
             painter.drawLine(QPointF(x, mid - float(b) * half), QPointF(x, mid - float(a) * half + 0.5))
         painter.setPen(QPen(QColor(90, 90, 90)))
         for v, label in ((1, "1"), (0, "0"), (-1, "-1")):
-            painter.drawText(QRectF(0, mid - v * half - 8, left - 8, 16), Qt.AlignRight | Qt.AlignVCenter, label)
+            painter.drawText(QRectF(0, mid - v * half - 8, left - 8, 16),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
         for k in range(6):
             t = duration * k / 5
             x = plot.left() + plot.width() * k / 5
-            painter.drawText(QRectF(x - 40, plot.bottom() + 4, 80, 16), Qt.AlignHCenter, f"{t:.2f} s")
+            painter.drawText(QRectF(x - 40, plot.bottom() + 4, 80, 16), Qt.AlignmentFlag.AlignHCenter, f"{t:.2f} s")
     painter.end()
     data = QByteArray()
     buf = QBuffer(data)
-    buf.open(QIODevice.WriteOnly)
-    if not image.save(buf, "PNG"):
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    # PySide6 6.11 takes the format as str here; its stubs say bytes, which it refuses.
+    if not image.save(buf, "PNG"):  # type: ignore[call-overload]
         raise OutputError(path, "could not encode the plot as PNG")
     buf.close()
     path = Path(path)
     with atomic_write(path) as f:
-        f.write(bytes(data))
+        f.write(data.data())
     return path

@@ -14,6 +14,8 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer
 
@@ -36,11 +38,11 @@ class QuitSignals(QObject):
     >>> guard.uninstall()
     """
 
-    def __init__(self, on_signal: Callable[[str], None], parent: QObject | None = None) -> None:
+    def __init__(self, on_signal: Callable[[str], object], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.on_signal = on_signal
         self.received: list[str] = []
-        self.previous: dict[int, object] = {}
+        self.previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
         self._old_fd = -1
         self._sockets: tuple[socket.socket, socket.socket] | None = None
         self._notifier: QSocketNotifier | None = None

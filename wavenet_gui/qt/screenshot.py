@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     _set_app_identity(app)
     if args.dark:
-        app.setStyle("Fusion")
-        app.setPalette(dark_palette())
+        QApplication.setStyle("Fusion")  # static: the running application's
+        QApplication.setPalette(dark_palette())
     tmp = Path(tempfile.mkdtemp(prefix="wavenet-shot-"))
     w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), restore_files=False)
     w.show()
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.01)
 
     spin(lambda: w.core is not None)
-    files = [str(f) for f in args.files] or [str(example_clip())]
+    files: list[str | Path] = [str(f) for f in args.files] or [str(example_clip())]
     w.add_paths(files)
     spin(lambda: len(w.files) == len(files) and w.input_audio is not None)
     if args.model:

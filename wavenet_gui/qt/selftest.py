@@ -147,7 +147,7 @@ def _check_log_dir() -> str:
         with open(path, "a", encoding="utf-8"):
             pass
     except OSError as exc:
-        raise _Warn(f"cannot write {path}: {exc} (the app falls back to the temporary folder)")
+        raise _Warn(f"cannot write {path}: {exc} (the app falls back to the temporary folder)") from exc
     return str(path)
 
 
@@ -265,7 +265,7 @@ def _check_portaudio() -> str:
     except (ImportError, OSError) as exc:
         if getattr(sys, "frozen", False):
             raise  # the bundle must bring PortAudio
-        raise _Warn(f"playback unavailable: {exc} (install PortAudio, e.g. apt install libportaudio2)")
+        raise _Warn(f"playback unavailable: {exc} (install PortAudio, e.g. apt install libportaudio2)") from exc
     version = version.split(",")[0]
     try:
         outputs = [d for d in sounddevice.query_devices() if d["max_output_channels"] > 0]
@@ -286,7 +286,7 @@ _QT_NOISE = ("This plugin does not support propagateSizeHints()",)
 class _QuietQtNoise:
     """While active, drop the messages in :data:`_QT_NOISE`; pass on every other one."""
 
-    def __enter__(self) -> "_QuietQtNoise":
+    def __enter__(self) -> _QuietQtNoise:
         self._previous = None
         self._installed = False
         try:
@@ -351,7 +351,7 @@ def _check_window(run: _Run) -> str:
         while time.perf_counter() < deadline:
             app.processEvents()
             files = getattr(window, "files", None)
-            core_done = getattr(window, "core", None) is not None or getattr(window, "core_error", "")
+            core_done = getattr(window, "core", None) is not None or bool(getattr(window, "core_error", ""))
             if core_done and (files is None or files):
                 break
             time.sleep(0.02)
@@ -375,4 +375,4 @@ def _check_window(run: _Run) -> str:
         app.processEvents()
         _join_background_threads()
     extra = f", {', '.join(notes)}" if notes else ""
-    return f"{type(window).__name__} {size.width()}x{size.height()} on {app.platformName()}{extra}"
+    return f"{type(window).__name__} {size.width()}x{size.height()} on {QApplication.platformName()}{extra}"

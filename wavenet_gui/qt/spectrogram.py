@@ -226,7 +226,7 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
                 self._spec[key] = None
                 image.clear()
                 continue
-            sr = self._data[key][1]
+            sr = self._rate(key)
             spec = self._spec[key]
             if spec is None:
                 spec = self._spec[key] = MelSpectrogram(sr, expected_samples=int(self._expected[key] * sr))
@@ -243,7 +243,8 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
                 image.clear()
                 continue
             image.setImage(cols, autoLevels=False, levels=DB_RANGE)
-            image.setRect(QRectF(0.0, 0.0, spec.n_frames * spec.hop / sr, float(spec.n_mels)))
+            # (the hop is set once there are frames)
+            image.setRect(QRectF(0.0, 0.0, spec.n_frames * (spec.hop or 0) / sr, float(spec.n_mels)))
             span = max(len(y) / sr, self._expected[key], 1e-3)
             plot.setXRange(0, span, padding=0.01)
 

@@ -30,7 +30,8 @@ import inspect
 import logging
 import threading
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QThreadPool
 from superqt.utils import create_worker
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 POOL_THREADS = 8
 
 #: Jobs started and not yet done (every window's), for :func:`running_jobs` and the tests.
-_LIVE: set["Job"] = set()
+_LIVE: set[Job] = set()
 _LIVE_LOCK = threading.Lock()
 
 
