@@ -1,11 +1,12 @@
 """Benchmark suite of issue 4: generation and training speed, peak training memory.
 
-    python bench/run_bench.py            # full run (a few minutes), writes bench/results.json
+    python bench/run_bench.py            # full run (about 6 minutes on 2 idle cores), writes bench/results.json
     python bench/run_bench.py --quick    # short run (fewer samples and repeats)
 
 Every number is the median of several repeats, measured in this one run, with 1 thread and
 with all threads (``torch.set_num_threads`` / ``numba.set_num_threads`` / our ``threads=``).
-Generation: samples/s of one stream (K=8 rows: total over the 8 streams), temperature 1.
+Generation: samples/s of one stream (K=8 rows: total over the 8 streams), temperature 1; the Speech 16 kHz
+preset's model (speech16k) for generation only: real time at 16 kHz on one and on two threads.
 Training: target samples/s of one step (forward, cross-entropy, backward, Adam), float32 and
 bfloat16 separately, each against the baseline; the table names the one this CPU trains in.
 Training under load: the default model as the CLI trains it, alone and beside a busy process.
@@ -16,6 +17,7 @@ Training under load: the default model as the CLI trains it, alone and beside a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -48,6 +50,7 @@ from baselines import (  # noqa: E402
 )
 
 from wavenet_gui.core import fastgen, training  # noqa: E402
+from wavenet_gui.core.allocator import reuse_freed_memory  # noqa: E402
 from wavenet_gui.core.model import WaveNet, WaveNetConfig  # noqa: E402
 from wavenet_gui.core.warmup import keep_torch_threads  # noqa: E402
 
@@ -59,7 +62,14 @@ def configs() -> dict[str, WaveNetConfig]:
         "small": WaveNetConfig(n_dilations=10, n_blocks=4, n_hidden=32, n_dilation_channels=32, n_skip=256,
                                n_end=256, n_channels=256, bias=True),
         "default": WaveNetConfig(),
+        # the Speech 16 kHz preset's model (core/presets.py): generation only, for real time at 16 kHz
+        "speech16k": WaveNetConfig(n_dilations=11, n_blocks=2, n_hidden=32, n_skip=128, n_end=128,
+                                   sample_rate=16000),
     }
+
+
+#: configurations measured for generation only (their training is the default model's size)
+GENERATION_ONLY = ("speech16k",)
 
 
 def set_threads(n: int) -> None:
@@ -107,7 +117,7 @@ def make_model(cfg: WaveNetConfig, seed: int = 0) -> WaveNet:
 def bench_generation(name, model, threads, quick, rows):
     cfg = model.config
     rep = 2 if quick else 3
-    n1 = {"seed": 2048, "small": 8192, "default": 8192}[name] // (4 if quick else 1)
+    n1 = {"seed": 2048, "small": 8192, "default": 8192, "speech16k": 16384}[name] // (4 if quick else 1)
     rng = np.random.default_rng(0)
     res = {}
     for fmt in fastgen.WEIGHT_FORMATS:
@@ -123,9 +133,9 @@ def bench_generation(name, model, threads, quick, rows):
             res[f"ours_{fmt}_K{K}"] = median_rate(go, K * n, rep)
             g.close()
     step = TorchStepGenerator(model)
-    n_step = {"seed": 150, "small": 300, "default": 400}[name] // (3 if quick else 1)
+    n_step = {"seed": 150, "small": 300, "default": 400, "speech16k": 400}[name] // (3 if quick else 1)
     res["torch_step"] = median_rate(lambda: step.generate(n_step, first_input=cfg.n_channels // 2), n_step, rep)
-    n_naive = {"seed": 1, "small": 6, "default": 12}[name] // (1 if name == "seed" or not quick else 2)
+    n_naive = {"seed": 1, "small": 6, "default": 12, "speech16k": 12}[name] // (1 if name == "seed" or not quick else 2)
     prime = [cfg.n_channels // 2] * cfg.receptive_field
     res["naive"] = median_rate(lambda: naive_generate(model, n_naive, prime=prime), n_naive, rep)
     for key, val in res.items():
@@ -165,7 +175,10 @@ def bench_training(name, model, threads, quick, rows, batch, target):
     res = {}
     for key, (m, stepfn, amount) in steps.items():
         opt = torch.optim.Adam(m.parameters(), lr=1e-3)
-        res[key] = median_rate(lambda m=m, opt=opt, stepfn=stepfn: stepfn(m, opt), amount, rep)
+        # ours as the Trainer runs it: freed memory kept for the next step (core/allocator.py);
+        # the baselines with the allocator's defaults
+        with reuse_freed_memory() if key in ("ours", "ours_bf16", "autograd_bf16") else contextlib.nullcontext():
+            res[key] = median_rate(lambda m=m, opt=opt, stepfn=stepfn: stepfn(m, opt), amount, rep)
     for key, val in res.items():
         rows.append(dict(kind="training", config=name, threads=threads, what=key, samples_per_s=val,
                          batch=batch, target=target))
@@ -223,12 +236,13 @@ def load_child(seconds: float) -> None:
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     gen = torch.Generator().manual_seed(0)
     window = torch.randint(0, cfg.n_channels, (tc.batch_size, cfg.receptive_field + tc.target_length), generator=gen)
-    ours_train_step(model, opt, window, tc.target_length, dtype)  # warm-up
-    n, cpu0, t0 = 0, time.process_time(), time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        ours_train_step(model, opt, window, tc.target_length, dtype)
-        n += 1
-    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    with reuse_freed_memory():  # as the Trainer
+        ours_train_step(model, opt, window, tc.target_length, dtype)  # warm-up
+        n, cpu0, t0 = 0, time.process_time(), time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            ours_train_step(model, opt, window, tc.target_length, dtype)
+            n += 1
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     print(json.dumps(dict(samples_per_s=n * tc.batch_size * tc.target_length / wall, iterations=n,
                           cpu_s_per_iteration=cpu / max(n, 1), threads=torch.get_num_threads(),
                           precision=str(dtype).replace("torch.", ""))))
@@ -283,7 +297,7 @@ def bench_load(quick: bool) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short run: fewer samples and repeats")
-    ap.add_argument("--configs", default="seed,small,default")
+    ap.add_argument("--configs", default="seed,small,default,speech16k")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     ap.add_argument("--load", action="store_true", help="only the training-under-load comparison")
     ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
@@ -320,7 +334,8 @@ def main(argv=None) -> int:
             g = bench_generation(name, model, thr, args.quick, rows)
             g["gemm_gflops"] = gemm_gflops()
             g["macs_per_sample"] = macs_per_sample(cfg)
-            tr = bench_training(name, model, thr, args.quick, rows, batch=1, target=target)
+            tr = {} if name in GENERATION_ONLY else bench_training(name, model, thr, args.quick, rows, batch=1,
+                                                                    target=target)
             summary[name][f"threads_{thr}"] = {"generation": g, "training": tr}
             print(f"[{time.perf_counter() - t_start:6.1f}s] {name} threads={thr} done", file=sys.stderr, flush=True)
     load = bench_load(args.quick)
@@ -343,7 +358,7 @@ def main(argv=None) -> int:
     gets = "bfloat16" if auto == torch.bfloat16 else "float32"
     lines.append(f"this CPU {'has' if gets == 'bfloat16' else 'lacks'} native bfloat16: training "
                  f"(precision \"auto\") runs in {gets}, the \"train {'bf16' if gets == 'bfloat16' else 'f32'}\" column")
-    hdr = (f"{'config':8} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | "
+    hdr = (f"{'config':9} {'thr':>3} | {'ours f32':>9} {'ours bf16':>9} {'torch step':>10} {'naive':>7} | "
            f"{'x step':>6} {'x naive':>7} | {'K=8 f32':>8} {'K=8 bf16':>8} {'K8/K1':>5} | "
            f"{'train f32':>9} {'x base':>6} {'train bf16':>10} {'x base':>6} {'autograd':>8} {'baseline':>8} "
            f"{'windowed':>8} {'x':>6}")
@@ -354,13 +369,14 @@ def main(argv=None) -> int:
             s = summary[name][f"threads_{thr}"]
             g, tr = s["generation"], s["training"]
             f32, bf = g["ours_float32_K1"], g.get("ours_bfloat16_K1", float("nan"))
-            lines.append(
-                f"{name:8} {thr:>3} | {f32:9.0f} {bf:9.0f} {g['torch_step']:10.0f} {g['naive']:7.1f} | "
-                f"{f32 / g['torch_step']:6.1f} {f32 / g['naive']:7.0f} | {g['ours_float32_K8']:8.0f} "
-                f"{g.get('ours_bfloat16_K8', float('nan')):8.0f} {g['ours_float32_K8'] / f32:5.2f} | "
+            train = "(generation only)" if not tr else (
                 f"{tr['ours']:9.0f} {tr['ours'] / tr['baseline']:6.2f} {tr['ours_bf16']:10.0f} "
                 f"{tr['ours_bf16'] / tr['baseline']:6.2f} {tr['autograd_bf16']:8.0f} {tr['baseline']:8.0f} "
                 f"{tr['windowed']:8.0f} {tr['ours' if gets == 'float32' else 'ours_bf16'] / tr['windowed']:6.1f}")
+            lines.append(
+                f"{name:9} {thr:>3} | {f32:9.0f} {bf:9.0f} {g['torch_step']:10.0f} {g['naive']:7.1f} | "
+                f"{f32 / g['torch_step']:6.1f} {f32 / g['naive']:7.0f} | {g['ours_float32_K8']:8.0f} "
+                f"{g.get('ours_bfloat16_K8', float('nan')):8.0f} {g['ours_float32_K8'] / f32:5.2f} | {train}")
     for name in summary:
         sr = summary[name]["sample_rate"]
         best = max(v for thr in thread_settings for k, v in summary[name][f"threads_{thr}"]["generation"].items()
@@ -368,6 +384,11 @@ def main(argv=None) -> int:
         lines.append(f"{name}: {summary[name]['parameters']:,} parameters, receptive field "
                      f"{summary[name]['receptive_field']}, best single stream {best:.0f} samples/s = "
                      f"{best / sr:.2f}x real time at {sr} Hz")
+        if all_threads > 1:  # one stream with every thread (FastGenerator(threads=...)), each format
+            g = summary[name][f"threads_{all_threads}"]["generation"]
+            lines.append(f"  one stream, {all_threads} threads: " + ", ".join(
+                f"{fmt} {g[f'ours_{fmt}_K1']:.0f}/s = {g[f'ours_{fmt}_K1'] / sr:.2f}x real time"
+                for fmt in fastgen.WEIGHT_FORMATS))
     for name in summary:
         for thr in thread_settings:
             g = summary[name][f"threads_{thr}"]["generation"]

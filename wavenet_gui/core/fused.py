@@ -45,7 +45,7 @@ from typing import cast
 import torch
 import torch.nn.functional as F
 
-from . import trainkernels
+from . import allocator, trainkernels
 from .model import WaveNet
 
 _F32 = torch.float32
@@ -148,7 +148,8 @@ class FusedWaveNetFunction(torch.autograd.Function):
             br = torch.stack(br_).to(cdt)  # [L, R]
             bs = torch.stack(bs_).sum(0).to(cdt)  # [S]: the skips' biases add up
         # --- the residual stack ---------------------------------------------------------------
-        Zcat = torch.empty(nB, L * D, dtype=cdt, device=dev)  # every layer's z, last n steps
+        # every layer's z, last n steps (its block reused from step to step while training)
+        Zcat = allocator.kept_empty("fused.Zcat", (nB, L * D), cdt, dev)
         saved = []
         h = h0  # [T * B, R] float32
         hb = h0 if cdt == _F32 else h0.to(cdt)  # the same in the compute dtype

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from . import config as settings
+from .allocator import reuse_freed_memory
 from .data import IGNORE, WindowSampler
 from .errors import ConfigError, WaveNetError
 from .fused import fused_loss
@@ -510,8 +511,13 @@ class Trainer:
     def steps(self, *, cancel: threading.Event | None = None) -> Generator[TrainingProgress, None, TrainingResult]:
         """Train, yielding progress after every iteration; the generator's return value is the result.
 
-        Use :meth:`run` unless you want to drive the loop yourself.
+        Use :meth:`run` unless you want to drive the loop yourself.  While it runs, freed
+        memory stays in the process for the next step (:func:`.allocator.reuse_freed_memory`).
         """
+        with reuse_freed_memory():
+            return (yield from self._steps(cancel=cancel))
+
+    def _steps(self, *, cancel: threading.Event | None = None) -> Generator[TrainingProgress, None, TrainingResult]:
         cfg = self.config
         start_iteration = self.iteration
         total = start_iteration + cfg.train_iterations
