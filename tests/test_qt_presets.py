@@ -1,12 +1,12 @@
 """A preset fills in the generation settings too (start, temperature, length), in the window.
 
-Known bug (issue 10, found by the screenshot script): ``MainWindow._on_session_event``
-("settings") fills the training form first; that form's ``changed`` pushes *both* forms'
+A bug found by the screenshot script (issue 10), kept here as its test: the window filled the
+training form first; that form's ``changed`` pushes *both* forms'
 values to the session, so the generation form's old values overwrite the preset's before the
 generation form is filled.  Imitate then generates at temperature 1 from "first" instead of
 greedily from the silent past, which on speech1.wav after 300 iterations is noise (flatness
-0.46).  The fix belongs in qt/window.py (being split by another helper): take a snapshot
-``values = dict(self.session.settings)`` before filling the forms, and fill both from it.
+0.46).  ``SettingsView.follow_session`` now takes a snapshot of the session's settings before filling
+the forms, and fills both from it.
 """
 
 from __future__ import annotations
@@ -22,13 +22,11 @@ pytest.importorskip("pytestqt")
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.mark.xfail(strict=True, reason="qt/window.py _on_session_event: the training form's change pushes the "
-                                       "generation form's old values over the preset's (see the module docstring)")
 def test_a_preset_fills_in_the_generation_form(qtbot, make_window):  # noqa: F811
     from wavenet_gui.core import config
 
     w = make_window([DATA / "speech1.wav"], tiny=False)
-    qtbot.waitUntil(lambda: w.input_audio is not None, timeout=10000)
+    qtbot.waitUntil(lambda: w.files_view.input_audio is not None, timeout=10000)
     w.apply_preset("imitate")
     want = config.preset_values("imitate", clip_seconds=w.session.clip_seconds())
     got = w.generation_form.raw_values()

@@ -90,12 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         name = args.preset or w.session.suggested_preset()
         w.apply_preset(name)  # the preset fills in training and generation (start, temperature, length)
-        # ... but the window (qt/window.py, _on_session_event) fills the training form first, whose
-        # change pushes the generation form's old values back over the preset's: set them again
-        from ..core.config import preset_values
-
-        preset = preset_values(name, clip_seconds=w.session.clip_seconds())
-        w.generation_form.set_values({k: v for k, v in preset.items() if k in w.generation_form.widgets})
         overrides = {"train_iterations": args.iterations, "holdout": args.holdout}
         w.training_form.set_values({"output_dir": str(tmp / "out"),
                                     **{k: v for k, v in overrides.items() if v is not None}})

@@ -75,10 +75,13 @@ class SettingsView(QTabWidget):
 
     def follow_session(self) -> None:
         """The session's settings changed (a preset): show them."""
+        # A snapshot first: filling the training form announces its change, which pushes both
+        # forms to the session, the generation form's old values over the preset's.
+        values = dict(self.session.settings)
         self._syncing = True
         try:
             for form in (self.training_form, self.generation_form):
-                form.set_values({k: v for k, v in self.session.settings.items() if k in form.widgets})
+                form.set_values({k: v for k, v in values.items() if k in form.widgets})
         finally:
             self._syncing = False
 
