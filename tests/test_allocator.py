@@ -128,3 +128,28 @@ def test_kept_blocks_are_reused_only_when_unused():
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_a_block_held_by_one_thread_is_never_handed_to_another():
+    """Two trainers in two threads of one process: the block one of them holds only in a local
+    variable (torch counts no reference for it) must not be handed to the other."""
+    import threading
+
+    import torch
+
+    from wavenet_gui.core.allocator import kept_empty, reuse_freed_memory
+
+    held: dict[str, torch.Tensor] = {}
+    first_ready = threading.Event()
+
+    def first() -> None:
+        held["first"] = kept_empty("two-threads", (256, 256), torch.float32, "cpu")
+        first_ready.set()
+
+    with reuse_freed_memory():
+        t = threading.Thread(target=first)
+        t.start()
+        t.join()
+        assert first_ready.is_set()
+        other = kept_empty("two-threads", (256, 256), torch.float32, "cpu")
+        assert other.data_ptr() != held["first"].data_ptr()

@@ -48,7 +48,7 @@ _SETTINGS = (
     (_M_TRIM_THRESHOLD, 2**31 - 1, 128 * 1024),
 )
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a collection inside torch.empty may close a Trainer.steps
 _depth = 0
 #: tensors :func:`kept_empty` handed out, by key, while :func:`reuse_freed_memory` is on
 _kept: dict[tuple, Any] = {}
@@ -151,11 +151,16 @@ def kept_empty(key: str, shape: tuple[int, ...], dtype: Any, device: Any) -> Any
 
     if _depth == 0:
         return torch.empty(shape, dtype=dtype, device=device)
-    full = (key, tuple(shape), dtype, str(device))
+    # Keyed by thread too: ``_unshared`` sees torch's references, not Python's, so a tensor a
+    # trainer in another thread holds only in a local variable would look free.
+    full = (key, tuple(shape), dtype, str(device), threading.get_ident())
     with _lock:
         t = _kept.pop(full, None)
-        if t is None or not _unshared(t):
-            t = torch.empty(shape, dtype=dtype, device=device)
+        if t is not None and not _unshared(t):
+            t = None
+    if t is None:
+        t = torch.empty(shape, dtype=dtype, device=device)
+    with _lock:
         if _depth > 0:
             _kept[full] = t
     return t
