@@ -73,6 +73,7 @@ class FileView(QGroupBox):
         self.input_audio: AudioBuffer | None = None  # the selected file, decoded for the plot and Play input
         self.input_path: str | None = None
         self._files_cancel: threading.Event | None = None
+        self._durations_cancel: threading.Event | None = None  # the background duration read's
         self._listed: tuple = ()  # the session's files as the list shows them
         self._durations_key: tuple = ()
         self.durations: list[tuple[float, float | None]] = []  # (seconds used, trimmed; None: not known yet)
@@ -202,6 +203,13 @@ class FileView(QGroupBox):
     def cancel_reading(self) -> None:
         if self._files_cancel is not None:
             self._files_cancel.set()
+        self.cancel_durations()
+
+    def cancel_durations(self) -> None:
+        """Call off the background read of the files' trimmed durations (training reads them)."""
+        if self._durations_cancel is not None:
+            self._durations_cancel.set()
+            self._durations_cancel = None
 
     def _on_files_added(self, report, quiet: bool) -> None:
         host = self.host
@@ -303,8 +311,8 @@ class FileView(QGroupBox):
         self._durations_key = key
         self._apply_durations(key, self.session.file_durations())
         if any(t is None for _, t in self.durations) and not self.host.closed and not self.host.busy():
-            self._files_cancel = self._files_cancel or threading.Event()
-            cancel = self._files_cancel
+            self.cancel_durations()  # a read for older settings is of no use any more
+            cancel = self._durations_cancel = threading.Event()
             self.host.run_job(lambda: self.session.file_durations(read=True, cancel=cancel), name="read-durations",
                               returned=lambda durations: self._apply_durations(key, durations),
                               errored=lambda exc: self.host.status(f"Could not read the files' durations: {exc}"))

@@ -212,6 +212,7 @@ class RunView(QObject):
             host.update_actions()
             return
         self.train_queued = False
+        host.files_view.cancel_durations()  # training decodes the files itself
         host.push_settings()
         replace = False
         differ = s.model_mismatch()

@@ -84,6 +84,7 @@ class SettingsView(QTabWidget):
                 form.set_values({k: v for k, v in values.items() if k in form.widgets})
         finally:
             self._syncing = False
+        self._refresh()
 
     def files_changed(self, paths: list[str], clip_seconds: list[float]) -> None:
         """The files changed: the prime choices, the clip lengths and (while it follows them) the preset."""
@@ -95,9 +96,13 @@ class SettingsView(QTabWidget):
             self.training_form.show_preset(self.training_form.matching_preset())
 
     def _on_form_changed(self) -> None:
+        if self._syncing:  # follow_session fills the forms from the session, then refreshes once
+            return
         self.push()
-        if not self._syncing:  # the user edited a field: the form no longer follows the files
-            self.follow_files = False
+        self.follow_files = False  # the user edited a field: the form no longer follows the files
+        self._refresh()
+
+    def _refresh(self) -> None:
         self.training_form.show_preset(self.training_form.matching_preset())
         self.training_form.set_model_mismatch(self.session.model_mismatch())
         self.host.files_view.show_durations()  # the silence threshold or the rate may have changed
