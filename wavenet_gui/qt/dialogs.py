@@ -13,8 +13,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
+    QDialogButtonBox,
     QDockWidget,
     QFileDialog,
+    QFormLayout,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
@@ -177,9 +180,18 @@ def set_output_device(host: MainWindow, name: str) -> bool:
 
 
 
+def ok_cancel(dialog: QDialog, form: QFormLayout) -> bool:
+    """Add OK and Cancel as the last row of ``form`` and run ``dialog``: whether it was accepted."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    form.addRow(buttons)
+    return dialog.exec() == QDialog.DialogCode.Accepted
+
+
 def show_preferences(host: MainWindow) -> None:
     """Preferences: the output device, with the sample rates it plays."""
-    from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel
+    from PySide6.QtWidgets import QComboBox, QDialog, QFormLayout, QLabel
 
     from .playback import output_devices, supported_rates
 
@@ -210,11 +222,7 @@ def show_preferences(host: MainWindow) -> None:
     show_rates()
     form.addRow("Output device", combo)
     form.addRow("Sample rates it plays", rates)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    form.addRow(buttons)
-    if dialog.exec() == QDialog.DialogCode.Accepted:
+    if ok_cancel(dialog, form):
         host.player.stop()
         host.set_output_device(combo.currentData()[0])
         host.status(f"Output device: {combo.currentText()}", 5000)

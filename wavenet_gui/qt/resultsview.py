@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QSpinBox
 from wavenet_gui.core.errors import WaveNetError
 from wavenet_gui.core.fileio import check_path_length, check_writable_dir
 
+from . import dialogs
 from .playback import AudioBuffer
 from .tasks import Job
 
@@ -127,7 +128,7 @@ class ResultsView(QObject):
 
     def ask_export_options(self, all_variations: bool = False) -> tuple[bool, int | None] | None:
         """Which variations and at what rate to export: (all, rate or None for the model's), None: cancelled."""
-        from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout
+        from PySide6.QtWidgets import QComboBox, QDialog, QFormLayout
 
         r = self.session.results
         if r is None:
@@ -147,11 +148,7 @@ class ResultsView(QObject):
                 rate.addItem(f"{hz} Hz (resampled)", hz)
         form.addRow("Export", which)
         form.addRow("Sample rate", rate)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(dialog.accept)
-        buttons.rejected.connect(dialog.reject)
-        form.addRow(buttons)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        if not dialogs.ok_cancel(dialog, form):
             return None
         return bool(which.currentData()), rate.currentData()
 
