@@ -246,18 +246,38 @@ def test_noise_with_a_falling_spectrum_is_a_collapse_but_a_noisy_texture_is_not(
     hit = np.r_[np.sin(2 * np.pi * 60 * t) * np.exp(-15 * t), 0.5 * rng.standard_normal(len(t)) * np.exp(-20 * t)]
     drums = np.tile(hit, 6)
     noisier = drums + 0.05 * rng.standard_normal(len(drums)) * (np.abs(drums) > 0.01)
-    assert check_generation(noisier, profile=AudioProfile.of([drums], sample_rate=sr)) is None
+    drum_profile = AudioProfile.of([drums], sample_rate=sr)
+    assert check_generation(noisier, profile=drum_profile) is None
+    # ... but for snare-like drums (half noise: white noise is less than 2x as flat), white noise at
+    # their level is a steady-noise collapse
+    snare = np.r_[0.3 * np.sin(2 * np.pi * 60 * t) * np.exp(-15 * t), rng.standard_normal(len(t)) * np.exp(-8 * t)]
+    drums = np.tile(snare, 6)
+    drum_profile = AudioProfile.of([drums], sample_rate=sr)
+    white = float(np.sqrt(np.mean(drums ** 2))) * rng.standard_normal(len(drums))
+    assert flatness(white, sr) < 2 * drum_profile.flatness  # the flatness rule cannot tell
+    found = check_generation(white, profile=drum_profile)
+    assert found is not None and found.kind == "noise" and "steady" in found.message and "\n" not in found.message
+    # noise bursts in the drums' rhythm are not steady, and a steady noise is no collapse for a steady texture
+    bursts = white * (np.arange(len(white)) % len(snare) < len(snare) // 3)
+    assert check_generation(bursts, profile=drum_profile) is None
+    steady_texture = AudioProfile.of([0.2 * rng.standard_normal(2 * sr)], sample_rate=sr)
+    assert check_generation(white, profile=steady_texture) is None
 
 
 @pytest.mark.parametrize("clip,output,collapse", [
     ("gen_sentence16k_clip.wav", "gen_sentence16k_T1_noise.wav", "noise"),  # flatness only 0.22
     ("gen_sentence_clip.wav", "gen_sentence_T05_speechlike.wav", None),
     ("gen_texture_clip.wav", "gen_texture_T1.wav", None),
+    ("gen_drums_clip.wav", "gen_drums_T1.wav", None),  # flatness 0.45, 1.6x the clip's, in bursts
+    ("gen_drums_clip.wav", "white noise", "noise"),  # flatness 0.56, under 2x the clip's, but steady
 ])
 def test_collapse_check_on_real_outputs(clip, output, collapse):
     """Outputs of the app's own models (tests/data/README.md), judged by silero-vad and resemblyzer."""
     ref, sr = sf.read(DATA / clip, dtype="float64")
-    out, sr_out = sf.read(DATA / output, dtype="float64")
+    if output == "white noise":
+        out, sr_out = float(np.std(ref)) * np.random.default_rng(0).standard_normal(len(ref)), sr
+    else:
+        out, sr_out = sf.read(DATA / output, dtype="float64")
     assert sr == sr_out
     found = check_generation(out, profile=AudioProfile.of([ref], sample_rate=sr))
     assert (found.kind if found is not None else None) == collapse

@@ -51,6 +51,10 @@ def test_each_file_is_decoded_once_and_again_only_when_it_changes(tmp_path, monk
     assert len(calls) == 2
     assert len(s._decoded) == 1  # the stale decode was dropped, no float copy is kept
     assert s._decoded[next(iter(s._decoded))].classes.dtype == np.uint8
+    # rates tried one after another keep the newest two decodes of a file, not one per rate
+    for rate in (8000, 11025, 16000, 22050):
+        s._decode(a, rate, s.model.config.quantizer)
+    assert sorted(k[3] for k in s._decoded) == [16000, 22050]
 
 
 def test_continuing_keeps_the_whole_history_and_adams_moments(session):

@@ -14,6 +14,9 @@ over the arithmetic mean of the power spectrum of the non-silent frames
 audio's overall spectral tilt (noise shaped like speech) is less flat than white noise;
 :func:`noisiness`, the flatness after a pre-emphasis that removes most of that tilt,
 finds it (speech about 0.08-0.09, such noise 0.43-0.53, brown noise 0.35-0.46).
+Noise from a model of audio that is itself partly noise (a drum loop, flatness 0.29) is told
+apart by its level: white noise holds one level (its frames' levels spread over about 1 dB,
+:func:`level_range_db`) where drums, speech and their imitations rise and fall by 10-30 dB.
 
 Examples
 --------
@@ -39,7 +42,7 @@ import numpy as np
 from .errors import ConfigError
 
 __all__ = ["AudioProfile", "Collapse", "check_generation", "flatness", "frame_levels_db",
-           "longest_constant_run", "noisiness", "SILENT_DB", "FRAME_SECONDS", "HOP_SECONDS"]
+           "level_range_db", "longest_constant_run", "noisiness", "SILENT_DB", "FRAME_SECONDS", "HOP_SECONDS"]
 
 #: Frames more than this many dB below the reference's loudest frame are silent.
 SILENT_DB = 35.0
@@ -61,6 +64,12 @@ NOISINESS = 0.4
 #: ... and this many times the training audio's (speech 0.08-0.09; a brown-noise texture, whose
 #: outputs score 0.49-0.51 against its 0.46, and noisy drums are not collapses).
 NOISINESS_RATIO = 2.0
+#: Steady noise: a flatness of at least :data:`NOISE_FLATNESS` whose frame levels spread over at most
+#: this many dB (:func:`level_range_db`; white noise 1.0, the drum loop 30, a sentence 24, a brown-noise
+#: texture 17, and their models' outputs 11-31: bench/quality.py) ...
+STEADY_DB = 3.0
+#: ... while the training audio's spread over at least this many times as much.
+STEADY_RATIO = 4.0
 #: The pre-emphasis of :func:`noisiness` (``y[n] = x[n] - 0.97 x[n-1]``, as in speech analysis).
 PRE_EMPHASIS = 0.97
 #: Generated audio longer than this (seconds) is judged on 20 evenly spaced excerpts of this much in
@@ -135,6 +144,28 @@ def noisiness(x: np.ndarray, sample_rate: int, *, loud_db: float | None = None) 
     return float(np.mean(np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1)))
 
 
+def level_range_db(x: np.ndarray, sample_rate: int, *, floor_db: float) -> float:
+    """How far the level rises and falls: the 10th to 90th percentile range of the frame levels (dB).
+
+    Frame levels are those of :func:`frame_levels_db`, raised to ``floor_db`` (silence counts as
+    the floor, so a pause between drum hits spreads the range as much as the hits do).  White
+    noise scores about 1 dB, a drum loop 30, speech about 24.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sr = 8000
+    >>> noise = 0.1 * np.random.default_rng(0).standard_normal(sr)
+    >>> round(level_range_db(noise, sr, floor_db=-60.0))
+    1
+    >>> bursts = noise * (np.arange(sr) % 2000 < 400)
+    >>> level_range_db(bursts, sr, floor_db=-60.0) > 30
+    True
+    """
+    lv = np.maximum(frame_levels_db(x, sample_rate), floor_db)
+    return float(np.percentile(lv, 90) - np.percentile(lv, 10))
+
+
 def longest_constant_run(x: np.ndarray) -> int:
     """Length of the longest run of one repeated value (1 for audio that never repeats)."""
     x = np.asarray(x).reshape(-1)
@@ -160,6 +191,9 @@ class AudioProfile:
     """The longest run of one value in any file, in seconds."""
     noisiness: float = float("nan")
     """:func:`noisiness` of the non-silent frames (nan: unknown, that rule is skipped)."""
+    level_range_db: float = float("nan")
+    """:func:`level_range_db` of all frames, floored :data:`SILENT_DB` below ``peak_db`` (nan: unknown,
+    the steady-noise rule is skipped)."""
 
     @classmethod
     def of(cls, signals: Sequence[np.ndarray], *, sample_rate: int) -> AudioProfile:
@@ -191,7 +225,9 @@ class AudioProfile:
         flat = mean([flatness(s, sample_rate, loud_db=peak - SILENT_DB) for s in signals])
         noisy = mean([noisiness(s, sample_rate, loud_db=peak - SILENT_DB) for s in signals])
         run = max(longest_constant_run(s) for s in signals) / sample_rate
-        return cls(int(sample_rate), peak, silent, flat, run, noisy)
+        floored = np.maximum(all_levels, peak - SILENT_DB)
+        spread = float(np.percentile(floored, 90) - np.percentile(floored, 10))
+        return cls(int(sample_rate), peak, silent, flat, run, noisy, spread)
 
 
     @classmethod
@@ -245,7 +281,9 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
       (digital silence counts as silence, not as stuck);
     * noise: the non-silent frames are about as flat as noise (>= 0.3) and more than 2x as flat
       as the training audio's; or, after pre-emphasis (:func:`noisiness`: noise whose spectrum
-      falls), at least 0.4 and 2x the training audio's.
+      falls), at least 0.4 and 2x the training audio's; or steady noise: a flatness of at least 0.3
+      at one level (frame levels within 3 dB, :func:`level_range_db`) where the training audio's
+      levels spread over 4x as much (noise from a model of drums, which are themselves half noise).
 
     Audio longer than :data:`MAX_CHECK_SECONDS` is judged on 20 evenly spaced excerpts (the
     stuck-value rule reads all of it).
@@ -292,6 +330,12 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     if np.isfinite(flat) and flat >= NOISE_FLATNESS and not (profile.flatness * NOISE_RATIO >= flat):
         return Collapse("noise", f"The generated audio sounds like noise (spectral flatness {flat:.2f}, the training "
                                  f"audio's {profile.flatness:.2f}): {_TRY}.")
+    if np.isfinite(flat) and flat >= NOISE_FLATNESS and np.isfinite(profile.level_range_db):
+        spread = level_range_db(x, sr, floor_db=floor)
+        if spread <= STEADY_DB and profile.level_range_db >= STEADY_RATIO * max(spread, 1.0):
+            return Collapse("noise", f"The generated audio is a steady noise (spectral flatness {flat:.2f}, its level "
+                                     f"varying by {spread:.0f} dB where the training audio's varies by "
+                                     f"{profile.level_range_db:.0f} dB): {_TRY}.")
     noisy = noisiness(x, sr, loud_db=floor)
     if np.isfinite(noisy) and np.isfinite(profile.noisiness) and noisy >= NOISINESS \
             and noisy >= NOISINESS_RATIO * profile.noisiness:

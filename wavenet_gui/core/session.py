@@ -653,6 +653,10 @@ class Session:
         with self._lock:
             for k in [k for k in self._decoded if k[0] == key[0] and k[1:3] != key[1:3]]:
                 del self._decoded[k]  # the file changed: its older decodes go
+            # one decode per rate tried would pile up (one byte per sample each): keep the newest
+            # two (switching between two presets' rates reads nothing again)
+            for k in [k for k in self._decoded if k[0] == key[0]][:-1]:
+                del self._decoded[k]
             self._decoded[key] = decoded
         return decoded
 

@@ -13,15 +13,18 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDockWidget,
     QFileDialog,
     QFormLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -191,8 +194,6 @@ def ok_cancel(dialog: QDialog, form: QFormLayout) -> bool:
 
 def show_preferences(host: MainWindow) -> None:
     """Preferences: the output device, with the sample rates it plays."""
-    from PySide6.QtWidgets import QComboBox, QDialog, QFormLayout, QLabel
-
     from .playback import output_devices, supported_rates
 
     dialog = QDialog(host)
@@ -230,7 +231,6 @@ def show_preferences(host: MainWindow) -> None:
 
 def show_quick_start(host: MainWindow) -> None:
     """Help > Quick start: the four steps, the presets and what the main settings do to the sound."""
-    from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser
 
     dialog = QDialog(host)
     dialog.setObjectName("quickStart")
