@@ -108,10 +108,12 @@ PRESET_KINDS = {
 # ---------------------------------------------------------------------------------------------
 # clips
 def _espeak(text: str, voice: str, path: Path, sr: int) -> None:
-    raw = path.with_suffix(".raw.wav")
+    # names of this process's own, renamed into place: runs started together may make the same clip
+    raw, part = path.with_suffix(f".{os.getpid()}.raw.wav"), path.with_suffix(f".{os.getpid()}.part.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", str(sr), "-c", "1", "-b", "16", str(path)], check=True)
+    subprocess.run(["sox", str(raw), "-r", str(sr), "-c", "1", "-b", "16", str(part)], check=True)
     raw.unlink()
+    os.replace(part, path)
 
 
 def _melody(sr: int, seconds: float = 4.0) -> np.ndarray:
@@ -169,7 +171,9 @@ def make_clip(clip: Clip) -> Path:
             _espeak(clip.text, clip.voice, clip.path, clip.sample_rate)
         else:
             synth = {"melody": _melody, "drums": _drums, "texture": _texture}[clip.kind]
-            sf.write(clip.path, synth(clip.sample_rate).astype(np.float32), clip.sample_rate, subtype="PCM_16")
+            part = clip.path.with_suffix(f".{os.getpid()}.part.wav")
+            sf.write(part, synth(clip.sample_rate).astype(np.float32), clip.sample_rate, subtype="PCM_16")
+            os.replace(part, clip.path)
     return clip.path
 
 
@@ -204,12 +208,14 @@ def logmel_distances(gen: np.ndarray, ref: np.ndarray, sr: int) -> tuple[float, 
     d = np.sqrt(np.mean((G[:n] - R[:n]) ** 2, axis=1))
     keep = ns_g[:n] | ns_r[:n]
     plain = float(d[keep].mean()) if keep.any() else 0.0
-    # subsequence DTW: the clip (query) inside the output, steps of slope 1/2, 1 and 2
+    # subsequence DTW: the clip (query) inside the output, steps of slope 1/2, 1 and 2; an output
+    # shorter than the clip is matched inside the clip instead (the query must be the shorter one)
     cost = np.sqrt(np.mean((R[:, None, :] - G[None, :, :]) ** 2, axis=2))  # [nR, nG]
     steps = np.array([[1, 1], [1, 2], [2, 1]])
-    _, path = librosa.sequence.dtw(C=cost, subseq=True, step_sizes_sigma=steps,
+    swap = len(R) > len(G)
+    _, path = librosa.sequence.dtw(C=cost.T if swap else cost, subseq=True, step_sizes_sigma=steps,
                                    weights_add=np.zeros(3), weights_mul=np.ones(3))
-    i, j = path[:, 0], path[:, 1]
+    i, j = (path[:, 1], path[:, 0]) if swap else (path[:, 0], path[:, 1])
     keep = ns_r[i] | ns_g[j]
     dtw = float(cost[i, j][keep].mean()) if keep.any() else 0.0
     return plain, dtw
