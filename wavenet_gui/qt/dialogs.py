@@ -66,7 +66,8 @@ def quick_start_html() -> str:
     from wavenet_gui.core.presets import PRESETS
 
     steps = ("<b>Add audio</b>: drop files or a folder on the window (or File &gt; Add, Ctrl+O / Ctrl+Shift+O). "
-             "A few seconds to a few minutes of one kind of sound works best.",
+             "Clips of up to a few seconds come back closest (the Imitate preset, minutes of training); longer "
+             "material needs far longer training before it sounds like yours.",
              "<b>Choose a preset</b> on the Training tab (one is picked for your files), then press "
              "<b>Train</b> (Ctrl+T). Watch the loss fall; press <b>Stop</b> (Esc) when it levels out: the model "
              "is kept.",
