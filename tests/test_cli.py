@@ -211,3 +211,138 @@ def test_learning_rate_0_9_on_speech_stops_with_one_line_and_a_suggestion(tmp_pa
     assert "try 0.09" in warnings[0] and "Traceback" not in captured.err
     assert "iteration 200" not in captured.out  # stopped long before the limit
     assert len(list(out.glob("pred_*.wav"))) == 1
+
+
+# ---- a new user's trial (cli5): generating from --model, presets, folders, early checks, notes
+
+def _burst(path, *, seconds: float, silence: float, sr: int = 8000):
+    """A 220 Hz tone of ``seconds`` with ``silence`` seconds of digital silence before and after."""
+    t = np.arange(int(seconds * sr)) / sr
+    pad = np.zeros(int(silence * sr))
+    sf.write(path, np.concatenate([pad, 0.5 * np.sin(2 * np.pi * 220 * t), pad]), sr, subtype="PCM_16")
+    return path
+
+
+def test_model_without_wav_starts_from_silence_and_reads_no_example_clip(tmp_path, tone, capsys):
+    out = tmp_path / "out"
+    assert main(["--wav", str(tone), "--train_iterations", "2", "--length", "0.01", "--save_weights",
+                 "--output_dir", str(out), *TINY]) == 0
+    capsys.readouterr()
+    # the README's example: generation from a saved model alone
+    rc = main(["--model", str(out), "--length", "0.05", "--temperature", "0.9", "--seed", "7", "--plot",
+               "--output_dir", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    (line,) = [x for x in captured.out.splitlines() if x.startswith("generated")]
+    assert "started from silence" in line and "seed 7" in line
+    assert "example" not in captured.out + captured.err  # the bundled clip is neither read nor judged against
+    assert "not checked for a collapse" in captured.err
+    assert len(list(out.glob("pred_*.png"))) == 1
+    # with --wav the clip is read as before: the start is its first sample
+    assert main(["--model", str(out), "--wav", str(tone), "--length", "0.05", "--output_dir", str(out)]) == 0
+    assert f"started from the first sample of {tone.name}" in capsys.readouterr().out
+
+
+def test_continuing_a_model_without_wav_is_refused_before_training(tmp_path, tone, capsys):
+    out = tmp_path / "out"
+    assert main(["--wav", str(tone), "--train_iterations", "1", "--length", "0.01", "--save_weights",
+                 "--output_dir", str(out), *TINY]) == 0
+    capsys.readouterr()
+    assert main(["--model", str(out), "--train", "true", "--train_iterations", "3", "--output_dir", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "training" not in captured.out
+    last = captured.err.strip().splitlines()[-1]
+    assert last.startswith("wavenet-cli: error: wav:") and "--wav" in last
+
+
+def _window_preset(path, name=None):
+    """The model settings the window picks for this file (add it, then apply a preset, as its file list does)."""
+    from wavenet_gui.core.session import Session
+
+    session = Session()
+    session.add_files([path])
+    session.apply_preset(name)
+    return session.model_config()
+
+
+@pytest.mark.parametrize("preset,seconds,silence", [
+    ("auto", 1.0, 1.75),     # 4.5 s with its silence, 1 s without: the window imitates
+    ("imitate", 0.4, 0.15),  # 0.7 s with its silence (2 x 12), 0.4 s without (2 x 11)
+])
+def test_presets_use_the_trimmed_durations_as_the_window_does(preset, seconds, silence, tmp_path, capsys):
+    clip = _burst(tmp_path / "burst.wav", seconds=seconds, silence=silence)
+    window = _window_preset(clip, None if preset == "auto" else preset)
+    rc = main(["--wav", str(clip), "--preset", preset, "--train_iterations", "1", "--batch_size", "1",
+               "--target_length", "64", "--length", "0.01", "--output_dir", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert f"receptive field {window.receptive_field} samples" in captured.out
+
+
+def test_help_names_the_imitate_threshold_in_use(capsys):
+    from wavenet_gui.core.presets import IMITATE_MAX_SECONDS
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"imitate when each clip lasts up to {IMITATE_MAX_SECONDS:g} s" in text
+
+
+def test_refused_files_in_a_folder_are_skipped_with_a_note(tmp_path, capsys):
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    _burst(folder / "good.wav", seconds=0.3, silence=0.0)
+    (folder / "fake.wav").write_text("not audio")
+    sf.write(folder / "silent.wav", np.zeros(8000), 8000, subtype="PCM_16")
+    out = tmp_path / "out"
+    rc = main(["--wav", str(folder), "--train_iterations", "1", "--length", "0.01", "--output_dir", str(out), *TINY])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    notes = [x for x in captured.err.splitlines() if x.startswith("note:") and "skipped" in x]
+    assert [n.split()[1] for n in notes] == ["fake.wav:", "silent.wav:"]
+    assert "training on 1 file(s)" in captured.out and len(list(out.glob("pred_*.wav"))) == 1
+    # a folder with nothing usable: one line; a refused file named on the command line: at once
+    (folder / "good.wav").unlink()
+    assert main(["--wav", str(folder), "--output_dir", str(out), *TINY]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("wavenet-cli: error: wav: no usable audio file") and "2 refused" in err[-1]
+    assert main(["--wav", str(folder / "silent.wav"), "--output_dir", str(out), *TINY]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("wavenet-cli: error: silent.wav:")
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--prime", "{file}"], "prime: a-file"),  # exists, but is not audio
+    (["--length", "3600", "--variations", "64"], "length"),  # over what generation keeps in memory
+])
+def test_unusable_generation_settings_are_refused_before_training(args, words, tmp_path, tone, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    args = [a.replace("{file}", str(blocker)) for a in args]
+    assert main(["--wav", str(tone), "--train_iterations", "5", "--output_dir", str(tmp_path / "out"),
+                 *TINY, *args]) == 2
+    captured = capsys.readouterr()
+    assert "training" not in captured.out
+    last = captured.err.strip().splitlines()[-1]
+    assert last.startswith("wavenet-cli: error:") and words in last
+
+
+def test_session_checks_generation_before_there_is_a_model(tmp_path):
+    """The window's Generate and Train check the same, through the session."""
+    from wavenet_gui.core.errors import ConfigError
+    from wavenet_gui.core.session import Session
+
+    fake = tmp_path / "fake.wav"
+    fake.write_text("not audio")
+    with pytest.raises(ConfigError, match="prime: fake.wav"):
+        Session({"prime": str(fake), "output_dir": str(tmp_path)}).check_generation(need_model=False)
+    with pytest.raises(ConfigError, match="length: 3600 s x 64 variations at 16000 Hz"):
+        Session({"length": 3600, "variations": 64, "sample_rate": 16000,
+                 "output_dir": str(tmp_path)}).check_generation(need_model=False)
+
+
+def test_each_file_note_is_printed_once(tmp_path, capsys):
+    clip = _burst(tmp_path / "padded.wav", seconds=0.3, silence=0.2)
+    assert main(["--wav", str(clip), "--train_iterations", "1", "--length", "0.01",
+                 "--output_dir", str(tmp_path / "out"), *TINY]) == 0
+    err = capsys.readouterr().err
+    assert sum("padded.wav: trimmed" in line for line in err.splitlines()) == 1, err

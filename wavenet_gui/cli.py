@@ -43,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .core import config
-    from .core.presets import PRESETS
+    from .core.presets import IMITATE_MAX_SECONDS, PRESETS
 
     p = _Parser(
         prog="wavenet-cli",
@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"wavenet-cli {__version__}")
     io = p.add_argument_group("audio and files")
     io.add_argument("--wav", nargs="+", metavar="PATH",
-                    help="audio files or folders to train on (default: the bundled example clip)")
+                    help="audio files or folders to train on (default when training a new model: the bundled "
+                         "example clip); files in a folder that are not usable audio are skipped with a note")
     io.add_argument("--model", metavar="DIR", help="load a saved model (folder or .safetensors); skips training")
     io.add_argument("--train", type=_bool, default=None, metavar="true|false",
                     help="train (default true; false when --model is given, true with --model resumes it)")
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     names = "; ".join(f"{name}: {preset.description.rstrip('.')}" for name, preset in PRESETS.items())
     io.add_argument("--preset", choices=[*PRESETS, "auto"], default=None,
                     help=f"start from a preset's settings; flags given still win. auto: the one that suits the "
-                         f"files (imitate for clips up to 3 s, else variations). Presets: {names}"
+                         f"files (imitate when each clip lasts up to {IMITATE_MAX_SECONDS:g} s after trimming "
+                         f"its silence, else variations). Presets: {names}"
                     .replace("%", "%%"))
     config.add_arguments(p, groups={"model": "model", "training": "training", "generation": "generation",
                                     "output": io})
@@ -201,28 +203,70 @@ class _Phase:
         self.owner.event = None
 
 
-def _settings(args: argparse.Namespace) -> dict:
-    """The session's settings: the table's defaults, a preset's values, then the flags given."""
+def _settings(args: argparse.Namespace, clip_seconds: list[float] | None = None) -> dict:
+    """The session's settings: the table's defaults, a preset's values, then the flags given.
+
+    ``clip_seconds``: the files' durations after trimming their silence, as the window's file
+    list gives them to the presets (:meth:`Session.clip_seconds`); None before the files are read
+    (the presets' sample rate and silence threshold do not depend on them).
+    """
     from .core import config
-    from .core.audio import audio_info, find_audio_files
     from .core.presets import suggest_preset
 
     values = config.defaults()
     values["output_dir"] = "output"
     if args.preset:
-        name = args.preset
-        seconds: list[float] = []
-        if args.wav:
-            try:
-                files, _ = find_audio_files(args.wav)
-                seconds = [audio_info(f).duration for f in files]
-            except Exception:  # noqa: BLE001 - reading the files later says what is wrong
-                seconds = []
-        if name == "auto":
-            name = suggest_preset(seconds)
+        seconds = list(clip_seconds or [])
+        name = suggest_preset(seconds) if args.preset == "auto" else args.preset
         values.update(config.preset_values(name, clip_seconds=seconds))
     values.update(config.values_from_args(args))
     return values
+
+
+def _read_files(session, args: argparse.Namespace, train: bool) -> bool:
+    """Add the audio to the session, printing each note once; with ``--preset``, lay it out for the
+    files' trimmed durations (as the window does).  Returns whether any file was read.
+
+    With ``--wav``: those files and folders (a file named there that is refused ends the run; one
+    found in a folder is skipped with a note).  Without: the example clip when training a new
+    model; nothing when generating from ``--model`` (it starts from silence).
+    """
+    from .core import config
+
+    if args.wav:
+        paths = list(args.wav)
+    elif train and not args.model:
+        from .resources import example_clip_path
+
+        paths = [example_clip_path()]
+    else:
+        return False
+    report = session.add_files(paths, strict=True)
+    for note in report.notes:
+        _note(note)
+    for line in report.refused:
+        _note(f"{line}; skipped")
+    for line in report.same_content:
+        _note(line)
+    if report.duplicates:
+        _note(f"{', '.join(report.duplicates)}: given twice; read once")
+    if args.preset:
+        values = _settings(args, session.clip_seconds())
+        if session.model is not None:  # a loaded model decides its own model settings
+            values = {k: v for k, v in values.items() if k not in config.MODEL_SETTINGS}
+        session.update_settings(values)
+    return True
+
+
+_printed: set[str] = set()
+
+
+def _note(text: str) -> None:
+    """A ``note:`` line on stderr, once per run (adding files and training report the same trims)."""
+    if text in _printed:
+        return
+    _printed.add(text)
+    print(f"note: {text}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
@@ -243,9 +287,14 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
         print(launch.describe(), flush=True)
     session.corpus_progress = lambda i, n, name: print(f"decoding {i + 1}/{n}: {name}", file=sys.stderr)
     given = config.values_from_args(args)
+    _printed.clear()
     # Check every setting before any slow work, so a typo fails at once.
     session.checked()
-    session.check_generation(need_model=False)
+    if not args.model:  # a loaded model's rate decides how much audio is made: checked once it is loaded
+        session.check_generation(need_model=False)
+    if train and args.model and not args.wav:
+        raise ConfigError("wav", "continuing a model (--model with --train true) needs the audio to train on: "
+                                 "give it with --wav")
     if args.model:
         loaded = session.load_model(args.model)
         ignored = [f"--{name}" for name in config.MODEL_SETTINGS if name in given
@@ -254,20 +303,18 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
               f"trained {session.state.iteration} iterations)")
         if ignored:
             print(f"note: {', '.join(ignored)} ignored: the model file decides its own settings", file=sys.stderr)
+        session.check_generation(need_model=False)  # at the model's rate
     if train:
         session.check_training()  # settings, output folder (before reading any audio)
 
-    # Audio: needed to train, and for the default start (first sample of the input).
-    if train or session.settings["prime"] == "first" or args.plot:
-        if args.wav:
-            paths = list(args.wav)
-        else:
-            from .resources import example_clip_path
-
-            paths = [example_clip_path()]
-        report = session.add_files(paths, strict=True)
-        for note in report.notes:
-            print(f"note: {note}", file=sys.stderr)
+    # Audio: to train on, to start from (prime "first") and to judge the output against (the
+    # collapse check).  Generating from --model without --wav reads none: no example clip.
+    if _read_files(session, args, train):
+        if args.preset:  # the preset laid out for the files' trimmed durations: checked again
+            session.checked()
+            session.check_generation(need_model=False)
+            if train:
+                session.check_training()
         cfg = session.model.config if session.model is not None else session.model_config()
         total = sum(session.clip_seconds())
         what = "training on" if train else "input:"
@@ -313,7 +360,7 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
             bar.update(result.iterations, f"loss {result.final_loss or float('nan'):.3f}", force=True)
             bar.close()
         for note in outcome.notes:
-            print(f"note: {note}", file=sys.stderr)
+            _note(note)
         print(f"training: {result.message} ({result.elapsed:.1f} s)")
         if result.checkpoint:
             print(f"saved {result.checkpoint}")
@@ -361,6 +408,9 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
           f"{results.samples_per_s:,.0f} samples/s)")
     for path in results.saved:
         print(f"wrote {path}")
+    if not session.files:
+        _note("not checked for a collapse into silence or noise: that check compares the output with the "
+              "training audio (give it with --wav)")
     for warning in results.warnings:  # a collapse into silence, a stuck value or noise
         print(f"warning: {warning}", file=sys.stderr)
     if args.plot:

@@ -506,12 +506,15 @@ class Session:
 
         Each file is read the way training will read it (at the settings' rate, when they
         are valid), so a file training would refuse is refused now, in one line naming it;
-        the rest of the list is not touched.  With ``strict`` the first refusal is raised
-        instead (the CLI).  Files already in the list are reported, not added twice.
+        the rest of the list is not touched.  With ``strict`` (the CLI) the first refusal of a
+        file named in ``paths`` is raised instead; files found inside a folder are still skipped
+        and reported (:attr:`FilesReport.refused`), and only a list left empty is an error.
+        Files already in the list are reported, not added twice.
         """
         rate, quantizer = self._audio_format()
         report = FilesReport()
         found: list[Path] = []
+        in_folder: set[Path] = set()  # found inside a folder: refused ones are reported, never raised
         for p in paths:
             p = Path(p)
             try:
@@ -523,6 +526,7 @@ class Session:
                 continue
             found.extend(files)
             if p.is_dir():
+                in_folder.update(files)
                 report.notes.extend(skipped)
             elif strict and skipped:
                 raise AudioFileError(p, "is not an audio file")
@@ -558,12 +562,12 @@ class Session:
             except Cancelled:
                 break
             except WaveNetError as exc:
-                if strict:
+                if strict and f not in in_folder:
                     raise
                 report.refused.append(str(exc))
                 continue
             except Exception as exc:  # noqa: BLE001 - a case the core missed: still one line naming the file
-                if strict:
+                if strict and f not in in_folder:
                     raise AudioFileError(f, f"cannot be used ({exc})") from exc
                 report.refused.append(f"{f.name}: cannot be used ({exc})")
                 continue
@@ -574,7 +578,12 @@ class Session:
                 self._files = self._files + tuple(report.added)
             self._emit("files")
         if strict and not self._files:
-            raise ConfigError("wav", "no audio files found in " + ", ".join(str(p) for p in paths))
+            where = ", ".join(str(p) for p in paths)
+            if report.refused:
+                n = len(report.refused)
+                raise ConfigError("wav", f"no usable audio file in {where}: {n} refused "
+                                         f"({report.refused[0]}{'; ...' if n > 1 else ''})")
+            raise ConfigError("wav", "no audio files found in " + where)
         return report
 
     def remove_files(self, paths: Iterable[str | Path]) -> int:
@@ -920,15 +929,39 @@ class Session:
 
     # ------------------------------------------------------------------------------ generation
     def check_generation(self, *, need_model: bool = True) -> dict[str, Any]:
-        """Check what generation needs (settings, start, output folder) without starting."""
+        """Check what generation needs (settings, start, output folder) without starting.
+
+        A clip to start from must be readable audio (its header is read), and the length times
+        the variations must fit in memory at the model's rate (before there is a model: the
+        settings' rate, which training gives the model), so both are refused before training.
+        """
         values = self.checked("generation", "output")
         prime = values["prime"]
-        if prime not in ("first", "silence") and not Path(prime).expanduser().is_file():
-            raise ConfigError("prime", f"{prime!r} is not first, silence or an audio file that exists")
+        if prime not in ("first", "silence"):
+            path = Path(prime).expanduser()
+            if not path.is_file():
+                raise ConfigError("prime", f"{prime!r} is not first, silence or an audio file that exists")
+            try:
+                audio_info(path)  # not audio, empty, a damaged header, no frames
+            except AudioFileError as exc:
+                raise ConfigError("prime", str(exc)) from None
+        rate = self._audio_format()[0]
+        if rate is not None:
+            self._check_in_memory(values, rate)
         check_writable_dir(values["output_dir"])
         if need_model and self.model is None:
             raise ConfigError("model", "there is no model yet: train or load one first")
         return values
+
+    @staticmethod
+    def _check_in_memory(values: Mapping[str, Any], sr: int) -> None:
+        from .generation import MAX_IN_MEMORY_SAMPLES
+
+        n = max(1, int(round(values["length"] * sr)))
+        if n * values["variations"] > MAX_IN_MEMORY_SAMPLES:
+            raise ConfigError("length", f"{values['length']:g} s x {values['variations']} variations at {sr} Hz is "
+                                        f"more than the {MAX_IN_MEMORY_SAMPLES:,} samples generation keeps in "
+                                        "memory; generate less at a time")
 
     def generate(self, *, cancel: threading.Event | None = None) -> Generator[Any, None, GenerationOutcome]:
         """Generate with the session's model: a generator of progress.
@@ -943,12 +976,8 @@ class Session:
         values = self.check_generation()
         sr = self._model().config.sample_rate
         n = max(1, int(round(values["length"] * sr)))
-        from .generation import MAX_IN_MEMORY_SAMPLES, random_seed
+        from .generation import random_seed
 
-        if n * values["variations"] > MAX_IN_MEMORY_SAMPLES:
-            raise ConfigError("length", f"{values['length']:g} s x {values['variations']} variations at {sr} Hz is "
-                                        f"more than the {MAX_IN_MEMORY_SAMPLES:,} samples generation keeps in "
-                                        "memory; generate less at a time")
         seed = values["seed"] if values["seed"] is not None else random_seed()
         event = self._start("generation", cancel)
         self.results = Results(buffers=[AudioBuffer(sr, capacity=n) for _ in range(values["variations"])],
@@ -1054,7 +1083,7 @@ class Session:
             return None, "started from silence"
         if prime == "first":
             if not self._files:
-                return None, "started from silence (no input file)"
+                return None, "started from silence: no input file"
             first = self._files[0]
             classes = self._decode(first.path, cfg.sample_rate, cfg.quantizer).classes
             classes = self._trim(classes, first.path, cfg.sample_rate, cfg.quantizer).samples
