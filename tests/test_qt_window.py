@@ -647,3 +647,18 @@ def test_preview_plays_a_second_from_the_current_weights_also_while_training(qtb
     assert not w.recorder.messages, w.recorder.messages
     w.stop_button.click()
     qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
+
+
+def test_a_collapse_warning_after_generate_is_kept_in_messages(qtbot, make_window, tone_file, monkeypatch):
+    """The status bar cuts a long warning off; View > Messages must keep it in full."""
+    from wavenet_gui.core.session import Session
+
+    warning = ("The generated audio sounds like noise (spectral flatness 0.50, the training audio's 0.10): "
+               "try a longer receptive field, another start or temperature, or more training.")
+    monkeypatch.setattr(Session, "_collapse_warnings", lambda self, results, cfg: [warning])
+    w = make_window([tone_file])
+    train_model(qtbot, w, points=2)
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert warning in w.last_message
+    assert any(warning in line and line.startswith("Generated") for line in w.messages()), w.messages()

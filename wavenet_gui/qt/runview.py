@@ -389,8 +389,12 @@ class RunView(QObject):
         if r.save_error:
             msg += f"; NOT saved: {r.save_error}"
         if r.warnings:  # a collapse into silence, a stuck value or noise: say so, with what to try
-            msg += ". " + r.warnings[0] + (f" (and {len(r.warnings) - 1} more)" if len(r.warnings) > 1 else "")
-        self.host.status(msg)
+            more = f" (and {len(r.warnings) - 1} more)" if len(r.warnings) > 1 else ""
+            self.host.status(f"{msg}. {r.warnings[0]}{more}")
+            # the status bar cuts a long line off: View > Messages keeps every warning in full
+            self.host.note(f"{msg}. " + " ".join(r.warnings), "warning")
+        else:
+            self.host.status(msg)
         if r.save_error:
             self.host.show_message("warning", "Prediction not saved", r.save_error)
 
