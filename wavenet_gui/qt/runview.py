@@ -32,8 +32,8 @@ MODEL_FILTER = "WaveNet models (*.safetensors);;All files (*)"
 LOADING = "Loading PyTorch…"
 WARMING = " · preparing the fast kernels (the window may pause for a moment)…"
 PREVIEW_SECONDS = 1.0
-PREVIEW_TIP = ("Generate 1 s from the current weights and play it (also while training, to hear "
-               "progress); nothing is written")
+PREVIEW_TIP = ("Generate 1 s (at most the Length setting) from the current weights and play it (also while "
+               "training, to hear progress); nothing is written")
 
 
 def loss_text(loss: float) -> str:
@@ -408,7 +408,8 @@ class RunView(QObject):
         check found.  Nothing is written and the generated results are not touched."""
         if self.session.model is None or (self.preview_job is not None and self.preview_job.running):
             return None
-        self.host.status("Making a 1 s preview from the current weights…")
+        seconds = self.session.preview_seconds(PREVIEW_SECONDS)  # no longer than Generate would make
+        self.host.status(f"Making a {seconds_text(seconds)} preview from the current weights…")
         self.preview_job = self.host.run_job(lambda: self.session.preview(seconds=PREVIEW_SECONDS), name="preview",
                                              returned=self._on_preview)
         self.host.update_actions()
