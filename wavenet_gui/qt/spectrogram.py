@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +192,34 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
         self._spec: dict[str, MelSpectrogram | None] = {"input": None, "generated": None}
         self._expected: dict[str, float] = {"input": 0.0, "generated": 0.0}
         self._dirty = {"input": False, "generated": False}
+        #: The sample rate an empty plot's frequency axis shows (the window gives the model's or the settings').
+        self.rate_hint: Callable[[], int] = lambda: 8000
+        self._empty: dict[str, tuple[int, float] | None] = {"input": None, "generated": None}
+        self._show_empty_ranges()
+
+    def _show_empty_ranges(self) -> None:
+        """Give each plot without audio a sensible empty range: 0 to the Nyquist frequency of
+        :attr:`rate_hint` (in mel rows, labelled in Hz) by 0 to 1 s, or to the input's duration
+        for the generated plot (pyqtgraph's default, -400..400, means nothing here)."""
+        try:
+            rate = int(self.rate_hint())
+        except Exception:  # noqa: BLE001 - a hint that cannot be read: the default rate
+            rate = 8000
+        rate = rate if rate > 0 else 8000
+        y_in = self._samples("input")
+        input_seconds = len(y_in) / self._rate("input") if y_in is not None and len(y_in) else 0.0
+        for key, plot in self.plots.items():
+            y = self._samples(key)
+            if y is not None and len(y):
+                self._empty[key] = None
+                continue
+            span = max(1.0, input_seconds) if key == "generated" else 1.0
+            if self._empty[key] == (rate, span):
+                continue
+            self._empty[key] = (rate, span)
+            plot.getAxis("left").setTicks(MelSpectrogram(rate, n_mels=N_MELS).mel_ticks())
+            plot.setYRange(0, N_MELS, padding=0)
+            plot.setXRange(0, span, padding=0.01)
 
     # -- the waveform view's interface -----------------------------------
     def set_audio(self, key: str, samples, sample_rate: int = 1, *, title: str | None = None,
@@ -225,6 +254,7 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
             if y is None or len(y) == 0:
                 self._spec[key] = None
                 image.clear()
+                self._empty[key] = None  # set its empty range below
                 continue
             sr = self._rate(key)
             spec = self._spec[key]
@@ -247,6 +277,7 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
             image.setRect(QRectF(0.0, 0.0, spec.n_frames * (spec.hop or 0) / sr, float(spec.n_mels)))
             span = max(len(y) / sr, self._expected[key], 1e-3)
             plot.setXRange(0, span, padding=0.01)
+        self._show_empty_ranges()  # (cheap when nothing changed: the rate and span are remembered)
 
     def export_png(self, path: str | Path) -> Path:
         from .plots import export_item_png

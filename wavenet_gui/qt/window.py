@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         theme.configure_defaults()  # the plots are made in the palette's colours
         self.player = Player(self)
         self.plots = PlotsView(self.settings)
+        self.plots.spectrogram_plot.rate_hint = self._rate_shown  # an empty spectrogram's frequency axis
         self.files_view = FileView(self)
         self.results = ResultsView(self)
         self.run = RunView(self)
@@ -258,6 +259,13 @@ class MainWindow(QMainWindow):
     def ask_save_path(self, title: str, start: str) -> str:
         """A file name to save a model to ("" when cancelled)."""
         return dialogs.ask_save_path(self, title, start)
+
+    def _rate_shown(self) -> int:
+        """The model's sample rate, else the settings' (what Generate would make)."""
+        model = self.session.model
+        if model is not None:
+            return int(model.config.sample_rate)
+        return int(self.session.settings.get("sample_rate") or 8000)
 
     def note(self, text: str, kind: str = "info") -> None:
         """Add a line to the Messages panel (View > Messages): every note in full, with the time."""
