@@ -13,7 +13,8 @@ Examples
 --------
 >>> import numpy as np
 >>> spec = MelSpectrogram(8000)
->>> spec.update(np.sin(2 * np.pi * 440 * np.arange(8000) / 8000))
+>>> spec.update(np.sin(2 * np.pi * 440 * np.arange(8000) / 8000))  # frames added
+122
 >>> spec.image().shape[1] == spec.n_mels
 True
 """
