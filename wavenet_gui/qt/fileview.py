@@ -174,12 +174,17 @@ class FileView(QGroupBox):
 
     def drop(self, event: QDropEvent) -> None:
         """Dropped files: audio (and folders) are added, a model file (.safetensors) is loaded."""
-        host = self.host
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if not paths:
             event.ignore()
             return
         event.acceptProposedAction()
+        self.open_paths(paths)
+
+    def open_paths(self, paths: Sequence[str]) -> None:
+        """Dropped or named on the command line: a model file (.safetensors) is loaded, audio
+        files and folders are added."""
+        host = self.host
         models = [p for p in paths if p.lower().endswith(".safetensors") and Path(p).is_file()]
         audio = [p for p in paths if p not in models]
         if models:

@@ -326,6 +326,10 @@ class MainWindow(QMainWindow):
         """Read ``paths`` (files or folders) in the background and add the usable files to the list."""
         return self.files_view.add_paths(paths, quiet=quiet)
 
+    def open_paths(self, paths: list[str]) -> None:
+        """As a drop: a model file (.safetensors) is loaded, audio files and folders are added."""
+        self.files_view.open_paths(paths)
+
     def start_training(self) -> None:
         self.run.start_training()
 
