@@ -663,3 +663,24 @@ def test_a_collapse_warning_after_generate_is_kept_in_messages(qtbot, make_windo
     qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
     assert warning in w.last_message
     assert any(warning in line and line.startswith("Generated") for line in w.messages()), w.messages()
+
+
+def test_the_add_files_dialog_offers_exactly_the_extensions_the_app_reads(make_window, monkeypatch):
+    """*.m4a was offered and then refused: the filter is the readable extensions, no more, no less."""
+    import re
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from wavenet_gui.core.audio import AUDIO_EXTENSIONS
+    from wavenet_gui.qt import fileview
+
+    w = make_window()
+    asked = []
+    monkeypatch.setattr(fileview.QFileDialog, "getOpenFileNames",
+                        lambda *a: (asked.append(a[3]) or ([], "")))
+    assert fileview.QFileDialog is QFileDialog
+    w.files_view.open_files_dialog()
+    audio_group = asked[0].split(";;")[0]
+    offered = {"." + e for e in re.findall(r"\*\.(\w+)", audio_group)}
+    assert offered == set(AUDIO_EXTENSIONS), offered ^ set(AUDIO_EXTENSIONS)
+    assert ".m4a" not in offered
