@@ -530,7 +530,9 @@ def test_changing_a_model_setting_asks_before_replacing_the_model(qtbot, make_wi
     assert "end channels" in w.training_form.model_note.text()
     w.recorder.answer = False
     w.train_button.click()
-    assert w.recorder.questions and "n_end" in w.recorder.questions[-1] and "not been saved" in w.recorder.questions[-1]
+    question = w.recorder.questions[-1] if w.recorder.questions else ""
+    assert "(end channels)" in question and "n_end" not in question, question  # the form's label, not the key
+    assert "not been saved" in question
     assert w.model is model and not w.busy()
     w.recorder.answer = True
     w.train_button.click()

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from wavenet_gui import appinfo
+from wavenet_gui.core.config import SETTINGS
 from wavenet_gui.core.errors import WaveNetError
 from wavenet_gui.core.session import seconds_text
 
@@ -218,7 +219,7 @@ class RunView(QObject):
         differ = s.model_mismatch()
         if s.model is not None and differ:
             unsaved = " It has not been saved." if s.unsaved else ""
-            labels = ", ".join(differ)
+            labels = ", ".join(SETTINGS[n].label.lower() for n in differ)  # as the form names them
             if not host.ask("Start a new model?", f"The settings ({labels}) no longer match the current model, "
                                                   f"so Train would start a new model and close this one.{unsaved} "
                                                   "Start a new model?"):
