@@ -686,3 +686,21 @@ def test_the_add_files_dialog_offers_exactly_the_extensions_the_app_reads(make_w
     offered = {"." + e for e in re.findall(r"\*\.(\w+)", audio_group)}
     assert offered == set(AUDIO_EXTENSIONS), offered ^ set(AUDIO_EXTENSIONS)
     assert ".m4a" not in offered
+
+
+def test_the_export_dialog_has_room_for_its_title(qtbot, make_window, tone_file, monkeypatch):
+    """The title was cut to "Export genera…": the dialog is wide enough for its title beside the
+    title bar's icon and buttons (about 150 px)."""
+    from wavenet_gui.qt import dialogs
+
+    w = make_window([tone_file])
+    train_model(qtbot, w, points=2)
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    shown = []
+    monkeypatch.setattr(dialogs, "ok_cancel", lambda dialog, form: shown.append(dialog) or False)
+    assert w.results.ask_export_options() is None
+    dialog = shown[0]
+    width = max(dialog.minimumWidth(), dialog.sizeHint().width())
+    title = dialog.windowTitle()
+    assert title.startswith("Export") and width >= 1.25 * dialog.fontMetrics().horizontalAdvance(title) + 150
