@@ -29,7 +29,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
-from .plots import AudioViews
+from .plots import AudioViews, set_title
 
 #: Columns (frames) at most per spectrogram: long audio gets a longer hop.
 MAX_FRAMES = 2000
@@ -178,6 +178,7 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
             if key == "generated":  # one time axis label for both: the input's height goes to its image
                 plot.setLabel("bottom", "time", units="s")
             plot.setLabel("left", "Hz")
+            set_title(plot)
             plot.setMouseEnabled(x=True, y=False)
             image = pg.ImageItem(axisOrder="col-major")
             image.setLookupTable(cmap.getLookupTable(nPts=256))
@@ -234,7 +235,7 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
         self._expected[key] = float(expected_seconds)
         self._dirty[key] = True
         if title is not None:
-            self.plots[key].setTitle(title)
+            set_title(self.plots[key], title)
 
     def n_frames(self, key: str) -> int:
         """Columns shown for ``key`` (as of the last :meth:`refresh`)."""

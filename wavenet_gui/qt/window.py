@@ -28,6 +28,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -174,7 +175,14 @@ class MainWindow(QMainWindow):
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.run.controls_box)
         rl.addWidget(self.run.progress_bar)
-        rl.addWidget(self.plots, 1)
+        # The plots have least heights (PlotsView): a short window scrolls them instead of squashing them.
+        self.plots_scroll = QScrollArea()
+        self.plots_scroll.setObjectName("plotsScroll")
+        self.plots_scroll.setWidgetResizable(True)
+        self.plots_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.plots_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.plots_scroll.setWidget(self.plots)
+        rl.addWidget(self.plots_scroll, 1)
         self.plots_splitter = self.plots
 
         main = QSplitter(Qt.Orientation.Horizontal)
