@@ -175,3 +175,22 @@ def test_self_test_drops_the_offscreen_size_hint_warning(qtlog):
     messages = [r.message for r in qtlog.records]
     assert "something worth seeing" in messages
     assert not any("propagateSizeHints" in m for m in messages)
+
+
+def test_a_model_named_on_the_command_line_is_loaded_and_audio_added(qtbot, make_window, tone_file, tmp_path):
+    """``wavenet-gui model.safetensors a.wav``: the model is loaded (as a drop loads it), not
+    refused as "not an audio file"; the audio file is added; options are left to Qt."""
+    from wavenet_gui.core.model import WaveNet, WaveNetConfig
+    from wavenet_gui.core.modelfile import save_model
+    from wavenet_gui.qt.app import open_arguments
+    from wavenet_gui.qt.launch import usage
+
+    model_path = tmp_path / "model.safetensors"
+    save_model(model_path, WaveNet(WaveNetConfig(n_dilations=3, n_blocks=1, n_hidden=8, n_skip=8, n_end=8)))
+    w = make_window()
+    opened = open_arguments(w, ["wavenet-gui", "-style", "fusion", str(model_path), str(tone_file)])
+    assert opened == [str(model_path), str(tone_file)]
+    qtbot.waitUntil(lambda: w.model is not None and len(w.files) == 1 and not w.busy_reading(), timeout=20000)
+    assert w.model.config.n_dilations == 3 and w.files[0].path.name == tone_file.name
+    assert not any("not an audio file" in line for line in w.messages()), w.messages()
+    assert "[FILE ...]" in usage() and ".safetensors" in usage()

@@ -32,3 +32,35 @@ def test_a_preset_fills_in_the_generation_form(qtbot, make_window):  # noqa: F81
     got = w.generation_form.raw_values()
     assert (w.session.settings["temperature"], w.session.settings["prime"]) == (want["temperature"], want["prime"])
     assert float(got["temperature"]) == want["temperature"] and got["prime"] == want["prime"]
+
+
+def test_removing_files_keeps_the_preset_shown_while_no_field_was_edited(qtbot, make_window, tmp_path):  # noqa: F811
+    """Imitate's values depend on the clips (the receptive field and the length follow the
+    longest): removing the longest clip made the fields differ from Imitate-for-these-clips and
+    the combo said Custom, though the user edited nothing.  The combo keeps naming the preset
+    the fields came from (and says they were set for the earlier files); the values are not
+    re-applied (a trained model would have to be replaced)."""
+    from tests.qt_fixtures import write_tone
+
+    short = write_tone(tmp_path / "short.wav", seconds=0.5)
+    long = write_tone(tmp_path / "long.wav", seconds=1.5)
+    w = make_window([short, long])
+    qtbot.waitUntil(lambda: len(w.files) == 2, timeout=10000)
+    w.apply_preset("imitate")
+    assert w.training_form.preset_combo.currentData() == "imitate"
+    before = dict(w.session.settings)
+    assert before["length"] == 1.5
+    rows = w.files_view.rows()
+    w.files_view.file_list.clearSelection()
+    next(r for r in rows if r.data(0, 256).endswith("long.wav")).setSelected(True)
+    w.files_view.remove_selected_files()
+    qtbot.waitUntil(lambda: len(w.files) == 1, timeout=10000)
+    qtbot.wait(50)
+    assert w.training_form.preset_combo.currentData() == "imitate"
+    assert "choose it again" in w.training_form.preset_label.text()
+    assert w.session.settings["length"] == before["length"]  # nothing re-applied behind the user's back
+    w.training_form.set_values({"n_hidden": 24})  # an edit: now it is the user's own
+    assert w.training_form.preset_combo.currentData() == "custom"
+    w.apply_preset("imitate")  # chosen again: fits the file left
+    assert w.session.settings["length"] == 0.5 and w.training_form.preset_combo.currentData() == "imitate"
+    assert "choose it again" not in w.training_form.preset_label.text()

@@ -530,7 +530,9 @@ def test_changing_a_model_setting_asks_before_replacing_the_model(qtbot, make_wi
     assert "end channels" in w.training_form.model_note.text()
     w.recorder.answer = False
     w.train_button.click()
-    assert w.recorder.questions and "n_end" in w.recorder.questions[-1] and "not been saved" in w.recorder.questions[-1]
+    question = w.recorder.questions[-1] if w.recorder.questions else ""
+    assert "(end channels)" in question and "n_end" not in question, question  # the form's label, not the key
+    assert "not been saved" in question
     assert w.model is model and not w.busy()
     w.recorder.answer = True
     w.train_button.click()
@@ -632,7 +634,8 @@ def test_preview_plays_a_second_from_the_current_weights_also_while_training(qtb
     w.preview_button.click()
     qtbot.waitUntil(lambda: w.run.preview_audio is not None and not w.run.preview_job.running, timeout=30000)
     sr = w.model.config.sample_rate
-    assert w.run.preview_audio.length == int(round(sr * 1.0)) and w.run.preview_audio.complete
+    # no longer than Generate's Length (0.5 s in the tiny settings): an Imitate clip's length
+    assert w.run.preview_audio.length == int(round(sr * 0.5)) and w.run.preview_audio.complete
     assert np.all(np.abs(w.run.preview_audio.view()) <= 1.0)
     assert f"Preview at iteration {w.session.state.iteration:,}" in w.last_message, w.last_message
     assert w.session.results is results_before  # nothing generated is replaced, nothing written
@@ -647,3 +650,57 @@ def test_preview_plays_a_second_from_the_current_weights_also_while_training(qtb
     assert not w.recorder.messages, w.recorder.messages
     w.stop_button.click()
     qtbot.waitUntil(lambda: not w.busy(), timeout=10000)
+
+
+def test_a_collapse_warning_after_generate_is_kept_in_messages(qtbot, make_window, tone_file, monkeypatch):
+    """The status bar cuts a long warning off; View > Messages must keep it in full."""
+    from wavenet_gui.core.session import Session
+
+    warning = ("The generated audio sounds like noise (spectral flatness 0.50, the training audio's 0.10): "
+               "try a longer receptive field, another start or temperature, or more training.")
+    monkeypatch.setattr(Session, "_collapse_warnings", lambda self, results, cfg: [warning])
+    w = make_window([tone_file])
+    train_model(qtbot, w, points=2)
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    assert warning in w.last_message
+    assert any(warning in line and line.startswith("Generated") for line in w.messages()), w.messages()
+
+
+def test_the_add_files_dialog_offers_exactly_the_extensions_the_app_reads(make_window, monkeypatch):
+    """*.m4a was offered and then refused: the filter is the readable extensions, no more, no less."""
+    import re
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from wavenet_gui.core.audio import AUDIO_EXTENSIONS
+    from wavenet_gui.qt import fileview
+
+    w = make_window()
+    asked = []
+    monkeypatch.setattr(fileview.QFileDialog, "getOpenFileNames",
+                        lambda *a: (asked.append(a[3]) or ([], "")))
+    assert fileview.QFileDialog is QFileDialog
+    w.files_view.open_files_dialog()
+    audio_group = asked[0].split(";;")[0]
+    offered = {"." + e for e in re.findall(r"\*\.(\w+)", audio_group)}
+    assert offered == set(AUDIO_EXTENSIONS), offered ^ set(AUDIO_EXTENSIONS)
+    assert ".m4a" not in offered
+
+
+def test_the_export_dialog_has_room_for_its_title(qtbot, make_window, tone_file, monkeypatch):
+    """The title was cut to "Export genera…": the dialog is wide enough for its title beside the
+    title bar's icon and buttons (about 150 px)."""
+    from wavenet_gui.qt import dialogs
+
+    w = make_window([tone_file])
+    train_model(qtbot, w, points=2)
+    w.generate_button.click()
+    qtbot.waitUntil(lambda: not w.busy(), timeout=30000)
+    shown = []
+    monkeypatch.setattr(dialogs, "ok_cancel", lambda dialog, form: shown.append(dialog) or False)
+    assert w.results.ask_export_options() is None
+    dialog = shown[0]
+    width = max(dialog.minimumWidth(), dialog.sizeHint().width())
+    title = dialog.windowTitle()
+    assert title.startswith("Export") and width >= 1.25 * dialog.fontMetrics().horizontalAdvance(title) + 150

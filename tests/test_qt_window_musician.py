@@ -560,3 +560,43 @@ def test_preferences_list_output_devices_and_playback_resamples_for_the_device(q
     # the device remembered by name in a new window
     w2 = make_window(settings=w.settings)
     assert w2.player.device == devices[0][0]
+
+
+def test_an_empty_spectrogram_has_sensible_axes(qtbot, make_window, tmp_path):
+    """Nothing generated yet: the Generated spectrogram spans 0 to the input's duration and its
+    frequency axis 0 to the Nyquist frequency in Hz (not pyqtgraph's -400..400 default)."""
+    from wavenet_gui.qt.spectrogram import N_MELS
+
+    tone = write_tone(tmp_path / "a440.wav", seconds=2.0, freq=440.0)
+    w = make_window([tone])
+    qtbot.waitUntil(lambda: w.files_view.input_audio is not None, timeout=10000)
+    w.spectrogram_check.setChecked(True)
+    spec = w.spectrogram_plot
+    qtbot.waitUntil(lambda: spec.n_frames("input") > 0, timeout=5000)
+    plot = spec.plots["generated"]
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    assert -0.05 <= x0 <= 0 and 1.95 <= x1 <= 2.05, (x0, x1)  # the input's 2 s
+    assert (y0, y1) == (0, N_MELS), (y0, y1)
+    labels = [label for level in plot.getAxis("left")._tickLevels for _, label in level]
+    assert "2k" in labels and "4k" not in labels, labels  # 8 kHz: up to 4 kHz
+    w.training_form.set_values({"sample_rate": 16000})
+    qtbot.waitUntil(lambda: "4k" in [lb for lv in plot.getAxis("left")._tickLevels for _, lb in lv], timeout=5000)
+
+
+def test_plots_keep_a_readable_height_in_a_short_window(qtbot, make_window, tone_file):
+    """1600x1000 at 200 % gives an 800x500 window: the plots were squashed to a few pixels with
+    their tick labels piled up.  Each keeps a few lines of height (a short window scrolls them)."""
+    w = make_window([tone_file])
+    qtbot.waitUntil(lambda: w.files_view.input_audio is not None, timeout=10000)
+    w.resize(800, 500)
+    qtbot.wait(100)
+    line = w.fontMetrics().height()
+    boxes = {"loss": w.loss_plot.getPlotItem().getViewBox(), "input": w.waveform_plot.input_plot.getViewBox(),
+             "generated": w.waveform_plot.generated_plot.getViewBox()}
+    heights = {k: round(v.height()) for k, v in boxes.items()}
+    assert all(h >= 2.5 * line for h in heights.values()), (heights, line)
+    assert w.plots_scroll.verticalScrollBar().maximum() > 0  # they scroll rather than squash
+    w.resize(1366, 768)  # 100 % on a 1366x768 screen: nothing to scroll
+    qtbot.wait(100)
+    assert w.plots_scroll.verticalScrollBar().maximum() == 0
+    assert all(v.height() >= 6 * line for v in boxes.values()), {k: v.height() for k, v in boxes.items()}

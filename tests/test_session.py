@@ -290,3 +290,32 @@ def test_a_preview_while_training_leaves_the_weights_and_results_alone(session):
     assert session.results is None and session.state.iteration == TINY["train_iterations"]
     again = session.preview(seconds=0.05)  # after training: from the model, the same settings, the same audio
     assert np.array_equal(again.audio, session.preview(seconds=0.05).audio)
+
+
+def test_an_imitate_preview_lasts_the_clip_and_does_not_advise_imitate(tmp_path, monkeypatch):
+    """A 0.4 s word: the preview stops at the clip's length (after it a replay babbles), and a
+    collapse's advice does not name the preset in use; another model still gets the suggestion."""
+    s = Session({"output_dir": str(tmp_path / "out")})
+    s.add_files([_word(tmp_path / "word.wav")])
+    s.apply_preset("imitate")
+    s.update_settings({"train_iterations": 1, "batch_size": 1})
+    s.run_training()
+    from wavenet_gui.core import generation
+
+    def silent(model, *, n_samples, n_streams, **kw):  # a model that says nothing
+        yield np.full((n_streams, n_samples), model.config.quantizer.centre, dtype=np.int64)
+
+    monkeypatch.setattr(generation, "iter_generate", silent)
+    length = s.checked("generation")["length"]
+    assert 0.4 <= length <= 0.45
+    result = s.preview()
+    assert result.audio.shape == (1, int(round(length * 8000)))
+    assert result.collapse is not None and "Imitate" not in result.collapse.message, result.collapse
+    assert "more training" in result.collapse.message
+    warning = s.run_generation().results.warnings[0]
+    assert "Imitate" not in warning and "more training" in warning
+    s.update_settings({"length": 5.0})
+    assert s.preview().audio.shape == (1, 8000)  # at most a second
+    s.update_settings({"n_dilations": 5})  # another model: the preset is suggested
+    s.run_training(replace=True)
+    assert "the Imitate preset" in s.preview().collapse.message

@@ -78,8 +78,18 @@ MAX_CHECK_SECONDS = 60.0
 #: The longest run of one value counts as stuck from this many seconds (and more than the input's).
 STUCK_SECONDS = 0.25
 
-_TRY = ("try a longer receptive field (the Imitate preset for short clips), another start or temperature, "
-        "or more training")
+
+
+def _try(preset: str | None = None) -> str:
+    """What to try after a collapse; the Imitate preset is not suggested while it is in use.
+
+    >>> _try("imitate")
+    'try another start or temperature, or more training'
+    """
+    if preset == "imitate":  # its receptive field already covers the longest clip
+        return "try another start or temperature, or more training"
+    return "try a longer receptive field (the Imitate preset for short clips), another start or temperature, " \
+           "or more training"
 
 
 def _frames(x: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -273,7 +283,7 @@ class Collapse:
         return self.message
 
 
-def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | None:
+def check_generation(audio: np.ndarray, *, profile: AudioProfile, preset: str | None = None) -> Collapse | None:
     """Look for a collapse of generated ``audio`` (one stream, float in [-1, 1]).
 
     * silence: at least 95% of the frames are silent while the training audio's share is lower;
@@ -286,7 +296,8 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
       levels spread over 4x as much (noise from a model of drums, which are themselves half noise).
 
     Audio longer than :data:`MAX_CHECK_SECONDS` is judged on 20 evenly spaced excerpts (the
-    stuck-value rule reads all of it).
+    stuck-value rule reads all of it).  ``preset`` names the preset the model was made with
+    (``"imitate"``...), if any: the advice does not suggest the one in use.
 
     Returns
     -------
@@ -304,6 +315,7 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     """
     whole = np.asarray(audio).reshape(-1)
     sr = profile.sample_rate
+    advice = _try(preset)
     if len(whole) == 0:
         return None
     limit = int(MAX_CHECK_SECONDS * sr)
@@ -318,29 +330,29 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile) -> Collapse | 
     silent = float(np.mean(levels < floor))
     if silent >= SILENT_COLLAPSE and profile.silent_fraction < SILENT_COLLAPSE:
         return Collapse("silence", f"The generated audio is {silent:.0%} silence while the training audio is "
-                                   f"{profile.silent_fraction:.0%}: {_TRY}.")
+                                   f"{profile.silent_fraction:.0%}: {advice}.")
     run = longest_constant_run(whole)
     run_s = run / sr
     if run_s >= STUCK_SECONDS and run_s > 2 * profile.longest_run_seconds:
         start = _run_start(whole, run)
         if abs(whole[start]) > 10 ** (floor / 20):  # a held non-zero value, not silence
             return Collapse("stuck", f"The generated audio holds one value ({float(whole[start]):+.3f}) for "
-                                     f"{run_s:.2f} s: {_TRY}.")
+                                     f"{run_s:.2f} s: {advice}.")
     flat = flatness(x, sr, loud_db=floor)
     if np.isfinite(flat) and flat >= NOISE_FLATNESS and not (profile.flatness * NOISE_RATIO >= flat):
         return Collapse("noise", f"The generated audio sounds like noise (spectral flatness {flat:.2f}, the training "
-                                 f"audio's {profile.flatness:.2f}): {_TRY}.")
+                                 f"audio's {profile.flatness:.2f}): {advice}.")
     if np.isfinite(flat) and flat >= NOISE_FLATNESS and np.isfinite(profile.level_range_db):
         spread = level_range_db(x, sr, floor_db=floor)
         if spread <= STEADY_DB and profile.level_range_db >= STEADY_RATIO * max(spread, 1.0):
             return Collapse("noise", f"The generated audio is a steady noise (spectral flatness {flat:.2f}, its level "
                                      f"varying by {spread:.0f} dB where the training audio's varies by "
-                                     f"{profile.level_range_db:.0f} dB): {_TRY}.")
+                                     f"{profile.level_range_db:.0f} dB): {advice}.")
     noisy = noisiness(x, sr, loud_db=floor)
     if np.isfinite(noisy) and np.isfinite(profile.noisiness) and noisy >= NOISINESS \
             and noisy >= NOISINESS_RATIO * profile.noisiness:
         return Collapse("noise", f"The generated audio sounds like noise (spectral flatness after pre-emphasis "
-                                 f"{noisy:.2f}, the training audio's {profile.noisiness:.2f}): {_TRY}.")
+                                 f"{noisy:.2f}, the training audio's {profile.noisiness:.2f}): {advice}.")
     return None
 
 

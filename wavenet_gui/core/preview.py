@@ -54,7 +54,8 @@ def snapshot(source) -> tuple[WaveNet, int | None]:
 
 
 def preview(source, *, seconds: float = 1.0, temperature: float = 1.0, seed: int = 0, prime=None,
-            profile: AudioProfile | None = None, top_k: int = 0, top_p: float = 1.0) -> PreviewResult:
+            profile: AudioProfile | None = None, top_k: int = 0, top_p: float = 1.0,
+            preset: str | None = None) -> PreviewResult:
     """Generate ``seconds`` of audio from the current weights of a Trainer (or a model).
 
     Parameters
@@ -74,6 +75,8 @@ def preview(source, *, seconds: float = 1.0, temperature: float = 1.0, seed: int
         from nothing (the silent past).
     profile : AudioProfile, optional, keyword-only
         The training audio's profile: when given, the collapse check runs on the preview.
+    preset : str, optional, keyword-only
+        The preset the model was made with: the collapse check's advice does not suggest it.
 
     Returns
     -------
@@ -93,5 +96,5 @@ def preview(source, *, seconds: float = 1.0, temperature: float = 1.0, seed: int
     n = max(1, int(round(seconds * sr)))
     result = generate(model, n_samples=n, temperature=temperature, seed=seed, prime=prime, n_streams=1,
                       top_k=top_k, top_p=top_p)
-    collapse = check_generation(result.audio[0], profile=profile) if profile is not None else None
+    collapse = check_generation(result.audio[0], profile=profile, preset=preset) if profile is not None else None
     return PreviewResult(result.audio, sr, iteration, collapse)

@@ -1043,8 +1043,28 @@ class Session:
         values = self.checked("generation")
         cfg = self._model().config
         profile = self._profile(cfg)
-        return preview(source, seconds=seconds, temperature=values["temperature"], seed=values["seed"] or 0,
-                       profile=profile, top_k=values["top_k"], top_p=values["top_p"])
+        return preview(source, seconds=self.preview_seconds(seconds), temperature=values["temperature"],
+                       seed=values["seed"] or 0, profile=profile, top_k=values["top_k"], top_p=values["top_p"],
+                       preset=self._preset_of(cfg))
+
+    def preview_seconds(self, longest: float = 1.0) -> float:
+        """How long a preview lasts: ``longest``, or the generation length if shorter (Imitate
+        sets it to the longest clip: after it a replay drifts into babble)."""
+        try:
+            return min(longest, float(self.checked("generation")["length"]))
+        except ConfigError:
+            return longest
+
+    def _preset_of(self, cfg) -> str | None:
+        """The preset whose model settings (for the files in the list) ``cfg`` has, or None."""
+        from .presets import PRESETS, split_settings
+
+        seconds = self.clip_seconds()
+        for name in PRESETS:
+            model_values, _, _ = split_settings(config.preset_values(name, clip_seconds=seconds))
+            if all(getattr(cfg, k, None) == v for k, v in model_values.items()):
+                return name
+        return None
 
     def _profile(self, cfg):
         """The :class:`~wavenet_gui.core.checks.AudioProfile` of the training files (trimmed), or None."""
@@ -1071,8 +1091,9 @@ class Session:
             return []
         out = []
         k = len(results.buffers)
+        preset = self._preset_of(cfg)
         for i, buf in enumerate(results.buffers):
-            collapse = check_generation(buf.view(), profile=profile)
+            collapse = check_generation(buf.view(), profile=profile, preset=preset)
             if collapse is not None:
                 out.append(f"variation {i + 1}: {collapse.message}" if k > 1 else collapse.message)
         return out

@@ -4,7 +4,7 @@
 (:func:`wavenet_gui.qt.launch.handle_early_args`), sets up logging and the crash
 hook, then shows :class:`~wavenet_gui.qt.window.MainWindow`.  torch, numba
 and the model code are imported by a background job once the window is up.
-Audio files named on the command line are added to the file list.
+Audio files named on the command line are added to the file list, a model file is loaded.
 """
 
 from __future__ import annotations
@@ -94,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("WAVENET_GUI_TIMING"):
         print(f"window shown after {shown:.2f} s (torch loaded: {'torch' in sys.modules})", file=sys.stderr,
               flush=True)
-    files: list[str | Path] = [a for a in app.arguments()[1:] if not a.startswith("-") and Path(a).exists()]
-    if files:
-        QTimer.singleShot(0, lambda: window.add_paths(files))
+    QTimer.singleShot(0, lambda: open_arguments(window, app.arguments()))
     if os.environ.get("WAVENET_GUI_QUIT_AFTER_SHOW"):  # for launch-time measurements
         QTimer.singleShot(int(os.environ["WAVENET_GUI_QUIT_AFTER_SHOW"]), window.close)
     if os.environ.get("WAVENET_GUI_QUIT_WHEN_READY"):  # for close-time measurements: close once idle
@@ -120,6 +118,16 @@ def main(argv: list[str] | None = None) -> int:
         # screen until the X connection closes).
         exit_now(code)
     return code
+
+
+def open_arguments(window, arguments: list[str]) -> list[str]:
+    """Open the files named after the program (``arguments[0]``) as a drop would: a model file
+    (.safetensors) is loaded, audio files and folders are added; options are skipped (Qt took
+    its own).  Returns the paths opened."""
+    files = [a for a in arguments[1:] if not a.startswith("-") and Path(a).exists()]
+    if files:
+        window.open_paths(files)
+    return files
 
 
 def no_display_reason(environ=None, platform: str | None = None) -> str:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from wavenet_gui.core.audio import AUDIO_EXTENSIONS
 from wavenet_gui.core.session import seconds_text
 
 from .playback import AudioBuffer
@@ -36,7 +37,8 @@ from .tasks import Job
 if TYPE_CHECKING:
     from .window import MainWindow
 
-AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.aiff *.aif *.mp3 *.m4a);;All files (*)"
+#: The Add files dialog's filter: the extensions the app reads (the same list as a folder's).
+AUDIO_FILTER = ("Audio files (" + " ".join(f"*{ext}" for ext in sorted(AUDIO_EXTENSIONS)) + ");;All files (*)")
 DURATION_TIP = ("Seconds used for training: leading and trailing silence is trimmed (Silence threshold, "
                 "Training tab); how much is said in brackets")
 PATH = Qt.ItemDataRole.UserRole
@@ -174,12 +176,17 @@ class FileView(QGroupBox):
 
     def drop(self, event: QDropEvent) -> None:
         """Dropped files: audio (and folders) are added, a model file (.safetensors) is loaded."""
-        host = self.host
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if not paths:
             event.ignore()
             return
         event.acceptProposedAction()
+        self.open_paths(paths)
+
+    def open_paths(self, paths: Sequence[str]) -> None:
+        """Dropped or named on the command line: a model file (.safetensors) is loaded, audio
+        files and folders are added."""
+        host = self.host
         models = [p for p in paths if p.lower().endswith(".safetensors") and Path(p).is_file()]
         audio = [p for p in paths if p not in models]
         if models:

@@ -394,6 +394,10 @@ class TrainingForm(SettingsForm):
         super().__init__(parent)
         self.setObjectName("trainingForm")
         self._clip_seconds: list[float] = []
+        #: The preset last applied and the values it gave (for the files listed then); None once
+        #: the user edits a field.  Imitate's values follow the clips' durations: after files are
+        #: removed the fields still hold what it gave, which is not "Custom".
+        self.applied_preset: tuple[str, dict[str, Any]] | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
 
@@ -462,19 +466,28 @@ class TrainingForm(SettingsForm):
         i = self.preset_combo.findData(name)
         self.preset_combo.setCurrentIndex(i if i >= 0 else self.preset_combo.findData(CUSTOM))
         preset = PRESETS.get(name)
-        self.preset_label.setText(preset.description if preset else "Your own settings.")
+        text = preset.description if preset else "Your own settings."
+        if preset is not None and not self._holds(config.preset_values(name, clip_seconds=self._clip_seconds)):
+            text += (" Its values were set for the files listed when it was chosen: choose it again to fit "
+                     "the files listed now.")
+        self.preset_label.setText(text)
+
+    def _holds(self, wanted: dict[str, Any]) -> bool:
+        """Whether the fields hold ``wanted``'s values (those the form shows)."""
+        try:
+            current = config.validate(self.raw_values())
+        except Exception:  # noqa: BLE001 - invalid fields match no preset
+            return False
+        return all(current.get(k) == v for k, v in wanted.items() if k in self.widgets)
 
     def matching_preset(self) -> str:
-        """The preset whose values the fields hold for the current files, else ``"custom"``."""
-        raw = self.raw_values()
-        try:
-            current = config.validate(raw)
-        except Exception:  # noqa: BLE001 - invalid fields match no preset
-            return CUSTOM
+        """The preset whose values the fields hold for the current files, or the one last applied
+        if no field was edited since (its values were for the files listed then), else ``"custom"``."""
         for name in PRESETS:
-            wanted = config.preset_values(name, clip_seconds=self._clip_seconds)
-            if all(current.get(k) == v for k, v in wanted.items() if k in self.widgets):
+            if self._holds(config.preset_values(name, clip_seconds=self._clip_seconds)):
                 return name
+        if self.applied_preset is not None and self._holds(self.applied_preset[1]):
+            return self.applied_preset[0]
         return CUSTOM
 
     # -- the world around the form -----------------------------------

@@ -27,10 +27,14 @@ from wavenet_gui import __version__
 __all__ = ["handle_early_args", "usage"]
 
 _USAGE = """\
-usage: wavenet-gui [--version] [--self-test [--out-dir DIR]] [--help] [Qt options]
+usage: wavenet-gui [--version] [--self-test [--out-dir DIR]] [--help] [Qt options] [FILE ...]
 
 Train an unconditioned WaveNet on your own audio files, then listen to, plot and
 export what it generates.  Without options, opens the window.
+
+positional arguments:
+  FILE              audio files or folders to add to the file list, or a model
+                    (.safetensors) to load, as when dropped on the window
 
 options:
   -h, --help        show this help and exit

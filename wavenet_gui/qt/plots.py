@@ -92,6 +92,7 @@ class LossPlot(pg.PlotWidget):
         self.setObjectName("lossPlot")
         item = self.getPlotItem()
         item.setTitle("Training loss")
+        set_title(item)
         item.setLabel("bottom", "iteration")
         item.setLabel("left", "loss (cross-entropy)")
         item.showGrid(x=True, y=True, alpha=0.15)
@@ -323,6 +324,20 @@ class AudioViews:
         return src.view() if hasattr(src, "view") and not isinstance(src, np.ndarray) else src
 
 
+#: Plot titles in the application's text size, not pyqtgraph's 11 pt (every line counts in a
+#: short window: 1600x1000 at 200 % leaves 500 px for the whole window).
+TITLE_SIZE = "9pt"
+
+
+def set_title(plot: pg.PlotItem, text: str | None = None) -> None:
+    """Set ``plot``'s title (default: the one it has) in :data:`TITLE_SIZE`.
+
+    (pyqtgraph fixes the title's row at 30 px; fitting it to the text made the window crash at
+    interpreter teardown when it was not deleted first: tests/test_qt_window_musician.py's
+    screen-fit script.)"""
+    plot.setTitle(plot.titleLabel.text if text is None else text, size=TITLE_SIZE)
+
+
 class WaveformPlot(AudioViews, pg.GraphicsLayoutWidget):
     """Two stacked plots: the selected input file and the generated audio, each with a playhead.
 
@@ -342,7 +357,9 @@ class WaveformPlot(AudioViews, pg.GraphicsLayoutWidget):
         self.curves = {}
         self.playheads = {}
         for key, plot, pen in (("input", self.input_plot, INPUT_PEN), ("generated", self.generated_plot, GEN_PEN)):
-            plot.setLabel("bottom", "time", units="s")
+            if key == "generated":  # one time axis label for both (as the spectrograms): height for the input
+                plot.setLabel("bottom", "time", units="s")
+            set_title(plot)
             plot.setYRange(-1, 1, padding=0.05)
             plot.setMouseEnabled(x=True, y=False)
             plot.showGrid(x=True, y=False, alpha=0.2)
@@ -373,7 +390,7 @@ class WaveformPlot(AudioViews, pg.GraphicsLayoutWidget):
         self._expected[key] = float(expected_seconds)
         self._dirty[key] = True
         if title is not None:
-            (self.input_plot if key == "input" else self.generated_plot).setTitle(title)
+            set_title(self.input_plot if key == "input" else self.generated_plot, title)
 
     def n_samples(self, key: str) -> int:
         y = self._samples(key)

@@ -18,6 +18,10 @@ from . import theme
 from .plots import LossPlot, WaveformPlot
 from .spectrogram import SpectrogramPlot
 
+#: The least heights of the loss plot (with its switches) and of the two audio plots, in lines of text.
+LOSS_MIN_LINES = 11
+AUDIO_MIN_LINES = 16
+
 
 class PlotsView(QSplitter):
     """The loss plot (with its log-scale and spectrogram switches) above the audio views.
@@ -59,6 +63,13 @@ class PlotsView(QSplitter):
         self.audio_view.addWidget(self.spectrogram_plot)
         self.addWidget(loss_box)
         self.addWidget(self.audio_view)
+        # Each plot keeps a readable height (the window scrolls them, see MainWindow._build_ui,
+        # rather than squash them to a few pixels with their tick labels piled up: 200 % on a
+        # 1000 px high screen); in lines of text, so that it scales with the font and the scale.
+        line = self.fontMetrics().height()
+        loss_box.setMinimumHeight(LOSS_MIN_LINES * line)
+        self.audio_view.setMinimumHeight(AUDIO_MIN_LINES * line)
+        self.setChildrenCollapsible(False)
         self.setStretchFactor(0, 2)
         self.setStretchFactor(1, 3)  # two plots below, one above
         self.setSizes([320, 480])

@@ -19,6 +19,11 @@ from wavenet_gui.core.fileio import check_path_length, check_writable_dir
 
 from . import dialogs
 from .playback import AudioBuffer
+
+#: The export options dialog's title, and the room a title bar takes besides its text (the
+#: window's icon and buttons; title fonts are often bold: the text's width counts 1.25 times).
+EXPORT_TITLE = "Export audio"
+TITLE_BAR_EXTRA = 160
 from .tasks import Job
 
 if TYPE_CHECKING:
@@ -134,7 +139,9 @@ class ResultsView(QObject):
         if r is None:
             return None
         dialog = QDialog(self.host)
-        dialog.setWindowTitle("Export generated audio")
+        dialog.setWindowTitle(EXPORT_TITLE)
+        # room for the title beside the window manager's buttons (it was cut to "Export genera…")
+        dialog.setMinimumWidth(int(1.25 * dialog.fontMetrics().horizontalAdvance(EXPORT_TITLE)) + TITLE_BAR_EXTRA)
         form = QFormLayout(dialog)
         which = QComboBox()
         which.addItem(f"Variation {self.variation_spin.value()} (the one shown)", False)

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from wavenet_gui import appinfo
+from wavenet_gui.core.config import SETTINGS
 from wavenet_gui.core.errors import WaveNetError
 from wavenet_gui.core.session import seconds_text
 
@@ -32,8 +33,8 @@ MODEL_FILTER = "WaveNet models (*.safetensors);;All files (*)"
 LOADING = "Loading PyTorch…"
 WARMING = " · preparing the fast kernels (the window may pause for a moment)…"
 PREVIEW_SECONDS = 1.0
-PREVIEW_TIP = ("Generate 1 s from the current weights and play it (also while training, to hear "
-               "progress); nothing is written")
+PREVIEW_TIP = ("Generate 1 s (at most the Length setting) from the current weights and play it (also while "
+               "training, to hear progress); nothing is written")
 
 
 def loss_text(loss: float) -> str:
@@ -218,7 +219,7 @@ class RunView(QObject):
         differ = s.model_mismatch()
         if s.model is not None and differ:
             unsaved = " It has not been saved." if s.unsaved else ""
-            labels = ", ".join(differ)
+            labels = ", ".join(SETTINGS[n].label.lower() for n in differ)  # as the form names them
             if not host.ask("Start a new model?", f"The settings ({labels}) no longer match the current model, "
                                                   f"so Train would start a new model and close this one.{unsaved} "
                                                   "Start a new model?"):
@@ -389,8 +390,12 @@ class RunView(QObject):
         if r.save_error:
             msg += f"; NOT saved: {r.save_error}"
         if r.warnings:  # a collapse into silence, a stuck value or noise: say so, with what to try
-            msg += ". " + r.warnings[0] + (f" (and {len(r.warnings) - 1} more)" if len(r.warnings) > 1 else "")
-        self.host.status(msg)
+            more = f" (and {len(r.warnings) - 1} more)" if len(r.warnings) > 1 else ""
+            self.host.status(f"{msg}. {r.warnings[0]}{more}")
+            # the status bar cuts a long line off: View > Messages keeps every warning in full
+            self.host.note(f"{msg}. " + " ".join(r.warnings), "warning")
+        else:
+            self.host.status(msg)
         if r.save_error:
             self.host.show_message("warning", "Prediction not saved", r.save_error)
 
@@ -404,7 +409,8 @@ class RunView(QObject):
         check found.  Nothing is written and the generated results are not touched."""
         if self.session.model is None or (self.preview_job is not None and self.preview_job.running):
             return None
-        self.host.status("Making a 1 s preview from the current weights…")
+        seconds = self.session.preview_seconds(PREVIEW_SECONDS)  # no longer than Generate would make
+        self.host.status(f"Making a {seconds_text(seconds)} preview from the current weights…")
         self.preview_job = self.host.run_job(lambda: self.session.preview(seconds=PREVIEW_SECONDS), name="preview",
                                              returned=self._on_preview)
         self.host.update_actions()

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QScrollArea, QTabWidget
 
+from wavenet_gui.core import config
+
 from .forms import GenerationForm, TrainingForm
 
 if TYPE_CHECKING:
@@ -100,6 +102,7 @@ class SettingsView(QTabWidget):
             return
         self.push()
         self.follow_files = False  # the user edited a field: the form no longer follows the files
+        self.training_form.applied_preset = None  # nor names the preset it came from unless it matches
         self._refresh()
 
     def _refresh(self) -> None:
@@ -112,6 +115,7 @@ class SettingsView(QTabWidget):
         """Fill in the form with preset ``name`` (empty: the one that suits the files in the list)."""
         name = name or self.session.suggested_preset()
         self.session.apply_preset(name)  # announces "settings": the forms follow
+        self.training_form.applied_preset = (name, config.preset_values(name, clip_seconds=self.session.clip_seconds()))
         self.training_form.show_preset(name)
         self.host.status(f"Preset: {self.training_form.preset_combo.currentText()}", 4000)
 

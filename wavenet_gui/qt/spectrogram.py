@@ -13,13 +13,15 @@ Examples
 --------
 >>> import numpy as np
 >>> spec = MelSpectrogram(8000)
->>> spec.update(np.sin(2 * np.pi * 440 * np.arange(8000) / 8000))
+>>> spec.update(np.sin(2 * np.pi * 440 * np.arange(8000) / 8000))  # frames added
+122
 >>> spec.image().shape[1] == spec.n_mels
 True
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +29,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
-from .plots import AudioViews
+from .plots import AudioViews, set_title
 
 #: Columns (frames) at most per spectrogram: long audio gets a longer hop.
 MAX_FRAMES = 2000
@@ -176,6 +178,7 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
             if key == "generated":  # one time axis label for both: the input's height goes to its image
                 plot.setLabel("bottom", "time", units="s")
             plot.setLabel("left", "Hz")
+            set_title(plot)
             plot.setMouseEnabled(x=True, y=False)
             image = pg.ImageItem(axisOrder="col-major")
             image.setLookupTable(cmap.getLookupTable(nPts=256))
@@ -191,6 +194,34 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
         self._spec: dict[str, MelSpectrogram | None] = {"input": None, "generated": None}
         self._expected: dict[str, float] = {"input": 0.0, "generated": 0.0}
         self._dirty = {"input": False, "generated": False}
+        #: The sample rate an empty plot's frequency axis shows (the window gives the model's or the settings').
+        self.rate_hint: Callable[[], int] = lambda: 8000
+        self._empty: dict[str, tuple[int, float] | None] = {"input": None, "generated": None}
+        self._show_empty_ranges()
+
+    def _show_empty_ranges(self) -> None:
+        """Give each plot without audio a sensible empty range: 0 to the Nyquist frequency of
+        :attr:`rate_hint` (in mel rows, labelled in Hz) by 0 to 1 s, or to the input's duration
+        for the generated plot (pyqtgraph's default, -400..400, means nothing here)."""
+        try:
+            rate = int(self.rate_hint())
+        except Exception:  # noqa: BLE001 - a hint that cannot be read: the default rate
+            rate = 8000
+        rate = rate if rate > 0 else 8000
+        y_in = self._samples("input")
+        input_seconds = len(y_in) / self._rate("input") if y_in is not None and len(y_in) else 0.0
+        for key, plot in self.plots.items():
+            y = self._samples(key)
+            if y is not None and len(y):
+                self._empty[key] = None
+                continue
+            span = max(1.0, input_seconds) if key == "generated" else 1.0
+            if self._empty[key] == (rate, span):
+                continue
+            self._empty[key] = (rate, span)
+            plot.getAxis("left").setTicks(MelSpectrogram(rate, n_mels=N_MELS).mel_ticks())
+            plot.setYRange(0, N_MELS, padding=0)
+            plot.setXRange(0, span, padding=0.01)
 
     # -- the waveform view's interface -----------------------------------
     def set_audio(self, key: str, samples, sample_rate: int = 1, *, title: str | None = None,
@@ -204,7 +235,7 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
         self._expected[key] = float(expected_seconds)
         self._dirty[key] = True
         if title is not None:
-            self.plots[key].setTitle(title)
+            set_title(self.plots[key], title)
 
     def n_frames(self, key: str) -> int:
         """Columns shown for ``key`` (as of the last :meth:`refresh`)."""
@@ -225,6 +256,7 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
             if y is None or len(y) == 0:
                 self._spec[key] = None
                 image.clear()
+                self._empty[key] = None  # set its empty range below
                 continue
             sr = self._rate(key)
             spec = self._spec[key]
@@ -247,6 +279,7 @@ class SpectrogramPlot(AudioViews, pg.GraphicsLayoutWidget):
             image.setRect(QRectF(0.0, 0.0, spec.n_frames * (spec.hop or 0) / sr, float(spec.n_mels)))
             span = max(len(y) / sr, self._expected[key], 1e-3)
             plot.setXRange(0, span, padding=0.01)
+        self._show_empty_ranges()  # (cheap when nothing changed: the rate and span are remembered)
 
     def export_png(self, path: str | Path) -> Path:
         from .plots import export_item_png

@@ -28,6 +28,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         theme.configure_defaults()  # the plots are made in the palette's colours
         self.player = Player(self)
         self.plots = PlotsView(self.settings)
+        self.plots.spectrogram_plot.rate_hint = self._rate_shown  # an empty spectrogram's frequency axis
         self.files_view = FileView(self)
         self.results = ResultsView(self)
         self.run = RunView(self)
@@ -173,7 +175,14 @@ class MainWindow(QMainWindow):
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.run.controls_box)
         rl.addWidget(self.run.progress_bar)
-        rl.addWidget(self.plots, 1)
+        # The plots have least heights (PlotsView): a short window scrolls them instead of squashing them.
+        self.plots_scroll = QScrollArea()
+        self.plots_scroll.setObjectName("plotsScroll")
+        self.plots_scroll.setWidgetResizable(True)
+        self.plots_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.plots_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.plots_scroll.setWidget(self.plots)
+        rl.addWidget(self.plots_scroll, 1)
         self.plots_splitter = self.plots
 
         main = QSplitter(Qt.Orientation.Horizontal)
@@ -259,6 +268,13 @@ class MainWindow(QMainWindow):
         """A file name to save a model to ("" when cancelled)."""
         return dialogs.ask_save_path(self, title, start)
 
+    def _rate_shown(self) -> int:
+        """The model's sample rate, else the settings' (what Generate would make)."""
+        model = self.session.model
+        if model is not None:
+            return int(model.config.sample_rate)
+        return int(self.session.settings.get("sample_rate") or 8000)
+
     def note(self, text: str, kind: str = "info") -> None:
         """Add a line to the Messages panel (View > Messages): every note in full, with the time."""
         self.messages_dock.note(text, kind)
@@ -317,6 +333,10 @@ class MainWindow(QMainWindow):
     def add_paths(self, paths: list[str | Path], *, quiet: bool = False) -> Job:
         """Read ``paths`` (files or folders) in the background and add the usable files to the list."""
         return self.files_view.add_paths(paths, quiet=quiet)
+
+    def open_paths(self, paths: list[str]) -> None:
+        """As a drop: a model file (.safetensors) is loaded, audio files and folders are added."""
+        self.files_view.open_paths(paths)
 
     def start_training(self) -> None:
         self.run.start_training()
