@@ -101,9 +101,12 @@ def test_two_processes_train_like_one_process_on_their_windows_together(tmp_path
     alone = single_process_reference(6, world=1, batch=2)
     assert not np.allclose(alone.losses, ref.losses, rtol=1e-3)
 
-    # resume with another number of processes: one (torchrun), then a plain single run
+    # resume with another number of processes: one (torchrun), then a plain single run; continuing
+    # names its audio (without --wav it is refused rather than trained on the example clip)
+    from wavenet_gui.resources import example_clip_path
+
     again = torchrun(1, *TINY, "--model", str(out), "--train", "true", "--train_iterations", "3",
-                     "--output_dir", str(out))
+                     "--output_dir", str(out), "--wav", str(example_clip_path()))
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.splitlines()[0] == "training on 1 process (world size 1, gloo)"
     resumed = load_model(out)
