@@ -346,3 +346,16 @@ def test_each_file_note_is_printed_once(tmp_path, capsys):
                  "--output_dir", str(tmp_path / "out"), *TINY]) == 0
     err = capsys.readouterr().err
     assert sum("padded.wav: trimmed" in line for line in err.splitlines()) == 1, err
+
+
+def test_the_plot_marks_round_times_where_they_fall():
+    """--plot's time axis: 0, 0.2, 0.4, 0.6 s on a 0.72 s clip (it printed fifths: 0.14, 0.29 ...)."""
+    from wavenet_gui.qt.plotting import nice_ticks
+
+    assert nice_ticks(0.72) == [0.0, 0.2, 0.4, 0.6]
+    for duration in (0.013, 0.4, 1.0, 3.4, 17.0, 3600.0):
+        ticks = nice_ticks(duration)
+        assert 2 <= len(ticks) <= 6 and ticks[0] == 0.0 and ticks[-1] <= duration
+        step = ticks[1] - ticks[0]
+        assert f"{step:.0e}"[0] in "125"
+        assert all(abs(b - a - step) < 1e-9 for a, b in zip(ticks, ticks[1:], strict=False))

@@ -115,7 +115,7 @@ def test_a_preset_naming_unknown_or_refused_settings_is_taken_gracefully(monkeyp
         config.preset_values("nope")
 
 
-@pytest.mark.parametrize("module", ["config", "presets", "weights", "trainstate", "session"])
+@pytest.mark.parametrize("module", ["config", "presets", "weights", "trainstate", "session", "checks"])
 def test_the_docstring_examples_run(module):
     import importlib
 

@@ -28,6 +28,29 @@ def _envelope(x: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def nice_ticks(duration: float, most: int = 6) -> list[float]:
+    """Round times (steps of 1, 2 or 5 x 10^k s) from 0 to ``duration``: at most ``most`` of them.
+
+    Examples
+    --------
+    >>> nice_ticks(0.72)
+    [0.0, 0.2, 0.4, 0.6]
+    >>> nice_ticks(3.4)
+    [0.0, 1.0, 2.0, 3.0]
+    >>> nice_ticks(0.0)
+    [0.0]
+    """
+    if not duration > 0:
+        return [0.0]
+    for exponent in range(-4, 8):
+        for mantissa in (1, 2, 5):
+            step = mantissa * 10.0 ** exponent
+            if duration / step < most:
+                n = int(duration / step + 1e-9)
+                return [round(k * step, 6) for k in range(n + 1)]
+    return [0.0, float(duration)]
+
+
 def plot_waveforms_png(path: str | Path, source: np.ndarray | None, generated: np.ndarray, *,
                        sample_rate: int, width: int = 1200, height_per_panel: int = 260) -> Path:
     """Write a PNG with one panel per waveform ("Input", "Generated"); return its path.
@@ -78,10 +101,9 @@ def plot_waveforms_png(path: str | Path, source: np.ndarray | None, generated: n
         for v, label in ((1, "1"), (0, "0"), (-1, "-1")):
             painter.drawText(QRectF(0, mid - v * half - 8, left - 8, 16),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
-        for k in range(6):
-            t = duration * k / 5
-            x = plot.left() + plot.width() * k / 5
-            painter.drawText(QRectF(x - 40, plot.bottom() + 4, 80, 16), Qt.AlignmentFlag.AlignHCenter, f"{t:.2f} s")
+        for t in nice_ticks(duration):  # round times where they fall, not fifths of the duration
+            x = plot.left() + plot.width() * (t / duration if duration > 0 else 0.0)
+            painter.drawText(QRectF(x - 40, plot.bottom() + 4, 80, 16), Qt.AlignmentFlag.AlignHCenter, f"{t:g} s")
     painter.end()
     data = QByteArray()
     buf = QBuffer(data)
