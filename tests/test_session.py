@@ -319,3 +319,26 @@ def test_an_imitate_preview_lasts_the_clip_and_does_not_advise_imitate(tmp_path,
     s.update_settings({"n_dilations": 5})  # another model: the preset is suggested
     s.run_training(replace=True)
     assert "the Imitate preset" in s.preview().collapse.message
+
+
+def test_a_model_file_keeps_the_generation_settings_it_was_trained_for(tmp_path):
+    """Saved and loaded: temperature, length, top-k/p and a start from silence or the first sample
+    come back; a start from a file (a path of this machine) is not kept, nor are invalid values."""
+    from safetensors import safe_open
+
+    from wavenet_gui.core.session import restored_generation
+
+    s = Session({**TINY, "temperature": 0.25, "length": 0.4, "top_k": 7, "prime": "silence",
+                 "output_dir": str(tmp_path / "out")})
+    s.add_files([_tone(tmp_path / "a.wav")])
+    s.run_training()
+    path = s.save_model(tmp_path / "m.safetensors")
+    fresh = Session({"output_dir": str(tmp_path / "out2")})
+    fresh.load_model(path)
+    assert {k: fresh.settings[k] for k in ("temperature", "length", "top_k", "prime")} == \
+        {"temperature": 0.25, "length": 0.4, "top_k": 7, "prime": "silence"}
+    s.update_settings({"prime": str(tmp_path / "a.wav")})
+    with safe_open(str(s.save_model(tmp_path / "n.safetensors")), "np") as f:
+        assert str(tmp_path) not in (f.metadata() or {}).get("description", "") + str(f.metadata())
+    assert restored_generation({"generate_temperature": "hot", "generate_length": 0,
+                                "generate_prime": "/etc/passwd", "generate_top_p": 0.9}) == {"top_p": 0.9}

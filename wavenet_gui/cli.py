@@ -303,6 +303,15 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
               f"trained {session.state.iteration} iterations)")
         if ignored:
             print(f"note: {', '.join(ignored)} ignored: the model file decides its own settings", file=sys.stderr)
+        from .core.session import KEPT_GENERATION_SETTINGS, restored_generation
+
+        kept = {k: v for k, v in restored_generation(loaded.training).items()
+                if k not in given and v != config.SETTINGS[k].default}
+        session.update_settings({k: v for k, v in given.items() if k in KEPT_GENERATION_SETTINGS})  # flags win
+        if kept:
+            shown = ", ".join(f"{config.SETTINGS[k].label.lower()} {v:g}" if isinstance(v, (int, float))
+                              else f"{config.SETTINGS[k].label.lower()} {v}" for k, v in kept.items())
+            _note(f"generating as the model was trained to ({shown}; flags override it)")
         session.check_generation(need_model=False)  # at the model's rate
     if train:
         session.check_training()  # settings, output folder (before reading any audio)

@@ -323,6 +323,36 @@ def _same_content(path: Path, others: list[Path]) -> Path | None:
     return None
 
 
+
+#: Generation settings a model file keeps with its training record (``generate_<name>``), so a
+#: saved model generates as it was trained to (Imitate: greedy, from silence, the clip's length).
+KEPT_GENERATION_SETTINGS = ("length", "temperature", "top_k", "top_p", "prime")
+
+
+def restored_generation(training: Mapping[str, Any]) -> dict[str, Any]:
+    """The generation settings kept in a model file's training record that are valid (others are
+    left out: a file is checked, never trusted).
+
+    Examples
+    --------
+    >>> restored_generation({"generate_temperature": 0.3, "generate_length": -1, "iteration": 5})
+    {'temperature': 0.3}
+    """
+    out: dict[str, Any] = {}
+    for name in KEPT_GENERATION_SETTINGS:
+        key = f"generate_{name}"
+        if key not in training:
+            continue
+        try:
+            value = config.parse(name, training[key])
+        except (ConfigError, TypeError, ValueError):
+            continue
+        if name == "prime" and value not in ("first", "silence"):
+            continue
+        out[name] = value
+    return out
+
+
 class Session:
     """The user's open work: files, settings, model and training state, results.
 
@@ -688,9 +718,32 @@ class Session:
         self.unsaved = False
         self.model_path = loaded.path
         self._sync_settings_to_model()
+        self.settings.update(restored_generation(loaded.training))
         self._emit("settings")
         self._emit("model")
         return loaded
+
+    def generation_record(self) -> dict[str, Any]:
+        """The generation settings a model file keeps (``generate_temperature``, ...): those that
+        make its sound, valid now (a preset's greedy replay of the clip's length comes back with the
+        model).  A start from a file is not kept (it names a file of this machine).
+
+        Examples
+        --------
+        >>> Session({"temperature": 0.3, "prime": "silence", "length": 0.7}).generation_record()
+        {'generate_length': 0.7, 'generate_temperature': 0.3, 'generate_top_k': 0, 'generate_top_p': 1.0, \
+'generate_prime': 'silence'}
+        """
+        out: dict[str, Any] = {}
+        for name in KEPT_GENERATION_SETTINGS:
+            try:
+                value = config.parse(name, self.settings.get(name, config.SETTINGS[name].default))
+            except ConfigError:
+                continue
+            if name == "prime" and value not in ("first", "silence"):
+                continue
+            out[f"generate_{name}"] = value
+        return out
 
     def save_model(self, path: str | Path) -> Path:
         """Write the model with its whole training state (one ``.safetensors`` file, atomically)."""
@@ -703,7 +756,7 @@ class Session:
             tcfg = TrainingConfig(**config.training_values(self.checked("training")))
         except (ConfigError, TypeError):
             tcfg = None
-        written = save_trained_model(path, self.model, self.state, config=tcfg)
+        written = save_trained_model(path, self.model, self.state, config=tcfg, extra=self.generation_record())
         self.unsaved = False
         self.model_path = written
         self._emit("model")
@@ -732,7 +785,7 @@ class Session:
             n += 1
         if trainer is not None:
             return trainer.save_checkpoint(path)
-        return save_trained_model(path, model, self.state)
+        return save_trained_model(path, model, self.state, extra=self.generation_record())
 
     def discard_model(self) -> None:
         """Forget the model and its training state (the next training starts a new one)."""
@@ -855,6 +908,7 @@ class Session:
                                                              run=self.distributed)
             else:
                 trainer = self._trainer = Trainer(self._model(), sampler, tcfg, state=self.state)
+            trainer.record = self.generation_record()
             self.unsaved = True
             self._emit("model")
             yield "Training…"

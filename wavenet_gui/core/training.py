@@ -213,6 +213,9 @@ class Trainer:
         """``state`` is the model's :class:`TrainingState` (updated as training goes); without
         one, a new state starts from ``optimizer_state``, ``iteration`` and ``losses``."""
         self.config = config.validate()
+        #: More fields for the ``training`` record of the checkpoints it writes (the session adds the
+        #: generation settings the model was trained for: see ``Session.generation_record``).
+        self.record: dict = {}
         want = model.receptive_field + config.target_length
         if sampler.window != want or sampler.receptive_field != model.receptive_field:
             raise ConfigError("window", f"sampler windows are {sampler.window} samples, the model needs {want} "
@@ -332,7 +335,7 @@ class Trainer:
                 raise ConfigError("output_dir", "is needed to save a checkpoint")
             path = Path(self.config.output_dir) / MODEL_FILE_NAME
         self.state.optimizer_state = self.optimizer_state()
-        return save_trained_model(path, self.model, self.state, config=self.config)
+        return save_trained_model(path, self.model, self.state, config=self.config, extra=self.record)
 
     def _try_checkpoint(self) -> tuple[Path | None, str]:
         """:meth:`save_checkpoint`; a write failure (full disk, ...) becomes ``(None, reason)``."""
