@@ -331,8 +331,13 @@ def run(args: argparse.Namespace, signals: _Signals | None = None) -> int:
               f"parameters, receptive field {cfg.receptive_field} samples "
               f"({cfg.receptive_field_seconds * 1000:.0f} ms) at {cfg.sample_rate} Hz", flush=True)
 
-    # Compile (or load from disk) the fast generator while training or loading runs.
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    # Compile (or load from disk) the fast generator while training or loading runs; only in the
+    # process that generates (the other ranks of a distributed run return after training, and a
+    # process that exits while numba is inside LLVM can abort: "terminate called ...").
+    global _warming
+    if launch is None or launch.is_main:
+        _warming = threading.Thread(target=warm_up, name="warm-up", daemon=True)
+        _warming.start()
     if train:
         bar = None
 
@@ -466,15 +471,24 @@ def _distributed_launch(session, train: bool):
 _RANK_PREFIX = ""
 
 
+#: The warm-up thread of this run (see :func:`run`), or None.
+_warming: threading.Thread | None = None
+
+
 def main(argv: list[str] | None = None) -> int:
     signals = _Signals().install()  # before the slow imports: a SIGTERM now ends the run cleanly
     try:
-        return _main(argv, signals)
-    except Terminated as t:
+        code = _main(argv, signals)
+    except Terminated as t:  # a signal ends the run at once, compiling or not
         print(f"\nwavenet-cli: {t.name}: stopped", file=sys.stderr)
         return 128 + t.signum
     finally:
         signals.restore()
+    # An error before generation (or a run that did not generate) may leave the warm-up compiling:
+    # let it finish, as exiting while numba is inside LLVM can abort the process.
+    if _warming is not None and _warming.is_alive():
+        _warming.join()
+    return code
 
 
 def _main(argv: list[str] | None, signals: _Signals) -> int:

@@ -161,7 +161,18 @@ class DistributedRun:
         return self
 
     def close(self) -> None:
+        """Leave the process group: every process waits for the others first (rank 0 may still be
+        writing the final checkpoint), so none tears down its connections while a peer still uses
+        them (a gloo process leaving early could abort at exit: "terminate called without an
+        active exception").  A peer that never comes (it failed) is waited for up to 60 s."""
         if self._owns_group and dist.is_initialized():
+            try:
+                if dist.get_backend() == "gloo":
+                    dist.monitored_barrier(timeout=timedelta(seconds=60))
+                else:
+                    dist.barrier()
+            except Exception:  # noqa: BLE001 - a peer that failed: leave anyway
+                pass
             dist.destroy_process_group()
         self._owns_group = False
 
