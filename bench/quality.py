@@ -92,6 +92,10 @@ CLIPS = [
          "sea shore every summer morning. A small boat drifted slowly past the old stone bridge, while children "
          "laughed and played on the grassy bank. Later that evening the wind grew stronger and the rain began to "
          "fall.", "en"),  # 19 s: longer material, for Variations
+    Clip("story_16k", "story", "The quick brown fox jumps over the lazy dog by the river. She sells sea shells on the "
+         "sea shore every summer morning. A small boat drifted slowly past the old stone bridge, while children "
+         "laughed and played on the grassy bank. Later that evening the wind grew stronger and the rain began to "
+         "fall.", "en-us+m2", 16000),  # the same story at 16 kHz, for Speech 16 kHz
     Clip("melody", "melody", None, None),
     Clip("drums", "drums", None, None),
     Clip("texture", "texture", None, None),
@@ -101,7 +105,7 @@ CLIPS = [
 PRESET_KINDS = {
     "imitate": ("word", "sentence"),
     "variations": ("sentence", "story", "melody", "drums", "texture"),
-    "speech16k": ("sentence",),
+    "speech16k": ("sentence", "story"),
 }
 
 

@@ -207,6 +207,27 @@ def test_collapse_check_finds_silence_stuck_values_and_noise_but_not_the_clip():
     assert 0.5 < flatness(noise, sr) < 0.62 and longest_constant_run([1, 1, 2, 2, 2, 3]) == 3
 
 
+def test_mostly_silence_with_a_few_bursts_is_a_collapse_when_the_training_audio_is_not_silent():
+    """Speech 16 kHz on a 19 s story after 10 minutes gave 90% silent frames against the story's 8%
+    (speech 0.03): under the 95% rule, so it went unreported."""
+    sr = 8000
+    t = np.arange(4 * sr) / sr
+    speechy = 0.3 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 3 * t) > -0.8)  # about 20% pauses
+    profile = AudioProfile.of([speechy], sample_rate=sr)
+    assert 0.1 < profile.silent_fraction < 0.3
+
+    def bursts(share: float) -> np.ndarray:  # the clip, kept only in short bursts covering `share` of it
+        keep = (np.arange(len(speechy)) % 4000) < share * 4000
+        return speechy * keep
+
+    found = check_generation(bursts(0.08), profile=profile)  # about 90% silent frames
+    assert found is not None and found.kind == "silence" and "\n" not in found.message
+    assert check_generation(bursts(0.3), profile=profile) is None  # about 70%: sparse, not collapsed
+    # a training audio that is itself mostly pauses: the same output is no collapse
+    sparse = AudioProfile.of([bursts(0.2)], sample_rate=sr)
+    assert check_generation(bursts(0.08), profile=sparse) is None
+
+
 def _lowpassed_noise(n: int, rms: float, *, pole: float = 0.9, seed: int = 0) -> np.ndarray:
     """Noise falling about 6 dB per octave, as the outputs of speech models that collapsed into
     noise do (bench/quality.py); its plain flatness (0.11) is far below white noise's."""
