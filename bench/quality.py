@@ -81,6 +81,11 @@ class Clip:
         return CLIP_DIR / f"{self.name}_{self.sample_rate // 1000}k.wav"
 
 
+#: Three sentences (19 s at 8 kHz): longer material, for Variations and Speech 16 kHz.
+STORY = ("The quick brown fox jumps over the lazy dog by the river. She sells sea shells on the sea shore every "
+         "summer morning. A small boat drifted slowly past the old stone bridge, while children laughed and "
+         "played on the grassy bank. Later that evening the wind grew stronger and the rain began to fall.")
+
 CLIPS = [
     Clip("word_en", "word", "hello", "en"),
     Clip("word_f3", "word", "water", "en+f3"),
@@ -88,14 +93,8 @@ CLIPS = [
     Clip("sentence_en", "sentence", "the quick brown fox jumps over the lazy dog by the river", "en"),
     Clip("sentence_f3", "sentence", "she sells sea shells on the sea shore every summer morning", "en+f3"),
     Clip("sentence_16k", "sentence", "the quick brown fox jumps over the lazy dog by the river", "en-us+m2", 16000),
-    Clip("story_en", "story", "The quick brown fox jumps over the lazy dog by the river. She sells sea shells on the "
-         "sea shore every summer morning. A small boat drifted slowly past the old stone bridge, while children "
-         "laughed and played on the grassy bank. Later that evening the wind grew stronger and the rain began to "
-         "fall.", "en"),  # 19 s: longer material, for Variations
-    Clip("story_16k", "story", "The quick brown fox jumps over the lazy dog by the river. She sells sea shells on the "
-         "sea shore every summer morning. A small boat drifted slowly past the old stone bridge, while children "
-         "laughed and played on the grassy bank. Later that evening the wind grew stronger and the rain began to "
-         "fall.", "en-us+m2", 16000),  # the same story at 16 kHz, for Speech 16 kHz
+    Clip("story_en", "story", STORY, "en"),  # 19 s: longer material, for Variations
+    Clip("story_16k", "story", STORY, "en-us+m2", 16000),  # the same story at 16 kHz, for Speech 16 kHz
     Clip("melody", "melody", None, None),
     Clip("drums", "drums", None, None),
     Clip("texture", "texture", None, None),

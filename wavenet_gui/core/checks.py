@@ -84,7 +84,6 @@ MAX_CHECK_SECONDS = 60.0
 STUCK_SECONDS = 0.25
 
 
-
 def _try(preset: str | None = None) -> str:
     """What to try after a collapse; the Imitate preset is not suggested while it is in use.
 
@@ -177,7 +176,12 @@ def level_range_db(x: np.ndarray, sample_rate: int, *, floor_db: float) -> float
     >>> level_range_db(bursts, sr, floor_db=-60.0) > 30
     True
     """
-    lv = np.maximum(frame_levels_db(x, sample_rate), floor_db)
+    return _spread(frame_levels_db(x, sample_rate), floor_db)
+
+
+def _spread(levels: np.ndarray, floor_db: float) -> float:
+    """10th to 90th percentile range of frame levels (dB) raised to ``floor_db``."""
+    lv = np.maximum(levels, floor_db)
     return float(np.percentile(lv, 90) - np.percentile(lv, 10))
 
 
@@ -240,9 +244,7 @@ class AudioProfile:
         flat = mean([flatness(s, sample_rate, loud_db=peak - SILENT_DB) for s in signals])
         noisy = mean([noisiness(s, sample_rate, loud_db=peak - SILENT_DB) for s in signals])
         run = max(longest_constant_run(s) for s in signals) / sample_rate
-        floored = np.maximum(all_levels, peak - SILENT_DB)
-        spread = float(np.percentile(floored, 90) - np.percentile(floored, 10))
-        return cls(int(sample_rate), peak, silent, flat, run, noisy, spread)
+        return cls(int(sample_rate), peak, silent, flat, run, noisy, _spread(all_levels, peak - SILENT_DB))
 
 
     @classmethod
@@ -350,7 +352,7 @@ def check_generation(audio: np.ndarray, *, profile: AudioProfile, preset: str | 
         return Collapse("noise", f"The generated audio sounds like noise (spectral flatness {flat:.2f}, the training "
                                  f"audio's {profile.flatness:.2f}): {advice}.")
     if np.isfinite(flat) and flat >= NOISE_FLATNESS and np.isfinite(profile.level_range_db):
-        spread = level_range_db(x, sr, floor_db=floor)
+        spread = _spread(levels, floor)
         if spread <= STEADY_DB and profile.level_range_db >= STEADY_RATIO * max(spread, 1.0):
             return Collapse("noise", f"The generated audio is a steady noise (spectral flatness {flat:.2f}, its level "
                                      f"varying by {spread:.0f} dB where the training audio's varies by "

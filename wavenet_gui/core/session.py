@@ -323,7 +323,6 @@ def _same_content(path: Path, others: list[Path]) -> Path | None:
     return None
 
 
-
 #: Generation settings a model file keeps with its training record (``generate_<name>``), so a
 #: saved model generates as it was trained to (Imitate: greedy, from silence, the clip's length).
 KEPT_GENERATION_SETTINGS = ("length", "temperature", "top_k", "top_p", "prime")
@@ -734,16 +733,8 @@ class Session:
         {'generate_length': 0.7, 'generate_temperature': 0.3, 'generate_top_k': 0, 'generate_top_p': 1.0, \
 'generate_prime': 'silence'}
         """
-        out: dict[str, Any] = {}
-        for name in KEPT_GENERATION_SETTINGS:
-            try:
-                value = config.parse(name, self.settings.get(name, config.SETTINGS[name].default))
-            except ConfigError:
-                continue
-            if name == "prime" and value not in ("first", "silence"):
-                continue
-            out[f"generate_{name}"] = value
-        return out
+        now = {f"generate_{n}": self.settings.get(n, config.SETTINGS[n].default) for n in KEPT_GENERATION_SETTINGS}
+        return {f"generate_{n}": v for n, v in restored_generation(now).items()}
 
     def save_model(self, path: str | Path) -> Path:
         """Write the model with its whole training state (one ``.safetensors`` file, atomically)."""

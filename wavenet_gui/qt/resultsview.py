@@ -19,15 +19,15 @@ from wavenet_gui.core.fileio import check_path_length, check_writable_dir
 
 from . import dialogs
 from .playback import AudioBuffer
+from .tasks import Job
+
+if TYPE_CHECKING:
+    from .window import MainWindow
 
 #: The export options dialog's title, and the room a title bar takes besides its text (the
 #: window's icon and buttons; title fonts are often bold: the text's width counts 1.25 times).
 EXPORT_TITLE = "Export audio"
 TITLE_BAR_EXTRA = 160
-from .tasks import Job
-
-if TYPE_CHECKING:
-    from .window import MainWindow
 
 EXPORT_FORMATS = {  # dialog filter -> (extension, soundfile subtype)
     "WAV 16-bit (*.wav)": (".wav", "PCM_16"),
